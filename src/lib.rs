@@ -1,0 +1,4 @@
+//! keepvip: a VRRP agent for Linux. See DESIGN.md (../shared) and README.md for the layers.
+
+pub mod proto;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! `proto`: sans-IO VRRP state machines.
