@@ -1,1 +1,15 @@
-//! `proto`: sans-IO VRRP state machines.
+//! `proto`: sans-IO VRRP state machines. Plain data in, [`Action`]s out; the caller supplies
+//! `now` and executes the actions. No I/O, no clock, no panics.
+
+mod counters;
+mod instance;
+#[cfg(test)]
+mod scenarios;
+pub mod sim;
+pub mod timers;
+
+pub use counters::Counters;
+pub use instance::{
+    Action, AnnounceSchedule, InitialState, Instance, InstanceConfig, InvalidInstance,
+    Notification, PeerMaster, Reason, Received, StateKind, PRIORITY_OWNER, PRIORITY_STOP,
+};

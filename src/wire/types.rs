@@ -216,7 +216,10 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::TooShort { len } => write!(f, "packet too short ({len} bytes)"),
             DecodeError::LengthMismatch { len, expected } => {
-                write!(f, "length {len} does not match address count (expected {expected})")
+                write!(
+                    f,
+                    "length {len} does not match address count (expected {expected})"
+                )
             }
             DecodeError::BadVersion { version } => write!(f, "unsupported VRRP version {version}"),
             DecodeError::BadType { kind } => write!(f, "invalid VRRP packet type {kind}"),

@@ -1,0 +1,1275 @@
+//! One VRRP router: the state machine of RFC 9568 §6.4 / RFC 3768 §6.4 for one
+//! (interface, VRID, address family), plus keepalived's Fault state.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
+
+use super::counters::Counters;
+use super::timers::{initial_master_wait, master_down_interval, skew_time};
+
+/// Priority of the address owner: master at once, never preempted.
+pub const PRIORITY_OWNER: u8 = 255;
+/// Priority a leaving master advertises.
+pub const PRIORITY_STOP: u8 = 0;
+
+/// The state keepalived's `state` keyword asks for at start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum InitialState {
+    #[default]
+    Backup,
+    /// Not a forced master: the instance starts as backup and waits one interval plus the
+    /// minimal skew (keepalived's behaviour), unless it is the owner.
+    Master,
+}
+
+/// keepalived's gratuitous ARP / NA schedule (`garp_master_*`, `garp_lower_prio_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnnounceSchedule {
+    /// Delay before the second burst after becoming master (`garp_master_delay`, 0 = none).
+    pub master_delay: Duration,
+    /// Frames per address in each burst after becoming master (`garp_master_repeat`).
+    pub master_repeat: u32,
+    /// Period of refresh bursts while master (`garp_master_refresh`, `None` = off).
+    pub refresh: Option<Duration>,
+    /// Frames per address in each refresh burst (`garp_master_refresh_repeat`).
+    pub refresh_repeat: u32,
+    /// Delay of the second burst after a lower-priority advert (`garp_lower_prio_delay`).
+    pub lower_prio_delay: Duration,
+    /// Frames per address after a lower-priority advert (`garp_lower_prio_repeat`, 0 = none).
+    pub lower_prio_repeat: u32,
+}
+
+impl Default for AnnounceSchedule {
+    /// keepalived's defaults: 5 frames now and 5 more after 5 s, no refresh; the lower-priority
+    /// schedule follows the master one.
+    fn default() -> Self {
+        AnnounceSchedule {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            refresh: None,
+            refresh_repeat: 1,
+            lower_prio_delay: Duration::from_secs(5),
+            lower_prio_repeat: 5,
+        }
+    }
+}
+
+/// Everything an instance needs to know; built by the daemon from the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    pub name: String,
+    pub version: Version,
+    pub vrid: u8,
+    /// Base priority, 1..=255 (255 = address owner).
+    pub priority: u8,
+    pub advert_interval: Centis,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub initial_state: InitialState,
+    /// Our source address; ties between equal priorities go to the higher one.
+    pub primary_address: IpAddr,
+    /// The virtual addresses, advertised and installed (all of the instance's family).
+    pub vips: Vec<IpAddr>,
+    /// keepalived's `vrrp_lower_prio_no_advert`: as master, do not answer lower-priority adverts.
+    pub lower_prio_no_advert: bool,
+    pub announce: AnnounceSchedule,
+    /// v2 authentication sent and required (type 0 = none).
+    pub auth: V2Auth,
+}
+
+impl InstanceConfig {
+    pub fn family(&self) -> Family {
+        Family::of(&self.primary_address)
+    }
+
+    /// Checks what the state machine relies on. The config layer reports these with file
+    /// positions first; this is the last line of defence for other callers.
+    pub fn validate(&self) -> Result<Addresses, InvalidInstance> {
+        let fail = |what: String| {
+            Err(InvalidInstance {
+                instance: self.name.clone(),
+                what,
+            })
+        };
+        if self.vrid == 0 {
+            return fail("virtual_router_id must be 1..=255".into());
+        }
+        if self.priority == 0 {
+            return fail("priority must be 1..=255".into());
+        }
+        let interval_ok = match self.version {
+            Version::V2 => {
+                self.advert_interval.0 % 100 == 0
+                    && self.advert_interval.0 >= 100
+                    && self.advert_interval <= Centis::V2_MAX
+            }
+            Version::V3 => self.advert_interval.0 >= 1 && self.advert_interval <= Centis::V3_MAX,
+        };
+        if !interval_ok {
+            return fail(format!(
+                "advert interval {} is not valid for VRRP{}",
+                self.advert_interval, self.version
+            ));
+        }
+        if self.version == Version::V2 && self.family() == Family::V6 {
+            return fail("VRRPv2 carries IPv4 only; use version 3 for IPv6".into());
+        }
+        let Some(addresses) = Addresses::from_ip_addrs(&self.vips) else {
+            return fail("needs at least one virtual address, all of one family".into());
+        };
+        if addresses.family() != self.family() || addresses.len() > 255 {
+            return fail(format!(
+                "virtual addresses must be {} (the family of the primary address {}), at most 255",
+                self.family(),
+                self.primary_address
+            ));
+        }
+        Ok(addresses)
+    }
+}
+
+/// An [`InstanceConfig`] the state machine cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidInstance {
+    pub instance: String,
+    pub what: String,
+}
+
+impl fmt::Display for InvalidInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "vrrp_instance {}: {}", self.instance, self.what)
+    }
+}
+
+impl std::error::Error for InvalidInstance {}
+
+/// Public view of the state, for status, logs and notify scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    Initialize,
+    Backup,
+    Master,
+    Fault,
+}
+
+impl StateKind {
+    /// The word keepalived uses in notify arguments and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateKind::Initialize => "INIT",
+            StateKind::Backup => "BACKUP",
+            StateKind::Master => "MASTER",
+            StateKind::Fault => "FAULT",
+        }
+    }
+}
+
+impl fmt::Display for StateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a transition happened; kept for status and handed to notify scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    Startup,
+    /// No advert from a master for Master_Down_Interval.
+    MasterDown,
+    /// We outrank the current master and preemption is on.
+    Preempted,
+    /// A router of higher priority (or equal priority, higher address) advertises.
+    HigherPriority,
+    /// The master announced it is leaving (priority 0).
+    PriorityZero,
+    /// The address owner (priority 255) takes over at once.
+    Owner,
+    LinkDown,
+    LinkUp,
+    /// A tracked object failed or recovered.
+    Tracking,
+    Shutdown,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Startup => "startup",
+            Reason::MasterDown => "master_down",
+            Reason::Preempted => "preempted",
+            Reason::HigherPriority => "higher_priority",
+            Reason::PriorityZero => "priority_zero",
+            Reason::Owner => "owner",
+            Reason::LinkDown => "link_down",
+            Reason::LinkUp => "link_up",
+            Reason::Tracking => "tracking",
+            Reason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A transition, for notify scripts and logs. `state` is `None` for STOP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// The new state; `None` means the instance stopped (keepalived's STOP).
+    pub state: Option<StateKind>,
+    pub previous: StateKind,
+    pub reason: Reason,
+    pub priority: u8,
+}
+
+impl Notification {
+    /// MASTER, BACKUP, FAULT or STOP, as keepalived's generic `notify` passes it.
+    pub fn state_word(&self) -> &'static str {
+        match self.state {
+            Some(s) => s.as_str(),
+            None => "STOP",
+        }
+    }
+}
+
+/// What the agent must do. Each action carries all its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Add these addresses to the interface.
+    InstallVips(Vec<IpAddr>),
+    /// Remove these addresses from the interface.
+    RemoveVips(Vec<IpAddr>),
+    /// Send this advert (multicast, or to each unicast peer).
+    Transmit(Advert),
+    /// Send `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for each address.
+    Announce { addresses: Vec<IpAddr>, count: u32 },
+    /// Run the notify scripts for this transition.
+    Notify(Notification),
+}
+
+/// An advert as received, with what the IP layer told us about it.
+#[derive(Clone, Debug)]
+pub struct Received<'a> {
+    pub src: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6); must be 255.
+    pub ttl: u8,
+    pub advert: &'a Advert,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Initialize,
+    Backup {
+        master_down_at: Instant,
+        /// With `preempt_delay`: until this instant a lower-priority master is still accepted.
+        preempt_at: Option<Instant>,
+        /// What it will mean if the down timer fires.
+        down_reason: Reason,
+    },
+    Master {
+        advert_at: Instant,
+        /// Second burst of announcements after becoming master or after a lower advert.
+        second_burst_at: Option<(Instant, u32)>,
+        refresh_at: Option<Instant>,
+    },
+    Fault,
+}
+
+/// The master we last heard, for status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerMaster {
+    pub address: IpAddr,
+    pub priority: u8,
+    pub interval: Centis,
+}
+
+/// One VRRP router for one (interface, VRID, family).
+///
+/// Call order: feed inputs with the `handle_*` methods (each takes `now`); after every call,
+/// drain [`Instance::poll_action`] until it returns `None` and execute the actions in order;
+/// then sleep until [`Instance::poll_timeout`] (a soft deadline: calling
+/// [`Instance::handle_timeout`] early is harmless) and call `handle_timeout`. The instance does no
+/// I/O and never reads the clock.
+#[derive(Debug)]
+pub struct Instance {
+    config: InstanceConfig,
+    /// The VIPs as adverts carry them.
+    advert_addresses: Addresses,
+    state: State,
+    started: bool,
+    link_up: bool,
+    tracking_fault: bool,
+    effective_priority: u8,
+    /// Master_Adver_Interval: our own as master and in v2; learned from the master in v3.
+    master_interval: Centis,
+    last_master: Option<PeerMaster>,
+    last_reason: Reason,
+    counters: Counters,
+    actions: VecDeque<Action>,
+}
+
+impl Instance {
+    pub fn new(config: InstanceConfig) -> Result<Instance, InvalidInstance> {
+        let advert_addresses = config.validate()?;
+        let effective_priority = config.priority;
+        let master_interval = config.advert_interval;
+        Ok(Instance {
+            config,
+            advert_addresses,
+            state: State::Initialize,
+            started: false,
+            link_up: true,
+            tracking_fault: false,
+            effective_priority,
+            master_interval,
+            last_master: None,
+            last_reason: Reason::Startup,
+            counters: Counters::default(),
+            actions: VecDeque::new(),
+        })
+    }
+
+    pub fn config(&self) -> &InstanceConfig {
+        &self.config
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn state(&self) -> StateKind {
+        match self.state {
+            State::Initialize => StateKind::Initialize,
+            State::Backup { .. } => StateKind::Backup,
+            State::Master { .. } => StateKind::Master,
+            State::Fault => StateKind::Fault,
+        }
+    }
+
+    pub fn effective_priority(&self) -> u8 {
+        self.effective_priority
+    }
+
+    pub fn master_interval(&self) -> Centis {
+        self.master_interval
+    }
+
+    pub fn last_master(&self) -> Option<PeerMaster> {
+        self.last_master
+    }
+
+    pub fn last_reason(&self) -> Reason {
+        self.last_reason
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// For drops decided before the instance sees the packet (codec errors after demux).
+    pub fn counters_mut(&mut self) -> &mut Counters {
+        &mut self.counters
+    }
+
+    /// The next action to execute, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest instant at which [`Instance::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Initialize | State::Fault => None,
+            State::Backup { master_down_at, .. } => Some(master_down_at),
+            State::Master {
+                advert_at,
+                second_burst_at,
+                refresh_at,
+            } => [
+                Some(advert_at),
+                second_burst_at.map(|(at, _)| at),
+                refresh_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+        }
+    }
+
+    /// Starts the instance (RFC 9568 §6.4.1). `link_up` is the interface's state right now.
+    pub fn handle_startup(&mut self, link_up: bool, now: Instant) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.link_up = link_up;
+        if self.is_faulty() {
+            self.enter_fault(StateKind::Initialize, self.fault_reason(), now);
+        } else {
+            self.elect_from_idle(StateKind::Initialize, Reason::Startup, now);
+        }
+    }
+
+    /// Stops the instance: a master says goodbye with priority 0 and releases its addresses.
+    pub fn handle_shutdown(&mut self, _now: Instant) {
+        if !self.started {
+            return;
+        }
+        let previous = self.state();
+        if let State::Master { .. } = self.state {
+            self.transmit(PRIORITY_STOP);
+            self.actions
+                .push_back(Action::RemoveVips(self.config.vips.clone()));
+            self.counters.release_master += 1;
+        }
+        self.started = false;
+        self.state = State::Initialize;
+        self.last_reason = Reason::Shutdown;
+        self.notify(None, previous, Reason::Shutdown);
+    }
+
+    /// The interface went down (or disappeared).
+    pub fn handle_link_down(&mut self, now: Instant) {
+        self.link_up = false;
+        if self.started && !matches!(self.state, State::Fault) {
+            let previous = self.state();
+            self.enter_fault(previous, Reason::LinkDown, now);
+        }
+    }
+
+    /// The interface came (back) up.
+    pub fn handle_link_up(&mut self, now: Instant) {
+        self.link_up = true;
+        self.leave_fault_if_healthy(Reason::LinkUp, now);
+    }
+
+    /// A tracked object says the instance must (not) be in Fault (keepalived's weight-0 tracking).
+    pub fn handle_tracking_fault(&mut self, faulty: bool, now: Instant) {
+        self.tracking_fault = faulty;
+        if faulty {
+            if self.started && !matches!(self.state, State::Fault) {
+                let previous = self.state();
+                self.enter_fault(previous, Reason::Tracking, now);
+            }
+        } else {
+            self.leave_fault_if_healthy(Reason::Tracking, now);
+        }
+    }
+
+    /// The effective priority changed (tracking weights). It is clamped to 1..=254 unless the
+    /// base priority is 255, as keepalived does, and takes effect with the next advert.
+    pub fn handle_priority_change(&mut self, effective: u8, _now: Instant) {
+        self.effective_priority = if self.config.priority == PRIORITY_OWNER {
+            PRIORITY_OWNER
+        } else {
+            effective.clamp(1, PRIORITY_OWNER - 1)
+        };
+    }
+
+    /// Fires whatever deadlines have passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Backup {
+                master_down_at,
+                down_reason,
+                ..
+            } if master_down_at <= now => {
+                self.become_master(StateKind::Backup, down_reason, now);
+            }
+            State::Master {
+                mut advert_at,
+                mut second_burst_at,
+                mut refresh_at,
+            } => {
+                if advert_at <= now {
+                    self.transmit(self.effective_priority);
+                    advert_at = now + self.config.advert_interval.as_duration();
+                }
+                if let Some((at, count)) = second_burst_at {
+                    if at <= now {
+                        self.announce(count);
+                        second_burst_at = None;
+                    }
+                }
+                if let Some(at) = refresh_at {
+                    if at <= now {
+                        self.announce(self.config.announce.refresh_repeat);
+                        refresh_at = self.config.announce.refresh.map(|period| now + period);
+                    }
+                }
+                self.state = State::Master {
+                    advert_at,
+                    second_burst_at,
+                    refresh_at,
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// A decoded advert arrived for this VRID (RFC 9568 §6.4.2 / §6.4.3 and the receive checks
+    /// of §7.1, with keepalived's counters).
+    pub fn handle_advert(&mut self, received: Received<'_>, now: Instant) {
+        let advert = received.advert;
+        if !self.accept(&received) {
+            return;
+        }
+        self.counters.advert_rcvd += 1;
+        if advert.priority == PRIORITY_STOP {
+            self.counters.pri_zero_rcvd += 1;
+        }
+        match self.state {
+            State::Initialize | State::Fault => {}
+            State::Backup { preempt_at, .. } => {
+                self.backup_receive(received.src, advert, preempt_at, now)
+            }
+            State::Master { .. } => self.master_receive(received.src, advert, now),
+        }
+    }
+
+    /// Syntax-level checks the codec cannot do; false = dropped (and counted).
+    fn accept(&mut self, received: &Received<'_>) -> bool {
+        let advert = received.advert;
+        if received.src == self.config.primary_address {
+            // Our own advert looped back by some path: never a peer.
+            return false;
+        }
+        if received.ttl != crate::wire::VRRP_TTL {
+            self.counters.ip_ttl_err += 1;
+            return false;
+        }
+        if advert.version != self.config.version {
+            self.counters.version_err += 1;
+            return false;
+        }
+        if advert.vrid != self.config.vrid {
+            self.counters.vrid_err += 1;
+            return false;
+        }
+        if advert.addresses.family() != self.config.family() {
+            self.counters.addr_list_err += 1;
+            return false;
+        }
+        if self.config.version == Version::V2 && !self.auth_ok(advert.auth.unwrap_or_default()) {
+            return false;
+        }
+        let interval_ok = match self.config.version {
+            // RFC 3768 §7.1: the interval must equal ours.
+            Version::V2 => advert.interval == self.config.advert_interval,
+            // 0 is not a legal interval; anything else up to 40.95 s is learned.
+            Version::V3 => advert.interval.0 != 0 && advert.interval <= Centis::V3_MAX,
+        };
+        if !interval_ok {
+            self.counters.advert_interval_err += 1;
+            return false;
+        }
+        if !self.address_list_matches(&advert.addresses) {
+            // keepalived logs and counts this but still accepts the advert (non-strict mode).
+            self.counters.addr_list_err += 1;
+        }
+        true
+    }
+
+    fn auth_ok(&mut self, got: V2Auth) -> bool {
+        if got.auth_type > V2Auth::TYPE_AH {
+            self.counters.invalid_authtype += 1;
+            return false;
+        }
+        if got.auth_type != self.config.auth.auth_type {
+            self.counters.authtype_mismatch += 1;
+            return false;
+        }
+        if got.auth_type == V2Auth::TYPE_PASS && got.data != self.config.auth.data {
+            self.counters.auth_failure += 1;
+            return false;
+        }
+        true
+    }
+
+    fn address_list_matches(&self, addresses: &Addresses) -> bool {
+        let mut theirs = addresses.to_ip_addrs();
+        let mut ours = self.config.vips.clone();
+        theirs.sort();
+        ours.sort();
+        theirs == ours
+    }
+
+    fn backup_receive(
+        &mut self,
+        src: IpAddr,
+        advert: &Advert,
+        preempt_at: Option<Instant>,
+        now: Instant,
+    ) {
+        if advert.priority == PRIORITY_STOP {
+            // The master is leaving: take over after Skew_Time only.
+            let skew = skew_time(
+                self.config.version,
+                self.effective_priority,
+                self.master_interval,
+            );
+            self.state = State::Backup {
+                master_down_at: now + skew,
+                preempt_at: None,
+                down_reason: Reason::PriorityZero,
+            };
+            return;
+        }
+        let outranks_master = self.config.preempt && advert.priority < self.effective_priority;
+        let (accept, preempt_at) = if !outranks_master {
+            (true, None)
+        } else if self.config.preempt_delay.is_zero() {
+            (false, None)
+        } else {
+            // keepalived's preempt_delay: keep following the lower master until the delay,
+            // counted from the first such advert, has passed.
+            let at = preempt_at.unwrap_or(now + self.config.preempt_delay);
+            (now < at, Some(at))
+        };
+        if accept {
+            self.last_master = Some(PeerMaster {
+                address: src,
+                priority: advert.priority,
+                interval: advert.interval,
+            });
+            if self.config.version == Version::V3 {
+                self.master_interval = advert.interval;
+            }
+            let down = master_down_interval(
+                self.config.version,
+                self.effective_priority,
+                self.master_interval,
+            );
+            self.state = State::Backup {
+                master_down_at: now + down,
+                preempt_at,
+                down_reason: Reason::MasterDown,
+            };
+        } else if let State::Backup { master_down_at, .. } = self.state {
+            // Discarded: the down timer runs out and we preempt.
+            self.state = State::Backup {
+                master_down_at,
+                preempt_at,
+                down_reason: Reason::Preempted,
+            };
+        }
+    }
+
+    fn master_receive(&mut self, src: IpAddr, advert: &Advert, now: Instant) {
+        if advert.priority == PRIORITY_STOP {
+            // Another router thinks it is master and leaves: reassert at once.
+            self.transmit(self.effective_priority);
+            self.reset_advert_timer(now);
+            return;
+        }
+        let theirs_wins = advert.priority > self.effective_priority
+            || (advert.priority == self.effective_priority && src > self.config.primary_address);
+        if theirs_wins {
+            self.last_master = Some(PeerMaster {
+                address: src,
+                priority: advert.priority,
+                interval: advert.interval,
+            });
+            if self.config.version == Version::V3 {
+                self.master_interval = advert.interval;
+            }
+            // A parting advert at our (lower) priority, beyond the RFC: after a partition heals,
+            // the winner may never hear us otherwise, and only a lower advert makes it
+            // re-announce to the hosts that followed us. Backups merely restart their timers.
+            self.transmit(self.effective_priority);
+            self.release_master(Reason::HigherPriority, now);
+        } else if !self.config.lower_prio_no_advert {
+            // Split brain heals only if the rightful master speaks up now (RFC 9568 §6.4.3,
+            // keepalived's default) and re-announces so switches and hosts follow it.
+            self.transmit(self.effective_priority);
+            self.reset_advert_timer(now);
+            let schedule = self.config.announce;
+            if schedule.lower_prio_repeat > 0 {
+                self.announce(schedule.lower_prio_repeat);
+                if !schedule.lower_prio_delay.is_zero() {
+                    if let State::Master {
+                        ref mut second_burst_at,
+                        ..
+                    } = self.state
+                    {
+                        *second_burst_at =
+                            Some((now + schedule.lower_prio_delay, schedule.lower_prio_repeat));
+                    }
+                }
+            }
+        }
+    }
+
+    fn reset_advert_timer(&mut self, now: Instant) {
+        if let State::Master {
+            ref mut advert_at, ..
+        } = self.state
+        {
+            *advert_at = now + self.config.advert_interval.as_duration();
+        }
+    }
+
+    fn is_faulty(&self) -> bool {
+        !self.link_up || self.tracking_fault
+    }
+
+    fn fault_reason(&self) -> Reason {
+        if !self.link_up {
+            Reason::LinkDown
+        } else {
+            Reason::Tracking
+        }
+    }
+
+    /// From Initialize or Fault: the owner takes over at once, everyone else waits as backup.
+    fn elect_from_idle(&mut self, previous: StateKind, reason: Reason, now: Instant) {
+        self.master_interval = self.config.advert_interval;
+        if self.config.priority == PRIORITY_OWNER {
+            self.become_master(previous, Reason::Owner, now);
+            return;
+        }
+        let wait = if previous == StateKind::Initialize
+            && self.config.initial_state == InitialState::Master
+        {
+            initial_master_wait(self.config.version, self.master_interval)
+        } else {
+            master_down_interval(
+                self.config.version,
+                self.effective_priority,
+                self.master_interval,
+            )
+        };
+        self.state = State::Backup {
+            master_down_at: now + wait,
+            preempt_at: None,
+            down_reason: Reason::MasterDown,
+        };
+        self.last_reason = reason;
+        self.notify(Some(StateKind::Backup), previous, reason);
+    }
+
+    fn leave_fault_if_healthy(&mut self, reason: Reason, now: Instant) {
+        if self.started && matches!(self.state, State::Fault) && !self.is_faulty() {
+            self.elect_from_idle(StateKind::Fault, reason, now);
+        }
+    }
+
+    fn enter_fault(&mut self, previous: StateKind, reason: Reason, _now: Instant) {
+        if let State::Master { .. } = self.state {
+            // Tell the backups at once; if the link is down the send simply fails.
+            self.transmit(PRIORITY_STOP);
+            self.actions
+                .push_back(Action::RemoveVips(self.config.vips.clone()));
+            self.counters.release_master += 1;
+        }
+        self.state = State::Fault;
+        self.last_reason = reason;
+        self.notify(Some(StateKind::Fault), previous, reason);
+    }
+
+    /// Install, transmit, announce, notify — in that order.
+    fn become_master(&mut self, previous: StateKind, reason: Reason, now: Instant) {
+        self.master_interval = self.config.advert_interval;
+        self.counters.become_master += 1;
+        self.last_master = None;
+        self.actions
+            .push_back(Action::InstallVips(self.config.vips.clone()));
+        self.transmit(self.effective_priority);
+        let schedule = self.config.announce;
+        self.announce(schedule.master_repeat);
+        let second_burst_at = (!schedule.master_delay.is_zero() && schedule.master_repeat > 0)
+            .then(|| (now + schedule.master_delay, schedule.master_repeat));
+        self.state = State::Master {
+            advert_at: now + self.config.advert_interval.as_duration(),
+            second_burst_at,
+            refresh_at: schedule.refresh.map(|period| now + period),
+        };
+        self.last_reason = reason;
+        self.notify(Some(StateKind::Master), previous, reason);
+    }
+
+    fn release_master(&mut self, reason: Reason, now: Instant) {
+        self.counters.release_master += 1;
+        self.actions
+            .push_back(Action::RemoveVips(self.config.vips.clone()));
+        let down = master_down_interval(
+            self.config.version,
+            self.effective_priority,
+            self.master_interval,
+        );
+        self.state = State::Backup {
+            master_down_at: now + down,
+            preempt_at: None,
+            down_reason: Reason::MasterDown,
+        };
+        self.last_reason = reason;
+        self.notify(Some(StateKind::Backup), StateKind::Master, reason);
+    }
+
+    fn transmit(&mut self, priority: u8) {
+        let advert = Advert {
+            version: self.config.version,
+            vrid: self.config.vrid,
+            priority,
+            interval: self.config.advert_interval,
+            addresses: self.advert_addresses.clone(),
+            auth: match self.config.version {
+                Version::V2 => Some(self.config.auth),
+                Version::V3 => None,
+            },
+        };
+        self.counters.advert_sent += 1;
+        if priority == PRIORITY_STOP {
+            self.counters.pri_zero_sent += 1;
+        }
+        self.actions.push_back(Action::Transmit(advert));
+    }
+
+    fn announce(&mut self, count: u32) {
+        if count > 0 && !self.config.vips.is_empty() {
+            self.actions.push_back(Action::Announce {
+                addresses: self.config.vips.clone(),
+                count,
+            });
+        }
+    }
+
+    fn notify(&mut self, state: Option<StateKind>, previous: StateKind, reason: Reason) {
+        self.actions.push_back(Action::Notify(Notification {
+            state,
+            previous,
+            reason,
+            priority: self.effective_priority,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn config(priority: u8) -> InstanceConfig {
+        InstanceConfig {
+            name: "VI_1".into(),
+            version: Version::V3,
+            vrid: 51,
+            priority,
+            advert_interval: Centis(100),
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            initial_state: InitialState::Backup,
+            primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
+            lower_prio_no_advert: false,
+            announce: AnnounceSchedule::default(),
+            auth: V2Auth::NONE,
+        }
+    }
+
+    fn advert(priority: u8) -> Advert {
+        Advert {
+            version: Version::V3,
+            vrid: 51,
+            priority,
+            interval: Centis(100),
+            addresses: Addresses::V4(vec![Ipv4Addr::new(192, 0, 2, 100)]),
+            auth: None,
+        }
+    }
+
+    fn peer() -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))
+    }
+
+    fn actions(instance: &mut Instance) -> Vec<Action> {
+        std::iter::from_fn(|| instance.poll_action()).collect()
+    }
+
+    fn master(priority: u8, now: Instant) -> Instance {
+        let mut instance = Instance::new(config(priority)).unwrap();
+        instance.handle_startup(true, now);
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        assert_eq!(instance.state(), StateKind::Master);
+        actions(&mut instance);
+        instance
+    }
+
+    fn receive(instance: &mut Instance, advert: &Advert, ttl: u8, now: Instant) {
+        instance.handle_advert(
+            Received {
+                src: peer(),
+                ttl,
+                advert,
+            },
+            now,
+        );
+    }
+
+    #[test]
+    fn becoming_master_installs_transmits_announces_then_notifies() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        let startup = actions(&mut instance);
+        assert!(matches!(
+            startup.as_slice(),
+            [Action::Notify(Notification {
+                state: Some(StateKind::Backup),
+                previous: StateKind::Initialize,
+                reason: Reason::Startup,
+                priority: 100
+            })]
+        ));
+        let at = instance.poll_timeout().unwrap();
+        assert_eq!(
+            at - now,
+            master_down_interval(Version::V3, 100, Centis(100))
+        );
+        instance.handle_timeout(at);
+        let got = actions(&mut instance);
+        assert!(matches!(got[0], Action::InstallVips(ref v) if v.len() == 1));
+        assert!(matches!(got[1], Action::Transmit(ref a) if a.priority == 100));
+        assert!(matches!(got[2], Action::Announce { count: 5, .. }));
+        assert!(matches!(
+            got[3],
+            Action::Notify(Notification {
+                state: Some(StateKind::Master),
+                reason: Reason::MasterDown,
+                ..
+            })
+        ));
+        assert_eq!(got.len(), 4);
+        assert_eq!(instance.counters().become_master, 1);
+    }
+
+    #[test]
+    fn master_schedule_second_burst_and_refresh() {
+        let now = Instant::now();
+        let mut cfg = config(100);
+        cfg.announce.refresh = Some(Duration::from_secs(60));
+        cfg.announce.refresh_repeat = 2;
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let became = instance.poll_timeout().unwrap();
+        instance.handle_timeout(became);
+        actions(&mut instance);
+        let mut announces = Vec::new();
+        let mut adverts = 0;
+        let end = became + Duration::from_secs(125);
+        while let Some(at) = instance.poll_timeout().filter(|at| *at <= end) {
+            instance.handle_timeout(at);
+            for action in actions(&mut instance) {
+                match action {
+                    Action::Announce { count, .. } => announces.push((at - became, count)),
+                    Action::Transmit(_) => adverts += 1,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            announces,
+            vec![
+                (Duration::from_secs(5), 5),
+                (Duration::from_secs(60), 2),
+                (Duration::from_secs(120), 2)
+            ]
+        );
+        assert_eq!(adverts, 125);
+    }
+
+    #[test]
+    fn receive_checks_drop_and_count() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        receive(&mut instance, &advert(200), 254, now);
+        assert_eq!(instance.counters().ip_ttl_err, 1);
+        let mut wrong_version = advert(200);
+        wrong_version.version = Version::V2;
+        wrong_version.auth = Some(V2Auth::NONE);
+        receive(&mut instance, &wrong_version, 255, now);
+        assert_eq!(instance.counters().version_err, 1);
+        let mut zero_interval = advert(200);
+        zero_interval.interval = Centis(0);
+        receive(&mut instance, &zero_interval, 255, now);
+        assert_eq!(instance.counters().advert_interval_err, 1);
+        let mut other_vrid = advert(200);
+        other_vrid.vrid = 52;
+        receive(&mut instance, &other_vrid, 255, now);
+        assert_eq!(instance.counters().vrid_err, 1);
+        assert_eq!(instance.counters().advert_rcvd, 0);
+        assert_eq!(
+            instance.state(),
+            StateKind::Master,
+            "nothing dropped counts"
+        );
+        // A different address list is counted but accepted, as keepalived does.
+        let mut other_vips = advert(200);
+        other_vips.addresses = Addresses::V4(vec![Ipv4Addr::new(192, 0, 2, 99)]);
+        receive(&mut instance, &other_vips, 255, now);
+        assert_eq!(instance.counters().addr_list_err, 1);
+        assert_eq!(instance.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn zero_interval_is_never_learned() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        let mut zero = advert(200);
+        zero.interval = Centis(0);
+        receive(&mut instance, &zero, 255, now);
+        assert_eq!(instance.master_interval(), Centis(100));
+    }
+
+    #[test]
+    fn v2_authentication_is_checked() {
+        let now = Instant::now();
+        let mut cfg = config(100);
+        cfg.version = Version::V2;
+        cfg.auth = V2Auth {
+            auth_type: V2Auth::TYPE_PASS,
+            data: *b"secret\0\0",
+        };
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let mut v2 = advert(200);
+        v2.version = Version::V2;
+        for (auth, field) in [
+            (
+                V2Auth {
+                    auth_type: 7,
+                    data: [0; 8],
+                },
+                "invalid_authtype",
+            ),
+            (V2Auth::NONE, "authtype_mismatch"),
+            (
+                V2Auth {
+                    auth_type: V2Auth::TYPE_PASS,
+                    data: *b"wrong\0\0\0",
+                },
+                "auth_failure",
+            ),
+        ] {
+            v2.auth = Some(auth);
+            receive(&mut instance, &v2, 255, now);
+            let count = instance
+                .counters()
+                .named()
+                .iter()
+                .find(|(n, _)| *n == field)
+                .map(|(_, v)| *v);
+            assert_eq!(count, Some(1), "{field}");
+        }
+        v2.auth = Some(instance.config().auth);
+        receive(&mut instance, &v2, 255, now);
+        assert_eq!(instance.counters().advert_rcvd, 1);
+    }
+
+    #[test]
+    fn master_answers_lower_priority_at_once_and_reannounces() {
+        let now = Instant::now();
+        let mut instance = master(200, now);
+        let later = now + Duration::from_millis(10_300);
+        receive(&mut instance, &advert(100), 255, later);
+        let got = actions(&mut instance);
+        assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 200));
+        assert!(matches!(got[1], Action::Announce { count: 5, .. }));
+        assert_eq!(instance.state(), StateKind::Master);
+        assert!(instance.poll_timeout().unwrap() <= later + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn master_with_lower_prio_no_advert_stays_quiet() {
+        let now = Instant::now();
+        let mut cfg = config(200);
+        cfg.lower_prio_no_advert = true;
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        actions(&mut instance);
+        receive(&mut instance, &advert(100), 255, at);
+        assert!(actions(&mut instance).is_empty());
+    }
+
+    #[test]
+    fn master_reasserts_on_priority_zero() {
+        let now = Instant::now();
+        let mut instance = master(200, now);
+        receive(&mut instance, &advert(0), 255, now);
+        let got = actions(&mut instance);
+        assert!(matches!(got.as_slice(), [Action::Transmit(a)] if a.priority == 200));
+        assert_eq!(instance.counters().pri_zero_rcvd, 1);
+    }
+
+    #[test]
+    fn backup_on_priority_zero_waits_only_skew_time() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        receive(&mut instance, &advert(200), 255, now);
+        receive(&mut instance, &advert(0), 255, now);
+        assert_eq!(
+            instance.poll_timeout().unwrap() - now,
+            skew_time(Version::V3, 100, Centis(100))
+        );
+    }
+
+    #[test]
+    fn higher_priority_sends_master_to_backup_with_a_parting_advert() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        receive(&mut instance, &advert(200), 255, now);
+        let got = actions(&mut instance);
+        assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 100));
+        assert!(matches!(got[1], Action::RemoveVips(_)));
+        assert!(matches!(
+            got[2],
+            Action::Notify(Notification {
+                state: Some(StateKind::Backup),
+                previous: StateKind::Master,
+                reason: Reason::HigherPriority,
+                ..
+            })
+        ));
+        assert_eq!(instance.counters().release_master, 1);
+    }
+
+    #[test]
+    fn equal_priority_tie_goes_to_the_higher_address() {
+        let now = Instant::now();
+        // Our 192.0.2.1 loses to the peer's 192.0.2.2.
+        let mut instance = master(100, now);
+        receive(&mut instance, &advert(100), 255, now);
+        assert_eq!(instance.state(), StateKind::Backup);
+        // A lower address with equal priority does not win.
+        let mut cfg = config(100);
+        cfg.primary_address = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3));
+        let mut higher = Instance::new(cfg).unwrap();
+        higher.handle_startup(true, now);
+        let at = higher.poll_timeout().unwrap();
+        higher.handle_timeout(at);
+        receive(&mut higher, &advert(100), 255, at);
+        assert_eq!(higher.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn link_down_faults_and_link_up_returns_to_backup() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        instance.handle_link_down(now);
+        let got = actions(&mut instance);
+        assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 0));
+        assert!(matches!(got[1], Action::RemoveVips(_)));
+        assert!(matches!(
+            got[2],
+            Action::Notify(Notification {
+                state: Some(StateKind::Fault),
+                reason: Reason::LinkDown,
+                ..
+            })
+        ));
+        assert_eq!(instance.poll_timeout(), None);
+        receive(&mut instance, &advert(200), 255, now);
+        assert_eq!(instance.state(), StateKind::Fault);
+        instance.handle_link_up(now);
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert!(matches!(
+            actions(&mut instance).as_slice(),
+            [Action::Notify(Notification {
+                state: Some(StateKind::Backup),
+                previous: StateKind::Fault,
+                reason: Reason::LinkUp,
+                ..
+            })]
+        ));
+    }
+
+    #[test]
+    fn start_with_link_down_waits_in_fault() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(255)).unwrap();
+        instance.handle_startup(false, now);
+        assert_eq!(instance.state(), StateKind::Fault);
+        instance.handle_link_up(now);
+        assert_eq!(
+            instance.state(),
+            StateKind::Master,
+            "owner takes over at once"
+        );
+    }
+
+    #[test]
+    fn tracking_fault_and_link_fault_both_must_clear() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        instance.handle_tracking_fault(true, now);
+        instance.handle_link_down(now);
+        instance.handle_link_up(now);
+        assert_eq!(instance.state(), StateKind::Fault);
+        instance.handle_tracking_fault(false, now);
+        assert_eq!(instance.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn shutdown_of_master_says_goodbye() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        instance.handle_shutdown(now);
+        let got = actions(&mut instance);
+        assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 0));
+        assert!(matches!(got[1], Action::RemoveVips(_)));
+        assert!(matches!(
+            got[2],
+            Action::Notify(Notification {
+                state: None,
+                previous: StateKind::Master,
+                ..
+            })
+        ));
+        assert_eq!(instance.counters().pri_zero_sent, 1);
+        assert_eq!(instance.state(), StateKind::Initialize);
+        assert_eq!(instance.poll_timeout(), None);
+    }
+
+    #[test]
+    fn priority_is_clamped_unless_owner() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_priority_change(255, now);
+        assert_eq!(instance.effective_priority(), 254);
+        instance.handle_priority_change(0, now);
+        assert_eq!(instance.effective_priority(), 1);
+        let mut owner = Instance::new(config(255)).unwrap();
+        owner.handle_priority_change(10, now);
+        assert_eq!(owner.effective_priority(), 255);
+    }
+
+    #[test]
+    fn invalid_configs_are_refused() {
+        let mut bad = config(100);
+        bad.vips.clear();
+        assert!(Instance::new(bad).is_err());
+        let mut bad = config(100);
+        bad.version = Version::V2;
+        bad.advert_interval = Centis(50);
+        assert!(Instance::new(bad).is_err());
+        let mut bad = config(100);
+        bad.vips = vec!["2001:db8::1".parse().unwrap()];
+        assert!(Instance::new(bad).is_err());
+        let mut bad = config(100);
+        bad.priority = 0;
+        let err = Instance::new(bad).unwrap_err();
+        assert!(err.to_string().starts_with("vrrp_instance VI_1: priority"));
+    }
+}

@@ -1,0 +1,112 @@
+//! VRRP timer arithmetic (RFC 9568 §6.1, RFC 3768 §6.1), exact in integer nanoseconds.
+//!
+//! v3 divides the interval by 256 in its own unit; v2 uses whole-second intervals and a skew of
+//! (256 - priority) / 256 s. Nanoseconds keep v2's fraction exact (3 + 156/256 s at priority 100)
+//! and v3's to well under a microsecond.
+
+use std::time::Duration;
+
+use crate::wire::{Centis, Version};
+
+const NANOS_PER_CENTI: u64 = 10_000_000;
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// Skew_Time for a router of `priority` whose master advertises every `master_interval`.
+pub fn skew_time(version: Version, priority: u8, master_interval: Centis) -> Duration {
+    let weight = 256 - u64::from(priority);
+    let nanos = match version {
+        Version::V3 => weight * u64::from(master_interval.0) * NANOS_PER_CENTI / 256,
+        Version::V2 => weight * NANOS_PER_SEC / 256,
+    };
+    Duration::from_nanos(nanos)
+}
+
+/// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
+pub fn master_down_interval(version: Version, priority: u8, master_interval: Centis) -> Duration {
+    master_interval.as_duration() * 3 + skew_time(version, priority, master_interval)
+}
+
+/// keepalived's shortcut for an instance configured `state MASTER` (not the owner): it starts as
+/// backup but waits only one interval plus the minimal skew (that of priority 255) before taking
+/// over, instead of a whole Master_Down_Interval.
+pub fn initial_master_wait(version: Version, master_interval: Centis) -> Duration {
+    master_interval.as_duration() + skew_time(version, 255, master_interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_skew_keeps_the_fraction() {
+        // 156/256 s = 0.609375 s exactly.
+        assert_eq!(
+            skew_time(Version::V2, 100, Centis(100)),
+            Duration::from_micros(609_375)
+        );
+        assert_eq!(
+            master_down_interval(Version::V2, 100, Centis(100)),
+            Duration::from_micros(3_609_375)
+        );
+    }
+
+    #[test]
+    fn v2_skew_ignores_the_interval() {
+        // RFC 3768: Skew_Time = (256 - Priority) / 256 seconds, whatever the interval.
+        assert_eq!(
+            skew_time(Version::V2, 200, Centis(500)),
+            skew_time(Version::V2, 200, Centis(100))
+        );
+        assert_eq!(
+            master_down_interval(Version::V2, 200, Centis(500)),
+            Duration::from_nanos(15_000_000_000 + 56 * NANOS_PER_SEC / 256)
+        );
+    }
+
+    #[test]
+    fn v3_skew_scales_with_the_interval() {
+        // 100 ms at priority 100: 156 × 100 ms / 256 = 60.9375 ms.
+        assert_eq!(
+            skew_time(Version::V3, 100, Centis(10)),
+            Duration::from_micros(60_937) + Duration::from_nanos(500)
+        );
+        assert_eq!(
+            master_down_interval(Version::V3, 100, Centis(10)),
+            Duration::from_micros(360_937) + Duration::from_nanos(500)
+        );
+        // The smallest interval, 10 ms, priority 1: 255 × 10 ms / 256.
+        assert_eq!(
+            skew_time(Version::V3, 1, Centis(1)),
+            Duration::from_nanos(255 * 10_000_000 / 256)
+        );
+    }
+
+    #[test]
+    fn owner_skew_is_smallest_and_never_zero_for_nonzero_interval() {
+        for version in [Version::V2, Version::V3] {
+            let owner = skew_time(version, 255, Centis(100));
+            assert!(owner > Duration::ZERO);
+            assert!(owner < skew_time(version, 254, Centis(100)));
+        }
+    }
+
+    #[test]
+    fn initial_master_wait_is_one_interval_plus_minimal_skew() {
+        assert_eq!(
+            initial_master_wait(Version::V3, Centis(100)),
+            Duration::from_millis(1000) + Duration::from_nanos(1_000_000_000 / 256)
+        );
+        assert_eq!(
+            initial_master_wait(Version::V2, Centis(100)),
+            Duration::from_nanos(1_000_000_000 + 1_000_000_000 / 256)
+        );
+    }
+
+    #[test]
+    fn largest_values_do_not_overflow() {
+        let d = master_down_interval(Version::V3, 1, Centis::V3_MAX);
+        assert!(d > Duration::from_secs(122) && d < Duration::from_secs(164));
+        let d = master_down_interval(Version::V2, 1, Centis::V2_MAX);
+        assert!(d > Duration::from_secs(765));
+    }
+}
