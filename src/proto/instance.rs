@@ -472,6 +472,16 @@ impl Instance {
         };
     }
 
+    /// The address we send from changed (the interface got its first address, or was
+    /// renumbered). Ignored, returning false, if it is not of the instance's family.
+    pub fn handle_primary_address(&mut self, address: IpAddr) -> bool {
+        if Family::of(&address) != self.config.family() {
+            return false;
+        }
+        self.config.primary_address = address;
+        true
+    }
+
     /// Fires whatever deadlines have passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
@@ -1253,6 +1263,16 @@ mod tests {
         let mut owner = Instance::new(config(255)).unwrap();
         owner.handle_priority_change(10, now);
         assert_eq!(owner.effective_priority(), 255);
+    }
+
+    #[test]
+    fn primary_address_can_change_within_the_family() {
+        let mut instance = Instance::new(config(100)).unwrap();
+        let new: IpAddr = "192.0.2.9".parse().unwrap();
+        assert!(instance.handle_primary_address(new));
+        assert_eq!(instance.config().primary_address, new);
+        assert!(!instance.handle_primary_address("2001:db8::9".parse().unwrap()));
+        assert_eq!(instance.config().primary_address, new);
     }
 
     #[test]
