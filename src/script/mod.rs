@@ -6,6 +6,7 @@
 //!   keepalived notify contract below.
 //! - [`ScriptRunner`]: per-key ordered, bounded, non-blocking execution; its documentation
 //!   gives the call order for the daemon.
+//! - [`check_script_security`]: keepalived's `enable_script_security`.
 //!
 //! # Notify contract
 //!
@@ -29,6 +30,7 @@
 
 mod notify;
 mod runner;
+mod security;
 mod split;
 #[cfg(test)]
 mod test_dir;
@@ -41,4 +43,5 @@ pub use runner::{
     Job, Outcome, ScriptEvent, ScriptRunner, ScriptUser, Stream, DEFAULT_KILL_GRACE,
     MAX_LINES_PER_JOB, MAX_LINE_BYTES,
 };
+pub use security::{check_script_security, locate_script, resolve_in_path, ScriptCheckError};
 pub use split::{split_command, SplitError};
