@@ -9,14 +9,15 @@
 //! `tests/data/`, checked in `golden.rs`):
 //!
 //! Gratuitous ARP (an RFC 5227 §2.3 ARP Announcement, for an `AF_PACKET` socket):
-//! - Ethernet destination ff:ff:ff:ff:ff:ff, source the sending interface's MAC: as both.
-//! - Opcode 1 (request): as both, and as RFC 5227 and RFC 9568 §6.4.1 ask. Requests are what
-//!   every neighbour processes; some stacks ignore unsolicited replies.
-//! - Sender hardware = our MAC, sender IP = target IP = the VIP: as both.
+//! - Ethernet destination ff:ff:ff:ff:ff:ff: as both. Source and sender hardware address: the
+//!   caller's MAC, the interface's (keepalived without `use_vmac`) or a virtual MAC (FRR sends
+//!   from its macvlan's 00:00:5e:00:01:VRID).
+//! - Opcode 1 (request): as both, as RFC 5798 §6.4.1 words it, and as RFC 5227 announcements
+//!   are.
+//! - Sender IP = target IP = the VIP: as both.
 //! - Target hardware 00:00:00:00:00:00, where keepalived and FRR put ff:ff:ff:ff:ff:ff. RFC 5227
-//!   says the field is ignored and SHOULD be zero, and the Linux kernel's own gratuitous ARPs
-//!   (`arp_notify`, bonding failover) carry zero; receivers, keepalived's and FRR's included,
-//!   ignore it either way.
+//!   says the field is ignored and SHOULD be zero, and the Linux kernel's own gratuitous ARP on
+//!   an address change (`arp_notify`) carries zero; receivers do not look at it in a request.
 //! - 42 bytes, unpadded, as both: the driver pads to the Ethernet minimum.
 //!
 //! Unsolicited Neighbor Advertisement (RFC 4861 §7.2.6, RFC 9568 §6.4.1):

@@ -6,6 +6,8 @@
 
 mod announce;
 mod checksum;
+#[cfg(test)]
+mod golden;
 mod ipv4;
 mod types;
 mod vrrp;
