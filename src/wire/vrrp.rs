@@ -88,7 +88,11 @@ fn message_len(version: Version, family: Family, count: usize) -> usize {
         Version::V2 => V2_AUTH_DATA_LEN,
         Version::V3 => 0,
     };
-    HEADER_LEN + count * addr_len(family) + auth
+    // Saturating: a count above 255 is refused before it matters, but a `Vec` of any length
+    // must not make this overflow first.
+    count
+        .saturating_mul(addr_len(family))
+        .saturating_add(HEADER_LEN + auth)
 }
 
 /// A read (and, for mutable buffers, write) view of one VRRP message.
