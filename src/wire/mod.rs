@@ -4,6 +4,19 @@
 //! This layer checks syntax and checksums only. Semantics (interval ranges, priorities, address
 //! lists, authentication policy) belong to `proto`, which counts each drop by reason.
 
+mod announce;
+mod checksum;
+#[cfg(test)]
+mod golden;
+mod ipv4;
 mod types;
+mod vrrp;
 
+pub use announce::{
+    gratuitous_arp, unsolicited_na, unsolicited_na_frame, write_gratuitous_arp,
+    write_unsolicited_na, write_unsolicited_na_frame, GRATUITOUS_ARP_LEN, UNSOLICITED_NA_FRAME_LEN,
+    UNSOLICITED_NA_LEN,
+};
+pub use ipv4::{Ipv4Header, Ipv4Packet};
 pub use types::*;
+pub use vrrp::{VrrpPacket, HEADER_LEN as VRRP_HEADER_LEN, TYPE_ADVERTISEMENT, V2_AUTH_DATA_LEN};

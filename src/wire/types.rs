@@ -247,3 +247,67 @@ impl fmt::Display for MacAddr {
         )
     }
 }
+
+/// Why an [`Advert`] (or another frame) could not be written. Each names the field at fault, so
+/// that the caller can say which configuration value to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The output buffer is shorter than the message.
+    BufferTooSmall { needed: usize, available: usize },
+    /// VRRPv2 is defined for IPv4 only (RFC 3768).
+    V2OverIpv6,
+    /// A v2 interval must be whole seconds, at most 255 s.
+    V2IntervalUnrepresentable { interval: Centis },
+    /// A v3 interval must fit 12 bits of centiseconds (at most 40.95 s).
+    V3IntervalTooLarge { interval: Centis },
+    /// The count field is one byte.
+    TooManyAddresses { count: usize },
+    /// The addresses, the source and the destination must all be of one family.
+    FamilyMismatch,
+    /// `auth` must be `Some` for v2 and `None` for v3.
+    AuthMismatch { version: Version },
+    /// An IPv4 datagram cannot carry this many payload bytes.
+    PayloadTooLarge { len: usize },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::BufferTooSmall { needed, available } => {
+                write!(
+                    f,
+                    "buffer of {available} bytes is too small ({needed} needed)"
+                )
+            }
+            EncodeError::V2OverIpv6 => {
+                f.write_str("VRRPv2 cannot carry IPv6: use version 3 for IPv6 instances")
+            }
+            EncodeError::V2IntervalUnrepresentable { interval } => write!(
+                f,
+                "VRRPv2 advert interval {interval} is not whole seconds between 0 and 255"
+            ),
+            EncodeError::V3IntervalTooLarge { interval } => write!(
+                f,
+                "VRRPv3 advert interval {interval} exceeds the maximum of {}",
+                Centis::V3_MAX
+            ),
+            EncodeError::TooManyAddresses { count } => {
+                write!(f, "{count} virtual addresses in one advert (at most 255)")
+            }
+            EncodeError::FamilyMismatch => f.write_str(
+                "virtual addresses, source and destination are not all of one address family",
+            ),
+            EncodeError::AuthMismatch { version } => write!(
+                f,
+                "{version} advert with {} authentication fields",
+                if *version == Version::V2 { "no" } else { "v2" }
+            ),
+            EncodeError::PayloadTooLarge { len } => {
+                write!(f, "{len} bytes do not fit in one IPv4 datagram")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
