@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::wire::{Advert, VRRP_TTL};
+use crate::wire::{Advert, Checksum, Family, MCAST_V4, MCAST_V6, VRRP_TTL};
 
 use super::{Action, Instance, InstanceConfig, Reason, Received, StateKind};
 
@@ -53,7 +53,14 @@ struct Router {
 struct Delivery {
     to: usize,
     src: IpAddr,
-    advert: Advert,
+    bytes: Vec<u8>,
+}
+
+fn group(src: &IpAddr) -> IpAddr {
+    match Family::of(src) {
+        Family::V4 => IpAddr::V4(MCAST_V4),
+        Family::V6 => IpAddr::V6(MCAST_V6),
+    }
 }
 
 /// The simulated LAN.
@@ -271,12 +278,17 @@ impl Lan {
         let Some(instance) = router.instance.as_mut() else {
             return;
         };
-        let received = Received {
-            src: delivery.src,
-            ttl: VRRP_TTL,
-            advert: &delivery.advert,
-        };
-        instance.handle_advert(received, self.now);
+        match Advert::parse(&delivery.bytes, delivery.src, group(&delivery.src)) {
+            Ok((advert, _checksum)) => {
+                let received = Received {
+                    src: delivery.src,
+                    ttl: VRRP_TTL,
+                    advert: &advert,
+                };
+                instance.handle_advert(received, self.now);
+            }
+            Err(error) => instance.counters_mut().record_decode_error(&error),
+        }
         self.drain(to);
     }
 
@@ -326,6 +338,10 @@ impl Lan {
             return;
         }
         let src = sender.config.primary_address;
+        let bytes = match advert.to_bytes(src, group(&src), Checksum::PseudoHeader) {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("router {from} built an advert it cannot encode: {e}"),
+        };
         let (latency, partition) = (sender.latency, sender.partition);
         for to in 0..self.routers.len() {
             let receiver = &self.routers[to];
@@ -343,7 +359,7 @@ impl Lan {
                 Delivery {
                     to,
                     src,
-                    advert: advert.clone(),
+                    bytes: bytes.clone(),
                 },
             );
         }
