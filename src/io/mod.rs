@@ -1,0 +1,15 @@
+//! `io`: Linux adapters that execute what `proto` decides and decide nothing themselves.
+//!
+//! - [`vrrp_socket`]: the raw VRRP socket per (interface, family).
+//! - [`netlink`]: addresses and links (requests, dumps, notifications).
+//! - [`caps`]: the start-up capability check.
+//!
+//! Everything is synchronous and non-blocking where it sits in the event loop, close-on-exec
+//! (scripts must not inherit sockets), and registrable with mio. No `unsafe` here.
+
+pub mod caps;
+pub mod netlink;
+pub mod vrrp_socket;
+
+#[cfg(test)]
+pub(crate) mod testns;
