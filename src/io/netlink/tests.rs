@@ -1,0 +1,533 @@
+//! Real-kernel tests, each in a private network namespace (see `io::testns`).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, CacheInfo};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use nix::errno::Errno;
+
+use super::*;
+use crate::io::testns::{in_new_netns, veth_pair, wait_until_oper_up, Watcher, PROMPT};
+
+fn v4(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+}
+
+fn v6(last: u16) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last))
+}
+
+fn find(nl: &mut RequestSocket, ifindex: u32, addr: IpAddr) -> Option<AddrInfo> {
+    nl.dump_addresses(Some(ifindex))
+        .expect("dump")
+        .into_iter()
+        .find(|a| a.addr == addr)
+}
+
+fn errno(e: &std::io::Error) -> Option<Errno> {
+    e.raw_os_error().map(Errno::from_raw)
+}
+
+// ---- pure conversions ----
+
+#[test]
+fn lifetimes_round_up_to_whole_seconds_and_saturate_to_forever() {
+    assert_eq!(lifetime_to_kernel(None), u32::MAX);
+    assert_eq!(lifetime_to_kernel(Some(Duration::ZERO)), 1);
+    assert_eq!(lifetime_to_kernel(Some(Duration::from_millis(1))), 1);
+    assert_eq!(lifetime_to_kernel(Some(Duration::from_millis(2001))), 3);
+    assert_eq!(lifetime_to_kernel(Some(Duration::from_secs(3))), 3);
+    assert_eq!(
+        lifetime_to_kernel(Some(Duration::from_secs(u64::MAX))),
+        u32::MAX
+    );
+    assert_eq!(lifetime_from_kernel(u32::MAX), None);
+    assert_eq!(lifetime_from_kernel(7), Some(Duration::from_secs(7)));
+}
+
+#[test]
+fn address_message_prefers_local_and_full_flags() {
+    let mut msg = AddressMessage::default();
+    msg.header.index = 3;
+    msg.header.prefix_len = 64;
+    msg.attributes.push(AddressAttribute::Address(v6(2)));
+    msg.attributes.push(AddressAttribute::Local(v6(1)));
+    msg.attributes.push(AddressAttribute::Flags(
+        netlink_packet_route::address::AddressFlags::Nodad
+            | netlink_packet_route::address::AddressFlags::Noprefixroute,
+    ));
+    let mut ci = CacheInfo::default();
+    ci.ifa_valid = 9;
+    ci.ifa_preferred = u32::MAX;
+    msg.attributes.push(AddressAttribute::CacheInfo(ci));
+    let info = addr_info_from(&msg).unwrap();
+    assert_eq!(info.addr, v6(1));
+    assert_eq!(info.ifindex, 3);
+    assert!(info.flags.nodad());
+    assert!(!info.flags.tentative());
+    // IFA_F_NOPREFIXROUTE (0x200) does not fit the header byte: it must come from IFA_FLAGS.
+    assert_eq!(info.flags.0 & 0x200, 0x200);
+    assert_eq!(info.valid_lifetime, Some(Duration::from_secs(9)));
+    assert_eq!(info.preferred_lifetime, None);
+}
+
+#[test]
+fn address_message_without_address_is_ignored() {
+    assert_eq!(addr_info_from(&AddressMessage::default()), None);
+}
+
+#[test]
+fn link_message_conversion() {
+    let mut msg = LinkMessage::default();
+    msg.header.index = 4;
+    msg.header.flags = LinkFlags::Up;
+    msg.attributes.push(LinkAttribute::IfName("eth9".into()));
+    msg.attributes
+        .push(LinkAttribute::Address(vec![2, 0, 0, 0, 0, 1]));
+    msg.attributes.push(LinkAttribute::Mtu(1500));
+    let info = link_info_from(&msg).unwrap();
+    assert_eq!(info.name, "eth9");
+    assert_eq!(info.mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
+    assert!(info.admin_up);
+    assert!(
+        !info.oper_up,
+        "IFF_UP without IFF_RUNNING is not operational"
+    );
+    msg.header.flags = LinkFlags::Up | LinkFlags::Running;
+    assert!(link_info_from(&msg).unwrap().oper_up);
+    // A link-layer address that is not 6 bytes (tunnels, lo is 6 zero bytes) gives no MAC.
+    msg.attributes
+        .push(LinkAttribute::Address(vec![1, 2, 3, 4]));
+    assert_eq!(link_info_from(&msg).unwrap().mac, None);
+    msg.attributes
+        .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
+    assert_eq!(link_info_from(&msg), None);
+}
+
+#[test]
+fn split_messages_rejects_bad_lengths() {
+    // A header claiming 64 bytes in a 16-byte datagram.
+    let mut datagram = [0u8; 16];
+    datagram[0] = 64;
+    let parts: Vec<_> = request::split_messages(&datagram).collect();
+    assert_eq!(parts.len(), 1);
+    assert!(parts[0].is_err());
+    // Too short for a header at all.
+    let parts: Vec<_> = request::split_messages(&[1, 2, 3]).collect();
+    assert!(parts.len() == 1 && parts[0].is_err());
+}
+
+// ---- real kernel ----
+
+#[test]
+fn veth_lifecycle_and_link_queries() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let names: Vec<String> = nl
+            .get_links()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        assert_eq!(names, ["lo"], "a fresh namespace holds only lo");
+
+        nl.create_veth("kvA0", "kvA1").unwrap();
+        let a = nl.link_by_name("kvA0").unwrap().expect("kvA0 exists");
+        let b = nl.link_by_name("kvA1").unwrap().expect("kvA1 exists");
+        assert_ne!(a.ifindex, b.ifindex);
+        assert!(a.mac.is_some() && a.mac != b.mac);
+        assert!(!a.admin_up && !a.oper_up);
+        assert_eq!(a.mtu, 1500);
+        assert_eq!(nl.link_by_index(a.ifindex).unwrap().as_ref(), Some(&a));
+        let e = nl.create_veth("kvA0", "kvA9").unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::EEXIST), "{e}");
+
+        let mut events = Watcher::open();
+        nl.set_link_up(a.ifindex).unwrap();
+        nl.set_link_up(b.ifindex).unwrap();
+        wait_until_oper_up(&mut nl, &mut events, a.ifindex);
+        let a_up = nl.link_by_index(a.ifindex).unwrap().unwrap();
+        assert!(a_up.admin_up && a_up.oper_up);
+
+        nl.delete_link(a.ifindex).unwrap();
+        assert_eq!(nl.link_by_name("kvA0").unwrap(), None);
+        assert_eq!(
+            nl.link_by_name("kvA1").unwrap(),
+            None,
+            "deleting one end removes the peer"
+        );
+        assert_eq!(nl.link_by_index(b.ifindex).unwrap(), None);
+        let e = nl.delete_link(a.ifindex).unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::ENODEV), "{e}");
+        assert!(nl.link_by_name("bad/name").is_err());
+        assert!(nl.link_by_name("sixteen-bytes-xx").is_err());
+    });
+}
+
+#[test]
+fn errors_keep_the_kernel_errno() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let e = nl.set_link_up(9999).unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::ENODEV), "{e}");
+        let e = nl
+            .add_address(9999, v4(10), 24, None, None, false)
+            .unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::ENODEV), "{e}");
+        let e = nl.del_address(9999, v4(10), 24).unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::ENODEV), "{e}");
+        let e = nl
+            .add_address(1, v4(10), 33, None, None, false)
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        // The socket still works after errors: sequence numbers stay in step.
+        assert_eq!(nl.get_links().unwrap().len(), 1);
+    });
+}
+
+#[test]
+fn address_add_del_dump_with_label() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvB0", "kvB1", 1, 2);
+
+        nl.add_address(a.ifindex, v4(10), 24, Some("kvB0:vip"), None, false)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, v4(10)).expect("added");
+        assert_eq!(info.prefix_len, 24);
+        assert_eq!(info.label.as_deref(), Some("kvB0:vip"));
+        assert!(info.flags.permanent());
+        assert!(info.flags.secondary(), "192.0.2.1/24 was there first");
+        assert_eq!(info.valid_lifetime, None);
+        // Unlabelled IPv4 addresses carry the interface name.
+        assert_eq!(
+            find(&mut nl, a.ifindex, IpAddr::V4(a.v4))
+                .unwrap()
+                .label
+                .as_deref(),
+            Some("kvB0")
+        );
+
+        // Adding again is success, with or without replace.
+        nl.add_address(a.ifindex, v4(10), 24, Some("kvB0:vip"), None, false)
+            .unwrap();
+        nl.add_address(a.ifindex, v4(10), 24, Some("kvB0:vip"), None, true)
+            .unwrap();
+        assert_eq!(
+            nl.dump_addresses(Some(a.ifindex))
+                .unwrap()
+                .iter()
+                .filter(|x| x.addr == v4(10))
+                .count(),
+            1
+        );
+
+        let e = nl
+            .add_address(
+                a.ifindex,
+                v4(11),
+                32,
+                Some("much-too-long-label"),
+                None,
+                false,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+
+        nl.del_address(a.ifindex, v4(10), 24).unwrap();
+        assert_eq!(find(&mut nl, a.ifindex, v4(10)), None);
+        // Removing what is not there is success (the kernel says EADDRNOTAVAIL).
+        nl.del_address(a.ifindex, v4(10), 24).unwrap();
+
+        // IPv6: NODAD, usable at once; a label is ignored rather than rejected.
+        nl.add_address(a.ifindex, v6(10), 128, Some("kvB0:v6"), None, false)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, v6(10)).expect("added");
+        assert_eq!(info.prefix_len, 128);
+        assert!(info.flags.nodad() && !info.flags.tentative() && info.flags.permanent());
+        assert_eq!(info.label, None);
+        nl.add_address(a.ifindex, v6(10), 128, None, None, false)
+            .unwrap();
+        nl.del_address(a.ifindex, v6(10), 128).unwrap();
+        assert_eq!(find(&mut nl, a.ifindex, v6(10)), None);
+        nl.del_address(a.ifindex, v6(10), 128).unwrap();
+
+        // The dump without a filter covers every interface.
+        let all = nl.dump_addresses(None).unwrap();
+        assert!(all
+            .iter()
+            .any(|x| x.addr == IpAddr::V4(_b.v4) && x.ifindex == _b.ifindex));
+        assert!(all.iter().any(|x| x.addr == IpAddr::V6(a.link_local)));
+    });
+}
+
+/// How early the kernel may expire an address (its timer fuzz is 20 ms; margin for our clock).
+const EXPIRY_FUZZ: Duration = Duration::from_millis(100);
+
+/// Adds `addr` with a finite lifetime and measures when the kernel removes it by itself.
+fn measure_expiry(addr: IpAddr, prefix: u8, names: (&str, &str)) {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, names.0, names.1, 1, 2);
+        let mut events = Watcher::open();
+        let lifetime = Duration::from_secs(2);
+
+        let added_at = Instant::now();
+        nl.add_address(a.ifindex, addr, prefix, None, Some(lifetime), false)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, addr).expect("added");
+        assert!(!info.flags.permanent());
+        assert_eq!(info.valid_lifetime, Some(lifetime));
+        assert_eq!(info.preferred_lifetime, Some(lifetime));
+
+        let removed = events.wait(
+            lifetime + Duration::from_secs(10),
+            |e| matches!(e, NetEvent::AddressRemoved(x) if x.addr == addr),
+        );
+        let elapsed = added_at.elapsed();
+        assert!(
+            removed.is_some(),
+            "{addr} still there {elapsed:?} after a {lifetime:?} lifetime"
+        );
+        // The kernel compares ages with up to 20 ms of fuzz (ADDRCONF_TIMER_FUZZ_MINUS).
+        assert!(
+            elapsed + EXPIRY_FUZZ >= lifetime,
+            "{addr} removed after {elapsed:?}, before its lifetime"
+        );
+        assert_eq!(find(&mut nl, a.ifindex, addr), None);
+        println!("KERNEL FACT: {addr} with a {lifetime:?} lifetime disappeared after {elapsed:?}");
+    });
+}
+
+#[test]
+fn ipv4_address_expires_by_itself() {
+    measure_expiry(v4(20), 32, ("kvC0", "kvC1"));
+}
+
+#[test]
+fn ipv6_address_expires_by_itself() {
+    measure_expiry(v6(20), 128, ("kvD0", "kvD1"));
+}
+
+/// Re-adding with `replace` extends the lifetime; re-adding without it does not.
+fn check_renewal(addr: IpAddr, prefix: u8, names: (&str, &str)) {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, names.0, names.1, 1, 2);
+        let mut events = Watcher::open();
+        let short = Duration::from_secs(2);
+        let long = Duration::from_secs(6);
+
+        nl.add_address(a.ifindex, addr, prefix, None, Some(short), false)
+            .unwrap();
+        // Without replace the existing address is left alone: "already there" is success.
+        nl.add_address(a.ifindex, addr, prefix, None, Some(long), false)
+            .unwrap();
+        assert_eq!(
+            find(&mut nl, a.ifindex, addr).unwrap().valid_lifetime,
+            Some(short)
+        );
+
+        let renewed_at = Instant::now();
+        nl.add_address(a.ifindex, addr, prefix, None, Some(long), true)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, addr).unwrap();
+        assert_eq!(info.valid_lifetime, Some(long));
+        assert_eq!(info.preferred_lifetime, Some(long));
+
+        let removed = events.wait(
+            long + Duration::from_secs(10),
+            |e| matches!(e, NetEvent::AddressRemoved(x) if x.addr == addr),
+        );
+        let elapsed = renewed_at.elapsed();
+        assert!(removed.is_some(), "{addr} never expired");
+        assert!(
+            elapsed + EXPIRY_FUZZ >= long,
+            "{addr} removed {elapsed:?} after renewal to {long:?}: the renewal did not take"
+        );
+        println!("KERNEL FACT: {addr} renewed to {long:?} disappeared {elapsed:?} after renewal");
+
+        // Replacing with no lifetime makes it permanent again.
+        nl.add_address(a.ifindex, addr, prefix, None, Some(short), false)
+            .unwrap();
+        nl.add_address(a.ifindex, addr, prefix, None, None, true)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, addr).unwrap();
+        assert!(info.flags.permanent() && info.valid_lifetime.is_none());
+    });
+}
+
+#[test]
+fn ipv4_lifetime_renewal_with_replace() {
+    check_renewal(v4(30), 32, ("kvE0", "kvE1"));
+}
+
+#[test]
+fn ipv6_lifetime_renewal_with_replace() {
+    check_renewal(v6(30), 128, ("kvF0", "kvF1"));
+}
+
+#[test]
+fn events_for_links_and_addresses() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, b) = veth_pair(&mut nl, "kvG0", "kvG1", 1, 2);
+        let mut events = Watcher::open();
+        events.socket.seed_links(&nl.get_links().unwrap());
+
+        nl.set_link_down(b.ifindex).unwrap();
+        let down = events.wait(
+            PROMPT,
+            |e| matches!(e, NetEvent::LinkDown(l) if l.ifindex == b.ifindex),
+        );
+        assert!(matches!(down, Some(NetEvent::LinkDown(ref l)) if !l.admin_up && l.name == "kvG1"));
+        // The peer loses its carrier: operationally down although still administratively up.
+        let peer_down = events.wait(
+            PROMPT,
+            |e| matches!(e, NetEvent::LinkDown(l) if l.ifindex == a.ifindex),
+        );
+        assert!(matches!(peer_down, Some(NetEvent::LinkDown(ref l)) if l.admin_up));
+
+        nl.set_link_up(b.ifindex).unwrap();
+        let up = events.wait(
+            PROMPT,
+            |e| matches!(e, NetEvent::LinkUp(l) if l.ifindex == b.ifindex),
+        );
+        assert!(
+            matches!(up, Some(NetEvent::LinkUp(ref l)) if l.oper_up && l.mac == Some(MacAddr(b.mac)))
+        );
+
+        nl.add_address(a.ifindex, v4(40), 32, Some("kvG0:x"), None, false)
+            .unwrap();
+        let added = events.wait(
+            PROMPT,
+            |e| matches!(e, NetEvent::AddressAdded(x) if x.addr == v4(40)),
+        );
+        assert!(matches!(added, Some(NetEvent::AddressAdded(ref x))
+            if x.ifindex == a.ifindex && x.label.as_deref() == Some("kvG0:x")));
+        nl.del_address(a.ifindex, v4(40), 32).unwrap();
+        assert!(events
+            .wait(PROMPT, |e| {
+                matches!(e, NetEvent::AddressRemoved(x) if x.addr == v4(40))
+            })
+            .is_some());
+
+        nl.add_address(b.ifindex, v6(40), 64, None, None, false)
+            .unwrap();
+        assert!(events
+            .wait(PROMPT, |e| {
+                matches!(e, NetEvent::AddressAdded(x) if x.addr == v6(40) && x.ifindex == b.ifindex)
+            })
+            .is_some());
+
+        nl.create_veth("kvH0", "kvH1").unwrap();
+        let created = events.wait(
+            PROMPT,
+            |e| matches!(e, NetEvent::LinkAdded(l) if l.name == "kvH0"),
+        );
+        let Some(NetEvent::LinkAdded(h)) = created else {
+            panic!("no LinkAdded for kvH0");
+        };
+        nl.delete_link(h.ifindex).unwrap();
+        assert!(events
+            .wait(PROMPT, |e| {
+                matches!(e, NetEvent::LinkRemoved(l) if l.ifindex == h.ifindex && l.name == "kvH0")
+            })
+            .is_some());
+
+        // Nothing left queued: the drain really drains.
+        assert!(events
+            .drain()
+            .iter()
+            .all(|e| !matches!(e, NetEvent::Overrun)));
+    });
+}
+
+#[test]
+fn tiny_receive_buffer_reports_overrun() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvI0", "kvI1", 1, 2);
+        let mut events = EventSocket::open().unwrap();
+        // Shrink the buffer (the kernel's minimum is about 2 KiB) and flood it with address
+        // notifications without reading.
+        socket2::SockRef::from(&events)
+            .set_recv_buffer_size(0)
+            .unwrap();
+        for host in 100..140u8 {
+            nl.add_address(a.ifindex, v4(host), 32, None, None, false)
+                .unwrap();
+        }
+        let batch = events.recv_events().unwrap();
+        assert!(
+            batch.contains(&NetEvent::Overrun),
+            "no overrun in {} events",
+            batch.len()
+        );
+    });
+}
+
+#[test]
+fn proc_sys_net_follows_the_thread_namespace() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        nl.create_veth("kvJ0", "kvJ1").unwrap();
+        let mut seen: Vec<String> = std::fs::read_dir("/proc/sys/net/ipv6/conf")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["all", "default", "kvJ0", "kvJ1", "lo"]);
+    });
+}
+
+#[test]
+fn dad_keeps_a_kernel_generated_link_local_tentative() {
+    use crate::io::vrrp_socket::VrrpSocket;
+    use crate::wire::{Family, MCAST_V6};
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let mut events = Watcher::open();
+        // Default address generation this time: the kernel makes an EUI-64 link-local and
+        // runs DAD on it once the link is up.
+        nl.create_veth("kvK0", "kvK1").unwrap();
+        let a = nl.link_by_name("kvK0").unwrap().unwrap();
+        let b = nl.link_by_name("kvK1").unwrap().unwrap();
+        nl.set_link_up(a.ifindex).unwrap();
+        nl.set_link_up(b.ifindex).unwrap();
+        // The kernel creates the link-local when the carrier comes up, before it reports the
+        // link operational; it notifies the address only once DAD is over, so look it up.
+        wait_until_oper_up(&mut nl, &mut events, a.ifindex);
+        let ll = nl
+            .dump_addresses(Some(a.ifindex))
+            .unwrap()
+            .into_iter()
+            .find(|x| x.addr.is_ipv6())
+            .expect("a kernel-generated link-local on kvK0");
+        assert!(
+            ll.flags.tentative(),
+            "a fresh link-local must start tentative: {ll:?}"
+        );
+        let started = Instant::now();
+
+        let socket = VrrpSocket::open(a.ifindex, "kvK0", Family::V6, Some(ll.addr)).unwrap();
+        let e = socket.send(&[0u8; 8], IpAddr::V6(MCAST_V6)).unwrap_err();
+        assert_eq!(
+            errno(&e),
+            Some(Errno::EINVAL),
+            "a tentative source is refused: {e}"
+        );
+
+        let settled = events.wait(
+            PROMPT,
+            |e| matches!(e, NetEvent::AddressAdded(x) if x.addr == ll.addr && !x.flags.tentative()),
+        );
+        assert!(settled.is_some(), "DAD did not finish within {PROMPT:?}");
+        println!(
+            "KERNEL FACT: DAD on a kernel link-local took {:?}",
+            started.elapsed()
+        );
+        socket.send(&[0u8; 8], IpAddr::V6(MCAST_V6)).unwrap();
+    });
+}

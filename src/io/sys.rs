@@ -1,0 +1,86 @@
+//! The only place in keepvip allowed `unsafe`: a few socket calls that neither `socket2` nor
+//! `nix` expose safely. Each function is safe to call; each `unsafe` block says why it is sound.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::libc;
+use socket2::{SockAddr, SockAddrStorage};
+
+/// `ICMP6_FILTER` from `<linux/icmpv6.h>` (level `IPPROTO_ICMPV6`); `libc` does not define it.
+const ICMP6_FILTER: libc::c_int = 1;
+
+/// A `sockaddr_ll` for an `AF_PACKET` socket: the interface to send on (or bind to), the
+/// EtherType in host order, and the destination hardware address (ignored by the kernel for
+/// `SOCK_RAW` sends, where the frame carries it, but filled in for tools that trace the call).
+pub(crate) fn packet_sockaddr(
+    ifindex: u32,
+    ethertype: u16,
+    dst_mac: [u8; 6],
+) -> io::Result<SockAddr> {
+    let ifindex = libc::c_int::try_from(ifindex)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index out of range"))?;
+    let mut sll_addr = [0u8; 8];
+    sll_addr[..6].copy_from_slice(&dst_mac);
+    let sll = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as libc::c_ushort,
+        sll_protocol: ethertype.to_be(),
+        sll_ifindex: ifindex,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 6,
+        sll_addr,
+    };
+    let mut storage = SockAddrStorage::zeroed();
+    // SAFETY: `SockAddrStorage` is a `sockaddr_storage` (128 bytes, alignment of the widest
+    // sockaddr), larger than and aligned for `sockaddr_ll` (20 bytes), and every bit pattern of
+    // `sockaddr_ll` (plain integers and a byte array) is valid.
+    let view: &mut libc::sockaddr_ll = unsafe { storage.view_as::<libc::sockaddr_ll>() };
+    *view = sll;
+    let len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: the storage holds an initialised `sockaddr_ll` (family AF_PACKET) and `len` is its
+    // exact size, which is what `SockAddr::new` requires.
+    Ok(unsafe { SockAddr::new(storage, len) })
+}
+
+/// Sets an `ICMP6_FILTER` that blocks every ICMPv6 type, so a send-only raw ICMPv6 socket
+/// never queues received packets (which would otherwise pile up unread until the buffer fills).
+pub(crate) fn icmpv6_block_all(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // Linux semantics: a set bit blocks the type (ICMP6_FILTER_WILLBLOCK tests the bit).
+    let filter = [u32::MAX; 8];
+    // SAFETY: `fd` is a live descriptor borrowed for the call; the option value points to 32
+    // readable bytes (`struct icmp6_filter` is `__u32 data[8]`) and the length says exactly that.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_ICMPV6,
+            ICMP6_FILTER,
+            filter.as_ptr().cast::<libc::c_void>(),
+            mem::size_of_val(&filter) as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_sockaddr_has_family_protocol_and_index() {
+        let addr = packet_sockaddr(7, 0x0806, [0xff; 6]).unwrap();
+        assert_eq!(addr.family(), libc::AF_PACKET as libc::sa_family_t);
+        assert_eq!(addr.len() as usize, mem::size_of::<libc::sockaddr_ll>());
+    }
+
+    #[test]
+    fn packet_sockaddr_rejects_out_of_range_index() {
+        assert!(packet_sockaddr(u32::MAX, 0x0806, [0; 6]).is_err());
+    }
+}
