@@ -746,7 +746,14 @@ impl Builder<'_> {
             "mcast_src_ip" => {
                 if self.simple(st, ctx, 1..=1, "mcast_src_ip ADDRESS") {
                     match first_arg(st).parse::<IpAddr>() {
-                        Ok(ip) => d.mcast_src_ip = Some((ip, first_arg_span(st))),
+                        Ok(ip) => match not_unicast(&ip) {
+                            Some(problem) => self.err(
+                                first_arg_span(st),
+                                ctx,
+                                format!("{ip} is {problem}: adverts need a unicast source"),
+                            ),
+                            None => d.mcast_src_ip = Some((ip, first_arg_span(st))),
+                        },
                         Err(_) => self.err(
                             first_arg_span(st),
                             ctx,
@@ -885,6 +892,14 @@ impl Builder<'_> {
             self.err(span, ctx, format!("'{text}' is not an IP address{hint}"));
             return None;
         };
+        if let Some(problem) = not_unicast(&addr) {
+            self.err(
+                span,
+                ctx,
+                format!("{addr} is {problem}, not an address a host can own"),
+            );
+            return None;
+        }
         let max_prefix: u8 = if addr.is_ipv4() { 32 } else { 128 };
         let prefix_len = match prefix_text {
             None => max_prefix,
@@ -1408,6 +1423,19 @@ impl Builder<'_> {
                 }
             }
         }
+    }
+}
+
+/// Why `addr` cannot be a virtual or source address, if it cannot.
+fn not_unicast(addr: &IpAddr) -> Option<&'static str> {
+    if addr.is_unspecified() {
+        Some("the unspecified address")
+    } else if addr.is_multicast() {
+        Some("a multicast address")
+    } else if matches!(addr, IpAddr::V4(v4) if v4.is_broadcast()) {
+        Some("the broadcast address")
+    } else {
+        None
     }
 }
 

@@ -299,6 +299,7 @@ fn number_ranges() {
         ("  lower_prio_no_advert maybe", "/k.conf:4:24: error: vrrp_instance VI_1 > lower_prio_no_advert: 'maybe' is not a boolean: use on/off, true/false or yes/no"),
         ("  state master", "/k.conf:4:9: error: vrrp_instance VI_1 > state: 'master' is not a state: use MASTER or BACKUP (upper case; keepalived would fall back to BACKUP)"),
         ("  interface eth0:1", "/k.conf:4:13: error: vrrp_instance VI_1 > interface: 'eth0:1' is not a valid interface name: it contains '/', ':' or white space"),
+        ("  mcast_src_ip ff02::12", "/k.conf:4:16: error: vrrp_instance VI_1 > mcast_src_ip: ff02::12 is a multicast address: adverts need a unicast source"),
         ("  mcast_src_ip 192.0.2", "/k.conf:4:16: error: vrrp_instance VI_1 > mcast_src_ip: '192.0.2' is not an IP address"),
     ];
     for (extra, expected) in cases {
@@ -478,6 +479,9 @@ fn address_errors() {
     let cases = [
         ("    192.0.2.300", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '192.0.2.300' is not an IP address"),
         ("    fe80::1%eth0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 'fe80::1%eth0' is not an IP address (zone indexes are not allowed; use 'dev')"),
+        ("    224.0.0.18", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 224.0.0.18 is a multicast address, not an address a host can own"),
+        ("    0.0.0.0/0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 0.0.0.0 is the unspecified address, not an address a host can own"),
+        ("    255.255.255.255", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 255.255.255.255 is the broadcast address, not an address a host can own"),
         ("    192.0.2.1/33", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '/33' is not a prefix length for IPv4: expected 0-32"),
         ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope or label (one address per line)"),
         ("    192.0.2.1 lable x", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option 'lable', did you mean 'label'?"),
