@@ -1,5 +1,6 @@
-//! keepvip: a VRRP agent for Linux. See DESIGN.md (../shared) and README.md for the layers.
+//! keepvip: a VRRP agent for Linux. See README.md for the layers.
 
+pub mod config;
 pub mod io;
 pub mod proto;
 pub mod script;

@@ -1,0 +1,1447 @@
+//! From the statement tree to the model: keyword dispatch by the tables in `keywords`, argument
+//! parsing, keepalived's defaults and fix-ups, and the checks that need the whole picture
+//! (family, version, duplicate names and VRIDs).
+//!
+//! Per-instance values are collected into a draft first and resolved once every `global_defs`
+//! block has been read, as keepalived resolves them after reading everything.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use super::diag::{locate, Diags, Span};
+use super::keywords::{self, Keyword, Support};
+use super::model::{
+    Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
+    ScriptUser, Vip, VipLease,
+};
+use super::source::SourceMap;
+use super::tree::Statement;
+use super::values::{
+    interface_name_problem, parse_decimal_micros, parse_scope, parse_uint, NumError,
+    MAX_IFNAME_BYTES,
+};
+use super::words::split_command_line;
+use crate::wire::{Centis, Family, Version};
+
+const MICROS_PER_SEC: u64 = 1_000_000;
+const MICROS_PER_CENTI: u64 = 10_000;
+/// keepalived's limit for `garp_master_delay`: UINT_MAX microseconds, in whole seconds.
+const MAX_GARP_DELAY_SECS: u64 = 4294;
+const MAX_PREEMPT_DELAY_SECS: u64 = 1000;
+/// The kernel reads 0xffffffff as "forever"; a lease must be finite.
+const MAX_VIP_LEASE_SECS: u64 = u32::MAX as u64 - 1;
+/// The count field of an advert is 8 bits wide.
+const MAX_VIPS: usize = 255;
+
+pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) -> Config {
+    let mut builder = Builder {
+        sources,
+        diags,
+        global: GlobalDefs::default(),
+        global_version: None,
+        global_seen: HashMap::new(),
+        drafts: Vec::new(),
+        saw_instance: false,
+    };
+    builder.root(root);
+    let drafts = std::mem::take(&mut builder.drafts);
+    if !builder.saw_instance {
+        builder.diags.warning(
+            None,
+            &[],
+            "no vrrp_instance is configured: keepvip has nothing to do",
+        );
+    }
+    let instances: Vec<Instance> = drafts
+        .into_iter()
+        .filter_map(|d| builder.resolve(d))
+        .collect();
+    builder.cross_checks(&instances);
+    Config {
+        global: builder.global,
+        instances,
+        files: sources.paths(),
+    }
+}
+
+/// What an instance block said, before defaults and cross-checks.
+struct Draft {
+    name: String,
+    span: Span,
+    state: Option<(InitialState, Span)>,
+    interface: Option<(String, Span)>,
+    vrid: Option<(u8, Span)>,
+    priority: Option<(u8, Span)>,
+    /// Microseconds, as written, where.
+    advert: Option<(u64, String, Span)>,
+    version: Option<(Version, Span)>,
+    /// Set by `preempt` (true) / `nopreempt` (false); the last wins.
+    preempt: Option<(bool, Span)>,
+    preempt_delay: Option<(u64, Span)>,
+    vips: Vec<Vip>,
+    /// Where the `virtual_ipaddress` blocks open, for "empty" messages.
+    vip_blocks: Vec<Span>,
+    /// Address lines seen in those blocks, valid or not.
+    vip_lines: usize,
+    excluded_vips: Vec<Vip>,
+    mcast_src_ip: Option<(IpAddr, Span)>,
+    accept: Option<bool>,
+    garp_delay: Option<Option<Duration>>,
+    garp_repeat: Option<u32>,
+    garp_refresh: Option<Option<Duration>>,
+    garp_refresh_repeat: Option<u32>,
+    lower_prio_no_advert: Option<bool>,
+    v3_checksum_as_v2: Option<bool>,
+    notify: Notify,
+    vip_lease: Option<VipLease>,
+    native_ipv6: Option<Span>,
+    seen: HashMap<String, Span>,
+}
+
+impl Draft {
+    fn new(name: String, span: Span) -> Draft {
+        Draft {
+            name,
+            span,
+            state: None,
+            interface: None,
+            vrid: None,
+            priority: None,
+            advert: None,
+            version: None,
+            preempt: None,
+            preempt_delay: None,
+            vips: Vec::new(),
+            vip_blocks: Vec::new(),
+            vip_lines: 0,
+            excluded_vips: Vec::new(),
+            mcast_src_ip: None,
+            accept: None,
+            garp_delay: None,
+            garp_repeat: None,
+            garp_refresh: None,
+            garp_refresh_repeat: None,
+            lower_prio_no_advert: None,
+            v3_checksum_as_v2: None,
+            notify: Notify::default(),
+            vip_lease: None,
+            native_ipv6: None,
+            seen: HashMap::new(),
+        }
+    }
+}
+
+struct Builder<'a> {
+    sources: &'a SourceMap,
+    diags: &'a mut Diags,
+    global: GlobalDefs,
+    /// Where `vrrp_version` was set, if it was.
+    global_version: Option<Span>,
+    global_seen: HashMap<String, Span>,
+    drafts: Vec<Draft>,
+    /// A `vrrp_instance` statement was seen, valid or not.
+    saw_instance: bool,
+}
+
+fn with(ctx: &[String], step: &str) -> Vec<String> {
+    let mut out = ctx.to_vec();
+    out.push(step.to_string());
+    out
+}
+
+fn first_arg(st: &Statement) -> &str {
+    st.args.first().map_or("", |a| a.text.as_str())
+}
+
+fn first_arg_span(st: &Statement) -> Span {
+    st.args.first().map_or(st.keyword.span, |a| a.span)
+}
+
+impl Builder<'_> {
+    fn loc(&self, span: Span) -> String {
+        locate(&self.sources.paths(), span).to_string()
+    }
+
+    fn err(&mut self, span: Span, ctx: &[String], message: impl Into<String>) {
+        self.diags.error(Some(span), ctx, message);
+    }
+
+    fn warn(&mut self, span: Span, ctx: &[String], message: impl Into<String>) {
+        self.diags.warning(Some(span), ctx, message);
+    }
+
+    // ---- generic checks ------------------------------------------------------------------
+
+    /// Reports keywords that are not implemented. Returns true if `st` is to be handled.
+    fn classify(&mut self, st: &Statement, ctx: &[String], table: &'static [Keyword]) -> bool {
+        let kw = st.keyword.text.as_str();
+        let here = with(ctx, kw);
+        match keywords::lookup(table, kw) {
+            None => {
+                let message = match keywords::suggest(table, kw) {
+                    Some(s) => format!("unknown keyword, did you mean '{s}'?"),
+                    None => "unknown keyword".to_string(),
+                };
+                self.err(st.keyword.span, &here, message);
+                false
+            }
+            Some(Keyword {
+                support: Support::Ignored(why),
+                ..
+            }) => {
+                let what = if st.block.is_some() {
+                    "block ignored"
+                } else {
+                    "ignored"
+                };
+                self.warn(st.keyword.span, &here, format!("{what}: {why}"));
+                false
+            }
+            Some(Keyword {
+                support: Support::Unsupported,
+                ..
+            }) => {
+                self.err(st.keyword.span, &here, "not supported by keepvip yet");
+                false
+            }
+            Some(Keyword {
+                support: Support::Implemented,
+                ..
+            }) => true,
+        }
+    }
+
+    /// Argument count in `range`, else an error quoting `usage`.
+    fn arity(
+        &mut self,
+        st: &Statement,
+        ctx: &[String],
+        range: RangeInclusive<usize>,
+        usage: &str,
+    ) -> bool {
+        let n = st.args.len();
+        if range.contains(&n) {
+            return true;
+        }
+        let message = if n < *range.start() {
+            format!("missing value: expected '{usage}'")
+        } else {
+            format!(
+                "too many arguments: expected '{usage}', got {n} argument{}",
+                if n == 1 { "" } else { "s" }
+            )
+        };
+        let span = st
+            .args
+            .get(*range.end())
+            .map_or(st.keyword.span, |a| a.span);
+        self.err(span, ctx, message);
+        false
+    }
+
+    /// A keyword that takes no block; reports one if present.
+    fn no_block(&mut self, st: &Statement, ctx: &[String]) -> bool {
+        match &st.block {
+            Some(block) => {
+                self.err(block.open, ctx, "takes no '{ ... }' block");
+                false
+            }
+            None => true,
+        }
+    }
+
+    fn simple(
+        &mut self,
+        st: &Statement,
+        ctx: &[String],
+        range: RangeInclusive<usize>,
+        usage: &str,
+    ) -> bool {
+        let block_ok = self.no_block(st, ctx);
+        self.arity(st, ctx, range, usage) && block_ok
+    }
+
+    fn uint(
+        &mut self,
+        st: &Statement,
+        ctx: &[String],
+        range: RangeInclusive<u64>,
+        expected: &str,
+    ) -> Option<u64> {
+        let text = first_arg(st);
+        let span = first_arg_span(st);
+        match parse_uint(text) {
+            Ok(v) if range.contains(&v) => Some(v),
+            Ok(_) | Err(NumError::TooLarge) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("{} is out of range: expected {expected}", text.trim()),
+                );
+                None
+            }
+            Err(NumError::Negative) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("'{text}' is negative: expected {expected}"),
+                );
+                None
+            }
+            Err(_) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("'{text}' is not a whole number: expected {expected}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Seconds with up to six decimals, in microseconds.
+    fn seconds(&mut self, st: &Statement, ctx: &[String], expected: &str) -> Option<u64> {
+        let text = first_arg(st);
+        let span = first_arg_span(st);
+        match parse_decimal_micros(text) {
+            Ok(v) => Some(v),
+            Err(NumError::Negative) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("'{text}' is negative: expected {expected}"),
+                );
+                None
+            }
+            Err(NumError::TooPrecise) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("'{text}' has more than 6 decimals: expected {expected}"),
+                );
+                None
+            }
+            Err(NumError::TooLarge) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("{text} is out of range: expected {expected}"),
+                );
+                None
+            }
+            Err(NumError::NotNumber) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("'{text}' is not a number: expected {expected}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `KEYWORD [BOOL]`: no argument means true.
+    fn boolean(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<bool> {
+        if !self.simple(st, ctx, 0..=1, &format!("{kw} [on|off]")) {
+            return None;
+        }
+        let Some(arg) = st.args.first() else {
+            return Some(true);
+        };
+        match arg.text.as_str() {
+            "on" | "true" | "yes" => Some(true),
+            "off" | "false" | "no" => Some(false),
+            other => {
+                self.err(
+                    arg.span,
+                    ctx,
+                    format!("'{other}' is not a boolean: use on/off, true/false or yes/no"),
+                );
+                None
+            }
+        }
+    }
+
+    fn interface_name(&mut self, text: &str, span: Span, ctx: &[String]) -> bool {
+        match interface_name_problem(text) {
+            None => true,
+            Some(problem) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("'{text}' is not a valid interface name: {problem}"),
+                );
+                false
+            }
+        }
+    }
+
+    // ---- top level -----------------------------------------------------------------------
+
+    fn root(&mut self, statements: &[Statement]) {
+        for st in statements {
+            if !self.classify(st, &[], keywords::ROOT) {
+                continue;
+            }
+            match st.keyword.text.as_str() {
+                "global_defs" => self.global_defs(st),
+                "vrrp_instance" => self.instance(st),
+                _ => self.unhandled(st, &[]),
+            }
+        }
+    }
+
+    /// A keyword marked implemented in `keywords` without a handler here: a keepvip bug.
+    fn unhandled(&mut self, st: &Statement, ctx: &[String]) {
+        self.err(
+            st.keyword.span,
+            &with(ctx, &st.keyword.text),
+            "keepvip bug: keyword listed as implemented has no handler",
+        );
+    }
+
+    // ---- global_defs ---------------------------------------------------------------------
+
+    fn global_defs(&mut self, st: &Statement) {
+        let ctx = vec!["global_defs".to_string()];
+        if let Some(arg) = st.args.first() {
+            self.err(arg.span, &ctx, "takes no arguments: 'global_defs { ... }'");
+        }
+        let Some(block) = &st.block else {
+            self.err(st.keyword.span, &ctx, "needs a '{ ... }' block");
+            return;
+        };
+        for item in &block.items {
+            if !self.classify(item, &ctx, keywords::GLOBAL_DEFS) {
+                continue;
+            }
+            let kw = item.keyword.text.clone();
+            let here = with(&ctx, &kw);
+            if let Some(previous) = self.global_seen.insert(kw.clone(), item.keyword.span) {
+                let at = self.loc(previous);
+                self.warn(
+                    item.keyword.span,
+                    &here,
+                    format!("set again: this replaces the setting at {at}"),
+                );
+            }
+            self.global_keyword(item, &here);
+        }
+    }
+
+    fn global_keyword(&mut self, st: &Statement, ctx: &[String]) {
+        match st.keyword.text.as_str() {
+            "router_id" => {
+                if self.simple(st, ctx, 1..=1, "router_id NAME") {
+                    self.global.router_id = Some(first_arg(st).to_string());
+                }
+            }
+            "vrrp_version" => {
+                if let Some(v) = self.version_arg(st, ctx, "vrrp_version 2|3") {
+                    self.global.vrrp_version = v;
+                    self.global_version = Some(st.keyword.span);
+                }
+            }
+            "vrrp_garp_master_delay" => {
+                if let Some(d) = self.garp_delay(st, ctx, "vrrp_garp_master_delay") {
+                    self.global.garp.master_delay = d;
+                }
+            }
+            "vrrp_garp_master_repeat" => {
+                if let Some(n) = self.garp_count(st, ctx, "vrrp_garp_master_repeat") {
+                    self.global.garp.master_repeat = n;
+                }
+            }
+            "vrrp_garp_master_refresh" => {
+                if let Some(d) = self.garp_refresh(st, ctx, "vrrp_garp_master_refresh") {
+                    self.global.garp.master_refresh = d;
+                }
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                if let Some(n) = self.garp_count(st, ctx, "vrrp_garp_master_refresh_repeat") {
+                    self.global.garp.master_refresh_repeat = n;
+                }
+            }
+            "vrrp_lower_prio_no_advert" => {
+                if let Some(b) = self.boolean(st, ctx, "vrrp_lower_prio_no_advert") {
+                    self.global.lower_prio_no_advert = b;
+                }
+            }
+            "v3_checksum_as_v2" => {
+                if let Some(b) = self.boolean(st, ctx, "v3_checksum_as_v2") {
+                    self.global.v3_checksum_as_v2 = b;
+                }
+            }
+            "script_user" => {
+                if self.simple(st, ctx, 1..=2, "script_user USER [GROUP]") {
+                    self.global.script_user = Some(ScriptUser {
+                        user: first_arg(st).to_string(),
+                        group: st.args.get(1).map(|a| a.text.clone()),
+                    });
+                }
+            }
+            "enable_script_security" => {
+                if let Some(b) = self.boolean(st, ctx, "enable_script_security") {
+                    self.global.script_security = b;
+                }
+            }
+            "vrrp_vip_lease" => {
+                if let Some(lease) = self.vip_lease(st, ctx, "vrrp_vip_lease") {
+                    self.global.vip_lease = Some(lease);
+                }
+            }
+            _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
+        }
+    }
+
+    fn version_arg(&mut self, st: &Statement, ctx: &[String], usage: &str) -> Option<Version> {
+        if !self.simple(st, ctx, 1..=1, usage) {
+            return None;
+        }
+        match self.uint(st, ctx, 2..=3, "2 or 3")? {
+            2 => Some(Version::V2),
+            _ => Some(Version::V3),
+        }
+    }
+
+    fn garp_delay(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<Option<Duration>> {
+        if !self.simple(st, ctx, 1..=1, &format!("{kw} SECONDS")) {
+            return None;
+        }
+        let secs = self.uint(
+            st,
+            ctx,
+            0..=MAX_GARP_DELAY_SECS,
+            &format!("whole seconds 0-{MAX_GARP_DELAY_SECS} (0 = no second burst)"),
+        )?;
+        Some((secs > 0).then(|| Duration::from_secs(secs)))
+    }
+
+    fn garp_refresh(
+        &mut self,
+        st: &Statement,
+        ctx: &[String],
+        kw: &str,
+    ) -> Option<Option<Duration>> {
+        if !self.simple(st, ctx, 1..=1, &format!("{kw} SECONDS")) {
+            return None;
+        }
+        let secs = self.uint(
+            st,
+            ctx,
+            0..=u64::from(u32::MAX),
+            "whole seconds (0 = no refresh)",
+        )?;
+        Some((secs > 0).then(|| Duration::from_secs(secs)))
+    }
+
+    fn garp_count(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<u32> {
+        if !self.simple(st, ctx, 1..=1, &format!("{kw} COUNT")) {
+            return None;
+        }
+        let n = self.uint(st, ctx, 1..=u64::from(u32::MAX), "a count of at least 1")?;
+        u32::try_from(n).ok()
+    }
+
+    fn vip_lease(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<VipLease> {
+        if !self.simple(st, ctx, 1..=1, &format!("{kw} SECONDS")) {
+            return None;
+        }
+        let secs = self.uint(
+            st,
+            ctx,
+            0..=MAX_VIP_LEASE_SECS,
+            &format!("whole seconds 0-{MAX_VIP_LEASE_SECS} (0 = permanent)"),
+        )?;
+        Some(match u32::try_from(secs) {
+            Ok(0) | Err(_) => VipLease::Permanent,
+            Ok(s) => VipLease::Secs(s),
+        })
+    }
+
+    // ---- vrrp_instance -------------------------------------------------------------------
+
+    fn instance(&mut self, st: &Statement) {
+        self.saw_instance = true;
+        let Some(name) = st.args.first() else {
+            self.err(
+                st.keyword.span,
+                &["vrrp_instance".to_string()],
+                "needs a name: 'vrrp_instance NAME { ... }'",
+            );
+            return;
+        };
+        let ctx = vec![format!("vrrp_instance {}", name.text)];
+        if let Some(extra) = st.args.get(1) {
+            self.err(
+                extra.span,
+                &ctx,
+                "takes exactly one name; quote a name with spaces",
+            );
+        }
+        let Some(block) = &st.block else {
+            self.err(st.keyword.span, &ctx, "needs a '{ ... }' block");
+            return;
+        };
+        let mut draft = Draft::new(name.text.clone(), st.keyword.span);
+        for item in &block.items {
+            if !self.classify(item, &ctx, keywords::INSTANCE) {
+                continue;
+            }
+            let kw = item.keyword.text.clone();
+            let here = with(&ctx, &kw);
+            if let Some(previous) = draft.seen.get(&kw).copied() {
+                let at = self.loc(previous);
+                match kw.as_str() {
+                    "virtual_ipaddress" | "virtual_ipaddress_excluded" | "state" => {}
+                    k if k.starts_with("notify") => {
+                        self.err(
+                            item.keyword.span,
+                            &here,
+                            format!(
+                                "already set at {at}; keepalived keeps the first and ignores this one: remove one"
+                            ),
+                        );
+                        continue;
+                    }
+                    _ => self.warn(
+                        item.keyword.span,
+                        &here,
+                        format!("set again: this replaces the setting at {at}"),
+                    ),
+                }
+            } else {
+                draft.seen.insert(kw.clone(), item.keyword.span);
+            }
+            self.instance_keyword(&mut draft, item, &here);
+        }
+        self.drafts.push(draft);
+    }
+
+    fn instance_keyword(&mut self, d: &mut Draft, st: &Statement, ctx: &[String]) {
+        let span = st.keyword.span;
+        match st.keyword.text.as_str() {
+            "state" => {
+                if !self.simple(st, ctx, 1..=1, "state MASTER|BACKUP") {
+                    return;
+                }
+                let state = match first_arg(st) {
+                    "MASTER" => InitialState::Master,
+                    "BACKUP" => InitialState::Backup,
+                    other => {
+                        self.err(
+                            first_arg_span(st),
+                            ctx,
+                            format!(
+                                "'{other}' is not a state: use MASTER or BACKUP (upper case; keepalived would fall back to BACKUP)"
+                            ),
+                        );
+                        return;
+                    }
+                };
+                match d.state {
+                    Some((previous, at)) if previous != state => {
+                        let at = self.loc(at);
+                        self.err(
+                            span,
+                            ctx,
+                            format!("contradicts the state set at {at}: keep one"),
+                        );
+                    }
+                    _ => d.state = Some((state, span)),
+                }
+            }
+            "interface" => {
+                if self.simple(st, ctx, 1..=1, "interface NAME")
+                    && self.interface_name(first_arg(st), first_arg_span(st), ctx)
+                {
+                    d.interface = Some((first_arg(st).to_string(), first_arg_span(st)));
+                }
+            }
+            "virtual_router_id" => {
+                if self.simple(st, ctx, 1..=1, "virtual_router_id 1-255") {
+                    if let Some(v) = self.uint(st, ctx, 1..=255, "1-255") {
+                        d.vrid = u8::try_from(v).ok().map(|v| (v, first_arg_span(st)));
+                    }
+                }
+            }
+            "priority" => {
+                if self.simple(st, ctx, 1..=1, "priority 1-255") {
+                    if let Some(v) = self.uint(st, ctx, 1..=255, "1-255 (255 = address owner)") {
+                        d.priority = u8::try_from(v).ok().map(|v| (v, first_arg_span(st)));
+                    }
+                }
+            }
+            "advert_int" => {
+                if self.simple(st, ctx, 1..=1, "advert_int SECONDS") {
+                    if let Some(micros) = self.seconds(st, ctx, "seconds, e.g. 1 or 0.5") {
+                        d.advert = Some((micros, first_arg(st).to_string(), first_arg_span(st)));
+                    }
+                }
+            }
+            "version" => {
+                if let Some(v) = self.version_arg(st, ctx, "version 2|3") {
+                    d.version = Some((v, first_arg_span(st)));
+                }
+            }
+            "nopreempt" | "preempt" => {
+                if !self.simple(st, ctx, 0..=0, st.keyword.text.as_str()) {
+                    return;
+                }
+                let preempt = st.keyword.text == "preempt";
+                if let Some((previous, at)) = d.preempt {
+                    if previous != preempt {
+                        let at = self.loc(at);
+                        let other = if previous { "preempt" } else { "nopreempt" };
+                        self.warn(
+                            span,
+                            ctx,
+                            format!("undoes '{other}' at {at}: the last one wins"),
+                        );
+                    }
+                }
+                d.preempt = Some((preempt, span));
+            }
+            "preempt_delay" => {
+                if self.simple(st, ctx, 1..=1, "preempt_delay SECONDS") {
+                    let expected = format!("seconds 0-{MAX_PREEMPT_DELAY_SECS}");
+                    if let Some(micros) = self.seconds(st, ctx, &expected) {
+                        if micros > MAX_PREEMPT_DELAY_SECS * MICROS_PER_SEC {
+                            self.err(
+                                first_arg_span(st),
+                                ctx,
+                                format!("{} is out of range: expected {expected}", first_arg(st)),
+                            );
+                        } else {
+                            d.preempt_delay = Some((micros, span));
+                        }
+                    }
+                }
+            }
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                let excluded = st.keyword.text == "virtual_ipaddress_excluded";
+                if let Some(arg) = st.args.first() {
+                    self.err(arg.span, ctx, "addresses go inside the block, one per line");
+                }
+                let Some(block) = &st.block else {
+                    self.err(span, ctx, "needs a '{ ... }' block of addresses");
+                    return;
+                };
+                if !excluded {
+                    d.vip_blocks.push(block.open);
+                    d.vip_lines += block.items.len();
+                }
+                for line in &block.items {
+                    if let Some(vip) = self.vip(line, ctx) {
+                        if excluded {
+                            d.excluded_vips.push(vip);
+                        } else {
+                            d.vips.push(vip);
+                        }
+                    }
+                }
+            }
+            "mcast_src_ip" => {
+                if self.simple(st, ctx, 1..=1, "mcast_src_ip ADDRESS") {
+                    match first_arg(st).parse::<IpAddr>() {
+                        Ok(ip) => match not_unicast(&ip) {
+                            Some(problem) => self.err(
+                                first_arg_span(st),
+                                ctx,
+                                format!("{ip} is {problem}: adverts need a unicast source"),
+                            ),
+                            None => d.mcast_src_ip = Some((ip, first_arg_span(st))),
+                        },
+                        Err(_) => self.err(
+                            first_arg_span(st),
+                            ctx,
+                            format!("'{}' is not an IP address", first_arg(st)),
+                        ),
+                    }
+                }
+            }
+            "accept" | "no_accept" => {
+                if self.simple(st, ctx, 0..=0, st.keyword.text.as_str()) {
+                    d.accept = Some(st.keyword.text == "accept");
+                }
+            }
+            "garp_master_delay" => {
+                if let Some(v) = self.garp_delay(st, ctx, "garp_master_delay") {
+                    d.garp_delay = Some(v);
+                }
+            }
+            "garp_master_repeat" => {
+                if let Some(v) = self.garp_count(st, ctx, "garp_master_repeat") {
+                    d.garp_repeat = Some(v);
+                }
+            }
+            "garp_master_refresh" => {
+                if let Some(v) = self.garp_refresh(st, ctx, "garp_master_refresh") {
+                    d.garp_refresh = Some(v);
+                }
+            }
+            "garp_master_refresh_repeat" => {
+                if let Some(v) = self.garp_count(st, ctx, "garp_master_refresh_repeat") {
+                    d.garp_refresh_repeat = Some(v);
+                }
+            }
+            "lower_prio_no_advert" => {
+                if let Some(b) = self.boolean(st, ctx, "lower_prio_no_advert") {
+                    d.lower_prio_no_advert = Some(b);
+                }
+            }
+            "v3_checksum_as_v2" => {
+                if let Some(b) = self.boolean(st, ctx, "v3_checksum_as_v2") {
+                    d.v3_checksum_as_v2 = Some(b);
+                }
+            }
+            "notify_master" => d.notify.master = self.notify(st, ctx),
+            "notify_backup" => d.notify.backup = self.notify(st, ctx),
+            "notify_fault" => d.notify.fault = self.notify(st, ctx),
+            "notify_stop" => d.notify.stop = self.notify(st, ctx),
+            "notify" => d.notify.any = self.notify(st, ctx),
+            "vip_lease" => {
+                if let Some(lease) = self.vip_lease(st, ctx, "vip_lease") {
+                    d.vip_lease = Some(lease);
+                }
+            }
+            "native_ipv6" => {
+                if self.simple(st, ctx, 0..=0, "native_ipv6") {
+                    self.warn(
+                        span,
+                        ctx,
+                        "deprecated in keepalived: the addresses decide the family",
+                    );
+                    d.native_ipv6 = Some(span);
+                }
+            }
+            _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
+        }
+    }
+
+    fn notify(&mut self, st: &Statement, ctx: &[String]) -> Option<NotifyScript> {
+        let kw = st.keyword.text.as_str();
+        let usage = format!("{kw} COMMAND [USER [GROUP]]");
+        if !self.no_block(st, ctx) || !self.arity(st, ctx, 1..=usize::MAX, &usage) {
+            return None;
+        }
+        let span = first_arg_span(st);
+        // keepalived re-splits the line with its script rules: COMMAND [USER [GROUP]].
+        let words = match split_command_line(&st.raw_args) {
+            Ok(words) => words,
+            Err(e) => {
+                self.err(span, ctx, format!("cannot split the line: {e}"));
+                return None;
+            }
+        };
+        if words.len() > 3 {
+            self.err(
+                span,
+                ctx,
+                format!(
+                    "too many arguments: expected '{usage}'; quote a command that has arguments, e.g. {kw} \"/path/to/script arg\""
+                ),
+            );
+            return None;
+        }
+        let command = words.first().cloned().unwrap_or_default();
+        match split_command_line(&command) {
+            Ok(argv) if argv.is_empty() => {
+                self.err(span, ctx, "the command is empty");
+                return None;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.err(
+                    span,
+                    ctx,
+                    format!("cannot split the command into arguments: {e}"),
+                );
+                return None;
+            }
+        }
+        Some(NotifyScript {
+            command,
+            raw: st.raw_args.clone(),
+            user: words.get(1).cloned(),
+            group: words.get(2).cloned(),
+            span,
+        })
+    }
+
+    /// One address line: `ADDR[/PREFIX] [brd X] [dev IF] [scope S] [label L]`.
+    fn vip(&mut self, line: &Statement, ctx: &[String]) -> Option<Vip> {
+        let text = line.keyword.text.as_str();
+        let span = line.keyword.span;
+        if let Some(block) = &line.block {
+            self.err(block.open, ctx, "an address line takes no '{ ... }' block");
+            return None;
+        }
+        let (addr_text, prefix_text) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let Ok(addr) = addr_text.parse::<IpAddr>() else {
+            let hint = if addr_text.contains('%') {
+                " (zone indexes are not allowed; use 'dev')"
+            } else {
+                ""
+            };
+            self.err(span, ctx, format!("'{text}' is not an IP address{hint}"));
+            return None;
+        };
+        if let Some(problem) = not_unicast(&addr) {
+            self.err(
+                span,
+                ctx,
+                format!("{addr} is {problem}, not an address a host can own"),
+            );
+            return None;
+        }
+        let max_prefix: u8 = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix_len = match prefix_text {
+            None => max_prefix,
+            Some(p) => match parse_uint(p) {
+                Ok(n) if n <= u64::from(max_prefix) => u8::try_from(n).unwrap_or(max_prefix),
+                _ => {
+                    self.err(
+                        span,
+                        ctx,
+                        format!(
+                            "'/{p}' is not a prefix length for {}: expected 0-{max_prefix}",
+                            Family::of(&addr)
+                        ),
+                    );
+                    return None;
+                }
+            },
+        };
+        let mut vip = Vip {
+            addr,
+            prefix_len,
+            broadcast: None,
+            dev: None,
+            scope: Scope::Global,
+            label: None,
+            span,
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        let mut ok = true;
+        let mut args = line.args.iter();
+        while let Some(option) = args.next() {
+            let name = option.text.as_str();
+            let support = keywords::lookup(keywords::VIP_OPTIONS, name);
+            match support {
+                None => {
+                    let message = match keywords::suggest(keywords::VIP_OPTIONS, name) {
+                        Some(s) => format!("unknown address option '{name}', did you mean '{s}'?"),
+                        None => format!(
+                            "unknown address option '{name}': expected brd, dev, scope or label (one address per line)"
+                        ),
+                    };
+                    self.err(option.span, ctx, message);
+                    return None;
+                }
+                Some(Keyword {
+                    support: Support::Unsupported,
+                    ..
+                }) => {
+                    self.err(
+                        option.span,
+                        ctx,
+                        format!("address option '{name}' is not supported by keepvip yet"),
+                    );
+                    ok = false;
+                    if matches!(name, "peer" | "preferred_lft" | "track_group") {
+                        args.next();
+                    }
+                    continue;
+                }
+                Some(_) => {}
+            }
+            if seen.contains(&name) {
+                self.err(option.span, ctx, format!("'{name}' is given twice"));
+                return None;
+            }
+            seen.push(name);
+            let Some(value) = args.next() else {
+                self.err(option.span, ctx, format!("'{name}' needs a value"));
+                return None;
+            };
+            let v = value.text.as_str();
+            match name {
+                "brd" => {
+                    if addr.is_ipv6() {
+                        self.err(option.span, ctx, "'brd' is for IPv4 addresses only");
+                        ok = false;
+                        continue;
+                    }
+                    vip.broadcast = match v {
+                        "+" | "-" if prefix_len >= 31 => {
+                            self.err(
+                                value.span,
+                                ctx,
+                                format!("'brd {v}' needs a prefix shorter than /31 (this address is /{prefix_len})"),
+                            );
+                            ok = false;
+                            None
+                        }
+                        "+" => Some(Broadcast::SetHostBits),
+                        "-" => Some(Broadcast::ClearHostBits),
+                        _ => match v.parse::<Ipv4Addr>() {
+                            Ok(b) => Some(Broadcast::Addr(b)),
+                            Err(_) => {
+                                self.err(
+                                    value.span,
+                                    ctx,
+                                    format!("'{v}' is not an IPv4 broadcast address (or '+'/'-')"),
+                                );
+                                ok = false;
+                                None
+                            }
+                        },
+                    };
+                }
+                "dev" => {
+                    if self.interface_name(v, value.span, ctx) {
+                        vip.dev = Some(v.to_string());
+                    } else {
+                        ok = false;
+                    }
+                }
+                "scope" => match parse_scope(v) {
+                    Some(scope) => vip.scope = scope,
+                    None => {
+                        self.err(
+                            value.span,
+                            ctx,
+                            format!("'{v}' is not a scope: use global, site, link, host, nowhere or 0-255"),
+                        );
+                        ok = false;
+                    }
+                },
+                "label" => {
+                    if v.len() > MAX_IFNAME_BYTES {
+                        self.err(
+                            value.span,
+                            ctx,
+                            format!("label '{v}' is longer than {MAX_IFNAME_BYTES} bytes"),
+                        );
+                        ok = false;
+                    } else {
+                        if addr.is_ipv6() {
+                            self.warn(
+                                option.span,
+                                ctx,
+                                "labels only apply to IPv4 addresses; the kernel ignores this one",
+                            );
+                        }
+                        vip.label = Some(v.to_string());
+                    }
+                }
+                _ => self.err(
+                    option.span,
+                    ctx,
+                    format!("keepvip bug: address option '{name}' is listed as implemented but has no handler"),
+                ),
+            }
+        }
+        ok.then_some(vip)
+    }
+
+    // ---- resolution ----------------------------------------------------------------------
+
+    fn resolve(&mut self, mut d: Draft) -> Option<Instance> {
+        let ctx = vec![format!("vrrp_instance {}", d.name)];
+        let vips_ctx = with(&ctx, "virtual_ipaddress");
+
+        // A setting that was present but invalid has been reported already.
+        let given = |kw: &str| d.seen.contains_key(kw);
+        let interface = match d.interface.take() {
+            Some((name, _)) => Some(name),
+            None if given("interface") => None,
+            None => {
+                self.err(
+                    d.span,
+                    &ctx,
+                    "missing 'interface': the interface to run VRRP on (keepvip has no unicast mode yet)",
+                );
+                None
+            }
+        };
+        let vrid = match d.vrid {
+            Some((v, _)) => Some(v),
+            None if given("virtual_router_id") => None,
+            None => {
+                self.err(
+                    d.span,
+                    &ctx,
+                    "missing 'virtual_router_id' (1-255, the same on every router of this virtual router)",
+                );
+                None
+            }
+        };
+
+        // Family: that of the first VIP; the others must match it.
+        let family = match d.vips.first() {
+            Some(first) => {
+                let family = Family::of(&first.addr);
+                let (first_addr, first_span) = (first.addr, first.span);
+                let at = self.loc(first_span);
+                let mut kept = Vec::with_capacity(d.vips.len());
+                for vip in std::mem::take(&mut d.vips) {
+                    if Family::of(&vip.addr) == family {
+                        kept.push(vip);
+                    } else {
+                        self.err(
+                            vip.span,
+                            &vips_ctx,
+                            format!(
+                                "{} is {} but the first address {first_addr} (at {at}) is {family}: an instance advertises one family; move it to its own vrrp_instance or to virtual_ipaddress_excluded",
+                                vip.addr,
+                                Family::of(&vip.addr),
+                            ),
+                        );
+                    }
+                }
+                d.vips = kept;
+                family
+            }
+            None => {
+                let (span, message) = match d.vip_blocks.first() {
+                    Some(&open) if d.vip_lines > 0 => (
+                        open,
+                        "no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+                    ),
+                    Some(&open) => (
+                        open,
+                        "the virtual_ipaddress block is empty: an instance needs at least one address",
+                    ),
+                    None => (
+                        d.span,
+                        "no virtual_ipaddress block: an instance needs at least one address",
+                    ),
+                };
+                self.err(span, &ctx, message);
+                d.mcast_src_ip.map_or(Family::V4, |(ip, _)| Family::of(&ip))
+            }
+        };
+        if let Some((ip, span)) = d.mcast_src_ip {
+            if Family::of(&ip) != family {
+                self.err(
+                    span,
+                    &with(&ctx, "mcast_src_ip"),
+                    format!(
+                        "{ip} is {} but the instance's addresses are {family}",
+                        Family::of(&ip)
+                    ),
+                );
+            }
+        }
+        if let (Some(span), Family::V4) = (d.native_ipv6, family) {
+            if !d.vips.is_empty() {
+                self.err(
+                    span,
+                    &with(&ctx, "native_ipv6"),
+                    "contradicts the IPv4 addresses of this instance",
+                );
+            }
+        }
+        if d.vips.len() > MAX_VIPS {
+            let span = d.vips.get(MAX_VIPS).map_or(d.span, |v| v.span);
+            self.err(
+                span,
+                &vips_ctx,
+                format!(
+                    "{} addresses, but an advert carries at most {MAX_VIPS}: move the rest to virtual_ipaddress_excluded",
+                    d.vips.len()
+                ),
+            );
+        }
+        if family == Family::V6 {
+            if let Some(first) = d.vips.first() {
+                if !is_link_local(&first.addr) {
+                    self.warn(
+                        first.span,
+                        &vips_ctx,
+                        "the first IPv6 address should be a link-local (fe80::/10) address (RFC 9568 section 5.2.9; keepalived warns too)",
+                    );
+                }
+            }
+        }
+        self.duplicate_addresses(&d, &ctx);
+
+        // Version: IPv6 needs 3.
+        let version = match (d.version, family) {
+            (Some((Version::V2, span)), Family::V6) => {
+                self.err(
+                    span,
+                    &with(&ctx, "version"),
+                    "VRRP version 2 cannot carry IPv6 addresses: remove 'version 2' (IPv6 instances use version 3)",
+                );
+                Version::V3
+            }
+            (Some((v, _)), _) => v,
+            (None, Family::V6) => {
+                if let (Some(at), Version::V2) = (self.global_version, self.global.vrrp_version) {
+                    let at = self.loc(at);
+                    self.warn(
+                        d.span,
+                        &ctx,
+                        format!("uses VRRP version 3 because its addresses are IPv6 ('vrrp_version 2' at {at} only applies to IPv4 instances)"),
+                    );
+                }
+                Version::V3
+            }
+            (None, Family::V4) => self.global.vrrp_version,
+        };
+
+        let advert_interval = match d.advert.clone() {
+            None => Centis(100),
+            Some((micros, text, span)) => self
+                .advert_interval(micros, &text, version, span, &with(&ctx, "advert_int"))
+                .unwrap_or(Centis(100)),
+        };
+
+        // Priority and state, derived from each other as keepalived does.
+        let priority = match (d.priority, d.state) {
+            (Some((p, _)), _) => p,
+            (None, Some((InitialState::Master, span))) => {
+                self.warn(
+                    span,
+                    &with(&ctx, "state"),
+                    "MASTER without a 'priority' makes this router the address owner (priority 255), as in keepalived; set 'priority' explicitly",
+                );
+                255
+            }
+            (None, _) => 100,
+        };
+        let state = match d.state {
+            Some((s, _)) => s,
+            None if priority == 255 => InitialState::Master,
+            None => InitialState::Backup,
+        };
+
+        let mut preempt = d.preempt.map_or(true, |(p, _)| p);
+        let nopreempt_span = d.preempt.map_or(d.span, |(_, s)| s);
+        let mut preempt_delay = d.preempt_delay.map_or(0, |(m, _)| m);
+        let delay_span = d.preempt_delay.map_or(d.span, |(_, s)| s);
+        if priority == 255 && !preempt {
+            self.warn(
+                nopreempt_span,
+                &with(&ctx, "nopreempt"),
+                "has no effect with priority 255: the address owner always takes over (keepalived ignores it too)",
+            );
+            preempt = true;
+        }
+        if state == InitialState::Master && !preempt {
+            self.warn(
+                nopreempt_span,
+                &with(&ctx, "nopreempt"),
+                "has no effect with 'state MASTER' (keepalived clears it): use 'state BACKUP' on every router",
+            );
+            preempt = true;
+        }
+        if preempt_delay > 0 && state == InitialState::Master {
+            self.warn(
+                delay_span,
+                &with(&ctx, "preempt_delay"),
+                "has no effect with 'state MASTER' (keepalived clears it): use 'state BACKUP'",
+            );
+            preempt_delay = 0;
+        }
+        if preempt_delay > 0 && !preempt {
+            self.warn(
+                delay_span,
+                &with(&ctx, "preempt_delay"),
+                "has no effect with 'nopreempt' (keepalived clears it)",
+            );
+            preempt_delay = 0;
+        }
+
+        let global = &self.global;
+        let garp = Garp {
+            master_delay: d.garp_delay.unwrap_or(global.garp.master_delay),
+            master_repeat: d.garp_repeat.unwrap_or(global.garp.master_repeat),
+            master_refresh: d.garp_refresh.unwrap_or(global.garp.master_refresh),
+            master_refresh_repeat: d
+                .garp_refresh_repeat
+                .unwrap_or(global.garp.master_refresh_repeat),
+        };
+        Some(Instance {
+            name: d.name,
+            span: d.span,
+            state,
+            interface: interface?,
+            vrid: vrid?,
+            priority,
+            advert_interval,
+            version,
+            family,
+            preempt,
+            preempt_delay: Duration::from_micros(preempt_delay),
+            vips: d.vips,
+            excluded_vips: d.excluded_vips,
+            mcast_src_ip: d.mcast_src_ip.map(|(ip, _)| ip),
+            accept: d.accept.unwrap_or(true),
+            garp,
+            lower_prio_no_advert: d
+                .lower_prio_no_advert
+                .unwrap_or(global.lower_prio_no_advert),
+            v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
+            notify: d.notify,
+            vip_lease: d.vip_lease.or(global.vip_lease),
+        })
+    }
+
+    fn advert_interval(
+        &mut self,
+        micros: u64,
+        text: &str,
+        version: Version,
+        span: Span,
+        ctx: &[String],
+    ) -> Option<Centis> {
+        match version {
+            Version::V2 => {
+                if micros % MICROS_PER_SEC != 0 {
+                    self.err(
+                        span,
+                        ctx,
+                        format!("{text}: VRRPv2 intervals are whole seconds (keepalived would round it); use 'version 3' for fractions"),
+                    );
+                    return None;
+                }
+                let secs = micros / MICROS_PER_SEC;
+                if !(1..=255).contains(&secs) {
+                    self.err(
+                        span,
+                        ctx,
+                        format!("{text} is out of range: VRRPv2 intervals are 1-255 seconds"),
+                    );
+                    return None;
+                }
+                u8::try_from(secs).ok().map(Centis::from_secs)
+            }
+            Version::V3 => {
+                if micros % MICROS_PER_CENTI != 0 {
+                    self.err(
+                        span,
+                        ctx,
+                        format!("{text}: VRRPv3 intervals are in steps of 0.01 s (keepalived would round it)"),
+                    );
+                    return None;
+                }
+                let centis = micros / MICROS_PER_CENTI;
+                if !(1..=u64::from(Centis::V3_MAX.0)).contains(&centis) {
+                    self.err(
+                        span,
+                        ctx,
+                        format!("{text} is out of range: VRRPv3 intervals are 0.01-40.95 seconds"),
+                    );
+                    return None;
+                }
+                u16::try_from(centis).ok().map(Centis)
+            }
+        }
+    }
+
+    fn duplicate_addresses(&mut self, d: &Draft, ctx: &[String]) {
+        let mut first_seen: HashMap<IpAddr, Span> = HashMap::new();
+        let all = d.vips.iter().map(|v| (v, "virtual_ipaddress")).chain(
+            d.excluded_vips
+                .iter()
+                .map(|v| (v, "virtual_ipaddress_excluded")),
+        );
+        for (vip, block) in all {
+            match first_seen.get(&vip.addr) {
+                Some(&at) => {
+                    let at = self.loc(at);
+                    self.warn(
+                        vip.span,
+                        &with(ctx, block),
+                        format!("{} is already listed at {at}", vip.addr),
+                    );
+                }
+                None => {
+                    first_seen.insert(vip.addr, vip.span);
+                }
+            }
+        }
+    }
+
+    /// Checks across instances: names, VRIDs, shared addresses.
+    fn cross_checks(&mut self, instances: &[Instance]) {
+        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut vrids: HashMap<(&str, u8, Family), (&str, Span)> = HashMap::new();
+        let mut addresses: HashMap<IpAddr, (&str, Span)> = HashMap::new();
+        for instance in instances {
+            let ctx = vec![format!("vrrp_instance {}", instance.name)];
+            if let Some(&first) = names.get(instance.name.as_str()) {
+                let at = self.loc(first);
+                self.err(
+                    instance.span,
+                    &ctx,
+                    format!("an instance with this name is already defined at {at} (keepalived skips this block): rename one"),
+                );
+            } else {
+                names.insert(&instance.name, instance.span);
+            }
+            let key = (instance.interface.as_str(), instance.vrid, instance.family);
+            if let Some(&(other, at)) = vrids.get(&key) {
+                let at = self.loc(at);
+                self.err(
+                    instance.span,
+                    &ctx,
+                    format!(
+                        "VRID {} for {} on {} is already used by vrrp_instance {other} at {at}: each virtual router on a link needs its own VRID",
+                        instance.vrid, instance.family, instance.interface
+                    ),
+                );
+            } else {
+                vrids.insert(key, (&instance.name, instance.span));
+            }
+            for vip in instance.vips.iter().chain(&instance.excluded_vips) {
+                match addresses.get(&vip.addr) {
+                    Some(&(other, at)) if other != instance.name => {
+                        let at = self.loc(at);
+                        self.warn(
+                            vip.span,
+                            &ctx,
+                            format!(
+                                "{} is also an address of vrrp_instance {other} (at {at})",
+                                vip.addr
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        addresses.insert(vip.addr, (&instance.name, vip.span));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why `addr` cannot be a virtual or source address, if it cannot.
+fn not_unicast(addr: &IpAddr) -> Option<&'static str> {
+    if addr.is_unspecified() {
+        Some("the unspecified address")
+    } else if addr.is_multicast() {
+        Some("a multicast address")
+    } else if matches!(addr, IpAddr::V4(v4) if v4.is_broadcast()) {
+        Some("the broadcast address")
+    } else {
+        None
+    }
+}
+
+fn is_link_local(addr: &IpAddr) -> bool {
+    match addr {
+        IpAddr::V6(v6) => v6.segments().first().is_some_and(|s| s & 0xffc0 == 0xfe80),
+        IpAddr::V4(_) => false,
+    }
+}

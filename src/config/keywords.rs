@@ -1,0 +1,410 @@
+//! Which keepalived keywords keepvip understands, per block.
+//!
+//! Every keyword keepalived 2.2.x accepts in these blocks has a row. Moving a keyword from
+//! [`Support::Unsupported`] to [`Support::Implemented`] means adding its handler in `build.rs`;
+//! a test checks that every `Implemented` row has one.
+//!
+//! - `Implemented`: parsed into the model.
+//! - `Ignored`: does not change VRRP behaviour (email, LVS, SNMP, process tuning ...): a warning
+//!   saying so, nothing else.
+//! - `Unsupported`: keepalived would behave differently with it and keepvip cannot yet: an
+//!   error, so that nobody runs a configuration that silently means something else.
+
+/// How keepvip treats a keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    Implemented,
+    /// With the reason given in the warning.
+    Ignored(&'static str),
+    Unsupported,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keyword {
+    pub name: &'static str,
+    pub support: Support,
+}
+
+const fn imp(name: &'static str) -> Keyword {
+    Keyword {
+        name,
+        support: Support::Implemented,
+    }
+}
+
+const fn ign(name: &'static str, why: &'static str) -> Keyword {
+    Keyword {
+        name,
+        support: Support::Ignored(why),
+    }
+}
+
+const fn no(name: &'static str) -> Keyword {
+    Keyword {
+        name,
+        support: Support::Unsupported,
+    }
+}
+
+const LVS: &str = "keepvip does not do LVS or health checking";
+const BFD: &str = "keepvip does not do BFD";
+const EMAIL: &str = "keepvip sends no email; use notify scripts";
+const SNMP: &str = "keepvip has no SNMP or D-Bus interface; use its status socket";
+const PROCESS: &str = "keepalived process tuning; keepvip is a single process";
+const BUFFERS: &str = "socket buffer tuning; keepvip re-reads state after a netlink overrun";
+const DEBUG: &str = "keepalived debugging aid";
+
+/// Top level.
+pub const ROOT: &[Keyword] = &[
+    imp("global_defs"),
+    imp("vrrp_instance"),
+    no("vrrp_sync_group"),
+    no("vrrp_script"),
+    no("track_file"),
+    no("vrrp_track_file"),
+    no("vrrp_track_process"),
+    no("garp_group"),
+    no("linkbeat_interfaces"),
+    no("interface_up_down_delays"),
+    no("track_group"),
+    no("static_ipaddress"),
+    no("static_routes"),
+    no("static_rules"),
+    no("net_namespace"),
+    no("linkbeat_use_polling"),
+    ign("net_namespace_ipvs", LVS),
+    ign("namespace_with_ipsets", PROCESS),
+    ign("instance", "only names keepalived's pid files"),
+    ign("use_pid_dir", "only places keepalived's pid files"),
+    ign("child_wait_time", PROCESS),
+    ign("virtual_server", LVS),
+    ign("virtual_server_group", LVS),
+    ign("real_server", LVS),
+    ign("SSL", LVS),
+    ign("HTTP_GET", LVS),
+    ign("SSL_GET", LVS),
+    ign("TCP_CHECK", LVS),
+    ign("SMTP_CHECK", LVS),
+    ign("DNS_CHECK", LVS),
+    ign("MISC_CHECK", LVS),
+    ign("BFD_CHECK", LVS),
+    ign("PING_CHECK", LVS),
+    ign("UDP_CHECK", LVS),
+    ign("FILE_CHECK", LVS),
+    ign("bfd_instance", BFD),
+];
+
+/// `global_defs { ... }`.
+pub const GLOBAL_DEFS: &[Keyword] = &[
+    imp("router_id"),
+    imp("vrrp_version"),
+    imp("vrrp_garp_master_delay"),
+    imp("vrrp_garp_master_repeat"),
+    imp("vrrp_garp_master_refresh"),
+    imp("vrrp_garp_master_refresh_repeat"),
+    imp("vrrp_lower_prio_no_advert"),
+    imp("v3_checksum_as_v2"),
+    imp("script_user"),
+    imp("enable_script_security"),
+    imp("vrrp_vip_lease"),
+    // Change VRRP behaviour: errors until implemented.
+    no("vrrp_mcast_group4"),
+    no("vrrp_mcast_group6"),
+    no("vrrp_garp_lower_prio_delay"),
+    no("vrrp_garp_lower_prio_repeat"),
+    no("vrrp_garp_interval"),
+    no("vrrp_gna_interval"),
+    no("vrrp_min_garp"),
+    no("vrrp_garp_extra_if"),
+    no("vrrp_higher_prio_send_advert"),
+    no("vrrp_down_timer_adverts"),
+    no("vrrp_iptables"),
+    no("vrrp_ipsets"),
+    no("nftables"),
+    no("nftables_priority"),
+    no("nftables_counters"),
+    no("nftables_ifindex"),
+    no("disable_local_igmp"),
+    no("vrrp_check_unicast_src"),
+    no("vrrp_skip_check_adv_addr"),
+    no("vrrp_strict"),
+    no("vrrp_notify_priority_changes"),
+    no("notify_fifo"),
+    no("notify_fifo_script"),
+    no("vrrp_notify_fifo"),
+    no("vrrp_notify_fifo_script"),
+    no("fifo_write_vrrp_states_on_reload"),
+    no("dynamic_interfaces"),
+    no("vrrp_startup_delay"),
+    no("vmac_prefix"),
+    no("vmac_addr_prefix"),
+    no("startup_script"),
+    no("startup_script_timeout"),
+    no("shutdown_script"),
+    no("shutdown_script_timeout"),
+    no("reload_time_file"),
+    no("reload_repeat"),
+    no("reload_file"),
+    // Email.
+    ign("notification_email", EMAIL),
+    ign("notification_email_from", EMAIL),
+    ign("smtp_server", EMAIL),
+    ign("smtp_helo_name", EMAIL),
+    ign("smtp_connect_timeout", EMAIL),
+    ign("smtp_alert", EMAIL),
+    ign("smtp_alert_vrrp", EMAIL),
+    ign("smtp_alert_checker", EMAIL),
+    ign("no_email_faults", EMAIL),
+    // LVS and checkers.
+    ign("lvs_sync_daemon", LVS),
+    ign("lvs_timeouts", LVS),
+    ign("lvs_flush", LVS),
+    ign("lvs_flush_on_stop", LVS),
+    ign("lvs_notify_fifo", LVS),
+    ign("lvs_notify_fifo_script", LVS),
+    ign("lvs_netlink_cmd_rcv_bufs", LVS),
+    ign("lvs_netlink_cmd_rcv_bufs_force", LVS),
+    ign("lvs_netlink_monitor_rcv_bufs", LVS),
+    ign("lvs_netlink_monitor_rcv_bufs_force", LVS),
+    ign("checker_log_all_failures", LVS),
+    ign("checker_process_name", LVS),
+    ign("checker_priority", LVS),
+    ign("checker_no_swap", LVS),
+    ign("checker_cpu_affinity", LVS),
+    ign("checker_rt_priority", LVS),
+    ign("checker_rlimit_rttime", LVS),
+    ign("rs_init_notifies", LVS),
+    ign("no_checker_emails", LVS),
+    ign("nftables_ipvs", LVS),
+    ign("nftables_ipvs_priority", LVS),
+    ign("nftables_ipvs_start_fwmark", LVS),
+    // BFD.
+    ign("bfd_process_name", BFD),
+    ign("bfd_priority", BFD),
+    ign("bfd_no_swap", BFD),
+    ign("bfd_cpu_affinity", BFD),
+    ign("bfd_rt_priority", BFD),
+    ign("bfd_rlimit_rttime", BFD),
+    // SNMP and D-Bus.
+    ign("snmp_socket", SNMP),
+    ign("enable_snmp_vrrp", SNMP),
+    ign("enable_snmp_keepalived", SNMP),
+    ign("enable_snmp_checker", SNMP),
+    ign("enable_snmp_rfc", SNMP),
+    ign("enable_snmp_rfcv2", SNMP),
+    ign("enable_snmp_rfcv3", SNMP),
+    ign("enable_traps", SNMP),
+    ign("enable_dbus", SNMP),
+    ign("dbus_service_name", SNMP),
+    // keepalived's processes, files and buffers.
+    ign("process_names", PROCESS),
+    ign("process_name", PROCESS),
+    ign("vrrp_process_name", PROCESS),
+    ign("vrrp_priority", PROCESS),
+    ign("vrrp_no_swap", PROCESS),
+    ign("vrrp_cpu_affinity", PROCESS),
+    ign("vrrp_rt_priority", PROCESS),
+    ign("vrrp_rlimit_rttime", PROCESS),
+    ign("max_auto_priority", PROCESS),
+    ign("min_auto_priority_delay", PROCESS),
+    ign("umask", PROCESS),
+    ign("tmp_config_directory", PROCESS),
+    ign("config_save_dir", DEBUG),
+    ign("data_use_instance", DEBUG),
+    ign("log_unknown_vrids", DEBUG),
+    ign("random_seed", "only seeds ${_RANDOM}, which keepvip does not support"),
+    ign("reload_check_config", "keepvip always checks a configuration before using it"),
+    ign(
+        "include_check",
+        "keepvip always treats a missing literal include file as an error",
+    ),
+    ign(
+        "default_interface",
+        "only used by static addresses and interface-less unicast instances, which keepvip does not support",
+    ),
+    ign("vrrp_netlink_cmd_rcv_bufs", BUFFERS),
+    ign("vrrp_netlink_cmd_rcv_bufs_force", BUFFERS),
+    ign("vrrp_netlink_monitor_rcv_bufs", BUFFERS),
+    ign("vrrp_netlink_monitor_rcv_bufs_force", BUFFERS),
+    ign("process_monitor_rcv_bufs", BUFFERS),
+    ign("process_monitor_rcv_bufs_force", BUFFERS),
+    ign("vrrp_rx_bufs_policy", BUFFERS),
+    ign("vrrp_rx_bufs_multiplier", BUFFERS),
+];
+
+/// `vrrp_instance NAME { ... }`.
+pub const INSTANCE: &[Keyword] = &[
+    imp("state"),
+    imp("interface"),
+    imp("virtual_router_id"),
+    imp("priority"),
+    imp("advert_int"),
+    imp("version"),
+    imp("nopreempt"),
+    imp("preempt"),
+    imp("preempt_delay"),
+    imp("virtual_ipaddress"),
+    imp("virtual_ipaddress_excluded"),
+    imp("mcast_src_ip"),
+    imp("accept"),
+    imp("no_accept"),
+    imp("garp_master_delay"),
+    imp("garp_master_repeat"),
+    imp("garp_master_refresh"),
+    imp("garp_master_refresh_repeat"),
+    imp("lower_prio_no_advert"),
+    imp("v3_checksum_as_v2"),
+    imp("notify_master"),
+    imp("notify_backup"),
+    imp("notify_fault"),
+    imp("notify_stop"),
+    imp("notify"),
+    imp("vip_lease"),
+    imp("native_ipv6"),
+    no("use_vmac"),
+    no("use_vmac_addr"),
+    no("vmac_xmit_base"),
+    no("use_ipvlan"),
+    no("vrf"),
+    no("dont_track_primary"),
+    no("track_interface"),
+    no("track_script"),
+    no("track_file"),
+    no("track_process"),
+    no("track_bfd"),
+    no("track_src_ip"),
+    no("unicast_src_ip"),
+    no("unicast_peer"),
+    no("unicast_fault_no_peer"),
+    no("unicast_ttl"),
+    no("check_unicast_src"),
+    no("mcast_dst_ip"),
+    no("old_unicast_checksum"),
+    no("garp_lower_prio_delay"),
+    no("garp_lower_prio_repeat"),
+    no("garp_extra_if"),
+    no("garp_interval"),
+    no("gna_interval"),
+    no("down_timer_adverts"),
+    no("higher_prio_send_advert"),
+    no("authentication"),
+    no("virtual_routes"),
+    no("virtual_rules"),
+    no("promote_secondaries"),
+    no("skip_check_adv_addr"),
+    no("strict_mode"),
+    no("notify_master_rx_lower_pri"),
+    no("notify_priority_changes"),
+    no("notify_deleted"),
+    no("smtp_alert"),
+    no("linkbeat_use_polling"),
+    no("no_virtual_ipaddress"),
+    ign("debug", "keepalived does not implement it either"),
+    ign("kernel_rx_buf_size", BUFFERS),
+];
+
+/// Options after an address in `virtual_ipaddress` / `virtual_ipaddress_excluded`.
+pub const VIP_OPTIONS: &[Keyword] = &[
+    imp("brd"),
+    imp("dev"),
+    imp("scope"),
+    imp("label"),
+    no("use_vmac"),
+    no("peer"),
+    no("home"),
+    no("-nodad"),
+    no("mngtmpaddr"),
+    no("noprefixroute"),
+    no("autojoin"),
+    no("no_track"),
+    no("preferred_lft"),
+    no("track_group"),
+];
+
+pub fn lookup(table: &'static [Keyword], name: &str) -> Option<Keyword> {
+    table.iter().copied().find(|k| k.name == name)
+}
+
+/// The keyword of `table` closest to `word`, if it is close enough to be a likely typo.
+pub fn suggest(table: &'static [Keyword], word: &str) -> Option<&'static str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    table
+        .iter()
+        .map(|k| (edit_distance(word, k.name), k.name))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, name)| name)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent
+/// transpositions each cost 1.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    let at = |i: usize, j: usize| i * width + j;
+    for i in 0..=a.len() {
+        if let Some(cell) = d.get_mut(at(i, 0)) {
+            *cell = i;
+        }
+    }
+    for j in 0..=b.len() {
+        if let Some(cell) = d.get_mut(at(0, j)) {
+            *cell = j;
+        }
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let get = |i: usize, j: usize| d.get(at(i, j)).copied().unwrap_or(usize::MAX / 2);
+            let same = a.get(i - 1) == b.get(j - 1);
+            let mut best = (get(i - 1, j) + 1)
+                .min(get(i, j - 1) + 1)
+                .min(get(i - 1, j - 1) + usize::from(!same));
+            if i > 1 && j > 1 && a.get(i - 1) == b.get(j - 2) && a.get(i - 2) == b.get(j - 1) {
+                best = best.min(get(i - 2, j - 2) + 1);
+            }
+            if let Some(cell) = d.get_mut(at(i, j)) {
+                *cell = best;
+            }
+        }
+    }
+    d.get(at(a.len(), b.len())).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("priorty", "priority"), 1);
+        assert_eq!(edit_distance("prioirty", "priority"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions_come_from_the_right_table() {
+        assert_eq!(suggest(INSTANCE, "priorty"), Some("priority"));
+        assert_eq!(
+            suggest(INSTANCE, "virtual_ipadress"),
+            Some("virtual_ipaddress")
+        );
+        assert_eq!(suggest(INSTANCE, "advert_itn"), Some("advert_int"));
+        assert_eq!(suggest(GLOBAL_DEFS, "router-id"), Some("router_id"));
+        assert_eq!(suggest(ROOT, "vrrp_instanse"), Some("vrrp_instance"));
+        assert_eq!(suggest(INSTANCE, "completely_unrelated"), None);
+    }
+
+    #[test]
+    fn no_keyword_is_listed_twice() {
+        for table in [ROOT, GLOBAL_DEFS, INSTANCE, VIP_OPTIONS] {
+            let mut names: Vec<&str> = table.iter().map(|k| k.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len());
+        }
+    }
+}

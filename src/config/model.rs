@@ -1,0 +1,350 @@
+//! The validated configuration. Every value is resolved: keepalived's defaults filled in, global
+//! defaults copied into instances, family and version decided. Nothing here needs checking again.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::diag::{locate, Location, Span};
+use super::words::{split_command_line, SplitError};
+use crate::wire::{Addresses, Centis, Checksum, Family, Version};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub global: GlobalDefs,
+    /// In configuration order.
+    pub instances: Vec<Instance>,
+    /// Every file read, indexed by [`super::FileId`]; `files[0]` is the main file.
+    pub files: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Where a span points, for messages at run time ("notify_master at ...:12:3 failed").
+    pub fn location(&self, span: Span) -> Location {
+        locate(&self.files, span)
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+}
+
+/// `global_defs`: the parts that matter to VRRP, with keepalived's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalDefs {
+    /// Cosmetic (keepalived uses it in emails); `None` = unset (keepalived: the host name).
+    pub router_id: Option<String>,
+    /// `vrrp_version`, default 2. IPv6 instances use 3 whatever this says.
+    pub vrrp_version: Version,
+    /// `vrrp_garp_master_*`: defaults for every instance.
+    pub garp: Garp,
+    /// `vrrp_lower_prio_no_advert [BOOL]`, default false (a bare keyword means true).
+    pub lower_prio_no_advert: bool,
+    /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8+), default false: v3 over IPv4 includes the
+    /// pseudo-header in the checksum as keepalived does.
+    pub v3_checksum_as_v2: bool,
+    /// `script_user USER [GROUP]`; `None` = keepalived's rule (user `keepalived_script` if it
+    /// exists, otherwise root), resolved by the script runner.
+    pub script_user: Option<ScriptUser>,
+    /// keepvip: **on by default** (keepalived: off unless `enable_script_security`). Only
+    /// `enable_script_security off` (a keepvip extension) turns it off.
+    pub script_security: bool,
+    /// keepvip extension `vrrp_vip_lease SECS`: default lifetime of installed VIPs for
+    /// instances without `vip_lease`.
+    pub vip_lease: Option<VipLease>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> GlobalDefs {
+        GlobalDefs {
+            router_id: None,
+            vrrp_version: Version::V2,
+            garp: Garp::default(),
+            lower_prio_no_advert: false,
+            v3_checksum_as_v2: false,
+            script_user: None,
+            script_security: true,
+            vip_lease: None,
+        }
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA timing after becoming master (keepalived.conf(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Garp {
+    /// `garp_master_delay`: when to send the second burst; `None` = no second burst
+    /// (keepalived's 0). Default 5 s. Whole seconds, at most 4294.
+    pub master_delay: Option<Duration>,
+    /// `garp_master_repeat`: messages per burst, default 5, at least 1.
+    pub master_repeat: u32,
+    /// `garp_master_refresh`: re-announce this often while master; `None` = never (keepalived's
+    /// 0, the default). Whole seconds.
+    pub master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`: messages per refresh, default 1, at least 1.
+    pub master_refresh_repeat: u32,
+}
+
+impl Default for Garp {
+    fn default() -> Garp {
+        Garp {
+            master_delay: Some(Duration::from_secs(5)),
+            master_repeat: 5,
+            master_refresh: None,
+            master_refresh_repeat: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptUser {
+    pub user: String,
+    /// `None`: the user's primary group.
+    pub group: Option<String>,
+}
+
+/// Lifetime of installed VIPs (keepvip extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VipLease {
+    /// `0`: permanent addresses, as keepalived installs them.
+    Permanent,
+    /// Valid lifetime in seconds, renewed by the agent while master.
+    Secs(u32),
+}
+
+/// `vrrp_instance NAME { ... }`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub name: String,
+    /// The `vrrp_instance` keyword.
+    pub span: Span,
+    /// `state`: keepalived's default is MASTER if the priority is 255, else BACKUP.
+    pub state: InitialState,
+    pub interface: String,
+    /// `virtual_router_id`, 1-255, required.
+    pub vrid: u8,
+    /// `priority`, 1-255. Default 100, except that keepalived makes an instance with
+    /// `state MASTER` and no `priority` the address owner (255); a warning says so.
+    pub priority: u8,
+    /// `advert_int`, default 1 s. v2: whole seconds 1-255; v3: 0.01-40.95 s.
+    pub advert_interval: Centis,
+    /// `version`, else 3 for IPv6, else `global_defs vrrp_version`.
+    pub version: Version,
+    /// The family of the VIPs (all VIPs of an instance share it).
+    pub family: Family,
+    /// `nopreempt` clears it; `preempt` sets it; the last one written wins. Default true.
+    /// Forced true (with a warning) for priority 255 or `state MASTER`, as keepalived does.
+    pub preempt: bool,
+    /// `preempt_delay`, 0-1000 s, microsecond resolution, default 0. Cleared (with a warning)
+    /// with `state MASTER` or `nopreempt`, as keepalived does.
+    pub preempt_delay: Duration,
+    /// `virtual_ipaddress`: advertised and installed. Never empty.
+    pub vips: Vec<Vip>,
+    /// `virtual_ipaddress_excluded`: installed, not advertised; may mix families.
+    pub excluded_vips: Vec<Vip>,
+    /// `mcast_src_ip`: source address of adverts; `None` = the interface's primary address.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `accept` / `no_accept`. keepalived's default (outside strict mode) is accept mode
+    /// **on**, unlike RFC 9568's default.
+    pub accept: bool,
+    /// Per-instance `garp_master_*`, defaulting to `global_defs`.
+    pub garp: Garp,
+    /// `lower_prio_no_advert [BOOL]`, defaulting to `global_defs`.
+    pub lower_prio_no_advert: bool,
+    /// `v3_checksum_as_v2 [BOOL]`, defaulting to `global_defs`.
+    pub v3_checksum_as_v2: bool,
+    pub notify: Notify,
+    /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
+    /// the agent chooses.
+    pub vip_lease: Option<VipLease>,
+}
+
+impl Instance {
+    /// Priority 255: the owner of the virtual addresses.
+    pub fn is_address_owner(&self) -> bool {
+        self.priority == 255
+    }
+
+    /// The addresses an advert carries.
+    pub fn addresses(&self) -> Addresses {
+        let ips: Vec<IpAddr> = self.vips.iter().map(|v| v.addr).collect();
+        Addresses::from_ip_addrs(&ips).unwrap_or(match self.family {
+            Family::V4 => Addresses::V4(Vec::new()),
+            Family::V6 => Addresses::V6(Vec::new()),
+        })
+    }
+
+    /// The checksum to send on v3/IPv4 adverts.
+    pub fn v3_ipv4_checksum(&self) -> Checksum {
+        if self.v3_checksum_as_v2 {
+            Checksum::Plain
+        } else {
+            Checksum::PseudoHeader
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+/// One line of `virtual_ipaddress` / `virtual_ipaddress_excluded`:
+/// `ADDR[/PREFIX] [brd ADDR|+|-] [dev IF] [scope SCOPE] [label LABEL]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    pub addr: IpAddr,
+    /// Default /32 or /128, as keepalived.
+    pub prefix_len: u8,
+    /// IPv4 only.
+    pub broadcast: Option<Broadcast>,
+    /// `dev`; `None` = the instance's interface.
+    pub dev: Option<String>,
+    /// Default `global`.
+    pub scope: Scope,
+    /// IPv4 alias label, at most 15 bytes.
+    pub label: Option<String>,
+    pub span: Span,
+}
+
+impl Vip {
+    /// keepalived installs IPv6 /128 VIPs with preferred lifetime 0 (deprecated, so the kernel
+    /// does not pick them as source addresses); the address layer should do the same.
+    pub fn deprecated_by_default(&self) -> bool {
+        self.addr.is_ipv6() && self.prefix_len == 128
+    }
+}
+
+/// `brd` values: an address, or `+`/`-` to set/clear the host bits of the VIP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broadcast {
+    Addr(Ipv4Addr),
+    SetHostBits,
+    ClearHostBits,
+}
+
+/// Address scope (`ip address ... scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+    Other(u8),
+}
+
+impl Scope {
+    /// The kernel's `rt_scope_t` value.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            Scope::Global => 0,
+            Scope::Site => 200,
+            Scope::Link => 253,
+            Scope::Host => 254,
+            Scope::Nowhere => 255,
+            Scope::Other(n) => n,
+        }
+    }
+
+    pub fn from_u8(n: u8) -> Scope {
+        match n {
+            0 => Scope::Global,
+            200 => Scope::Site,
+            253 => Scope::Link,
+            254 => Scope::Host,
+            255 => Scope::Nowhere,
+            n => Scope::Other(n),
+        }
+    }
+}
+
+/// The notify scripts of an instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    pub master: Option<NotifyScript>,
+    pub backup: Option<NotifyScript>,
+    pub fault: Option<NotifyScript>,
+    pub stop: Option<NotifyScript>,
+    /// `notify`: gets `INSTANCE name STATE priority` appended by the runner.
+    pub any: Option<NotifyScript>,
+}
+
+/// `notify_* COMMAND [USER [GROUP]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyScript {
+    /// The command line as keepalived hands it to its argv splitter: outer quotes removed and
+    /// escapes processed once. Split it with [`NotifyScript::argv`].
+    pub command: String,
+    /// The arguments as written, quotes included.
+    pub raw: String,
+    /// `None`: `global_defs script_user`.
+    pub user: Option<String>,
+    pub group: Option<String>,
+    /// The command's first character.
+    pub span: Span,
+}
+
+impl NotifyScript {
+    /// The argv, split as keepalived splits it (checked at load time, so it succeeds for a
+    /// loaded configuration).
+    pub fn argv(&self) -> Result<Vec<String>, SplitError> {
+        split_command_line(&self.command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileId;
+
+    #[test]
+    fn defaults_are_keepalived_s() {
+        // keepalived.conf(5): vrrp_garp_master_delay 5, vrrp_garp_master_repeat 5,
+        // vrrp_garp_master_refresh 0 (off), vrrp_garp_master_refresh_repeat 1, vrrp_version 2,
+        // vrrp_lower_prio_no_advert false.
+        let g = GlobalDefs::default();
+        assert_eq!(g.vrrp_version, Version::V2);
+        assert_eq!(g.garp.master_delay, Some(Duration::from_secs(5)));
+        assert_eq!(g.garp.master_repeat, 5);
+        assert_eq!(g.garp.master_refresh, None);
+        assert_eq!(g.garp.master_refresh_repeat, 1);
+        assert!(!g.lower_prio_no_advert);
+        assert!(!g.v3_checksum_as_v2);
+        assert!(
+            g.script_security,
+            "keepvip turns script security on by default"
+        );
+        assert_eq!(g.script_user, None);
+        assert_eq!(g.vip_lease, None);
+    }
+
+    #[test]
+    fn scopes_round_trip() {
+        for n in 0..=255u8 {
+            assert_eq!(Scope::from_u8(n).as_u8(), n);
+        }
+    }
+
+    #[test]
+    fn ipv6_host_vips_are_deprecated_by_default() {
+        let span = Span {
+            file: FileId(0),
+            line: 1,
+            col: 1,
+        };
+        let vip = |addr: &str, prefix_len| Vip {
+            addr: addr.parse().unwrap(),
+            prefix_len,
+            broadcast: None,
+            dev: None,
+            scope: Scope::Global,
+            label: None,
+            span,
+        };
+        assert!(vip("2001:db8::1", 128).deprecated_by_default());
+        assert!(!vip("2001:db8::1", 64).deprecated_by_default());
+        assert!(!vip("192.0.2.1", 32).deprecated_by_default());
+    }
+}

@@ -1,0 +1,1027 @@
+//! End-to-end tests of the configuration layer: text in, model or exact diagnostics out.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::keywords::{self, Support};
+use super::source::MemFs;
+use super::*;
+use crate::wire::{Addresses, Centis, Checksum, Family, Version};
+
+const PATH: &str = "/k.conf";
+
+/// Parses `text` as `/k.conf` over `fs`; the config if it loaded, and every diagnostic rendered.
+fn run_fs(fs: &MemFs, text: &str) -> (Option<Config>, Vec<String>) {
+    match parse_with(fs, text, Path::new(PATH)) {
+        Ok(loaded) => (
+            Some(loaded.config),
+            loaded.warnings.iter().map(ToString::to_string).collect(),
+        ),
+        Err(report) => (
+            None,
+            report.diagnostics.iter().map(ToString::to_string).collect(),
+        ),
+    }
+}
+
+fn run(text: &str) -> (Option<Config>, Vec<String>) {
+    run_fs(&MemFs::new(), text)
+}
+
+/// A valid instance with `extra` inserted after `virtual_router_id` (so its first line is
+/// line 4 of the file).
+fn instance_with(extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n{extra}\n  virtual_ipaddress {{\n    192.0.2.1\n  }}\n}}\n"
+    )
+}
+
+fn only(text: &str) -> Instance {
+    let (config, diags) = run(text);
+    assert_eq!(diags, Vec::<String>::new());
+    config.and_then(|c| c.instances.into_iter().next()).unwrap()
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let (config, diags) = run(text);
+    assert!(config.is_none(), "expected errors, got a config");
+    diags
+}
+
+fn warnings(text: &str) -> (Instance, Vec<String>) {
+    let (config, diags) = run(text);
+    let instance = config.and_then(|c| c.instances.into_iter().next()).unwrap();
+    (instance, diags)
+}
+
+// ---- defaults ------------------------------------------------------------------------------
+
+#[test]
+fn instance_defaults_are_keepalived_s() {
+    let i = only(&instance_with(""));
+    assert_eq!(i.name, "VI_1");
+    assert_eq!(i.state, InitialState::Backup);
+    assert_eq!(i.interface, "eth0");
+    assert_eq!(i.vrid, 51);
+    assert_eq!(i.priority, 100);
+    assert_eq!(i.advert_interval, Centis(100));
+    assert_eq!(i.version, Version::V2);
+    assert_eq!(i.family, Family::V4);
+    assert!(i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    assert_eq!(i.mcast_src_ip, None);
+    assert!(
+        i.accept,
+        "keepalived's default is accept mode on outside strict mode"
+    );
+    assert_eq!(i.garp, Garp::default());
+    assert!(!i.lower_prio_no_advert);
+    assert!(!i.v3_checksum_as_v2);
+    assert_eq!(i.v3_ipv4_checksum(), Checksum::PseudoHeader);
+    assert_eq!(i.notify, Notify::default());
+    assert_eq!(i.vip_lease, None);
+    assert!(i.excluded_vips.is_empty());
+    assert_eq!(
+        i.addresses(),
+        Addresses::V4(vec!["192.0.2.1".parse().unwrap()])
+    );
+    let vip = &i.vips[0];
+    assert_eq!(vip.prefix_len, 32, "no prefix means /32");
+    assert_eq!(vip.scope, Scope::Global);
+    assert_eq!((vip.span.line, vip.span.col), (6, 5));
+    assert_eq!((i.span.line, i.span.col), (1, 1));
+}
+
+#[test]
+fn global_defaults_are_keepalived_s_and_script_security_is_on() {
+    let (config, _) = run(&instance_with(""));
+    assert_eq!(config.unwrap().global, GlobalDefs::default());
+}
+
+#[test]
+fn state_master_without_priority_becomes_the_address_owner() {
+    let (i, w) = warnings(&instance_with("  state MASTER"));
+    assert_eq!(i.priority, 255);
+    assert_eq!(i.state, InitialState::Master);
+    assert_eq!(
+        w,
+        vec!["/k.conf:4:3: warning: vrrp_instance VI_1 > state: MASTER without a 'priority' makes this router the address owner (priority 255), as in keepalived; set 'priority' explicitly"]
+    );
+}
+
+#[test]
+fn priority_255_without_state_starts_as_master() {
+    let i = only(&instance_with("  priority 255"));
+    assert_eq!(i.state, InitialState::Master);
+    assert!(i.is_address_owner());
+    let i = only(&instance_with("  priority 254\n  state MASTER"));
+    assert_eq!((i.priority, i.state), (254, InitialState::Master));
+    let i = only(&instance_with("  priority 255\n  state BACKUP"));
+    assert_eq!((i.priority, i.state), (255, InitialState::Backup));
+}
+
+#[test]
+fn globals_are_inherited_whatever_the_order_and_overridden_per_instance() {
+    let text = format!(
+        "{}global_defs {{\n  vrrp_garp_master_delay 0\n  vrrp_garp_master_repeat 2\n  vrrp_garp_master_refresh 60\n  vrrp_garp_master_refresh_repeat 3\n  vrrp_lower_prio_no_advert\n  v3_checksum_as_v2 on\n  vrrp_version 3\n  vrrp_vip_lease 30\n  router_id r1\n  script_user nobody nogroup\n  enable_script_security off\n}}\n",
+        instance_with("  garp_master_repeat 7\n  lower_prio_no_advert false\n  vip_lease 0\n  advert_int 0.2")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let config = config.unwrap();
+    let g = &config.global;
+    assert_eq!(g.router_id.as_deref(), Some("r1"));
+    assert_eq!(g.vrrp_version, Version::V3);
+    assert_eq!(
+        g.script_user,
+        Some(ScriptUser {
+            user: "nobody".to_string(),
+            group: Some("nogroup".to_string())
+        })
+    );
+    assert!(!g.script_security);
+    assert_eq!(g.vip_lease, Some(VipLease::Secs(30)));
+    let i = &config.instances[0];
+    assert_eq!(
+        i.garp,
+        Garp {
+            master_delay: None,
+            master_repeat: 7,
+            master_refresh: Some(Duration::from_secs(60)),
+            master_refresh_repeat: 3,
+        }
+    );
+    assert!(!i.lower_prio_no_advert);
+    assert!(i.v3_checksum_as_v2);
+    assert_eq!(i.v3_ipv4_checksum(), Checksum::Plain);
+    assert_eq!(i.version, Version::V3);
+    assert_eq!(i.advert_interval, Centis(20));
+    assert_eq!(i.vip_lease, Some(VipLease::Permanent));
+}
+
+// ---- advert_int, version, family -----------------------------------------------------------
+
+#[test]
+fn advert_int_ranges_per_version() {
+    assert_eq!(
+        only(&instance_with("  advert_int 255")).advert_interval,
+        Centis(25500)
+    );
+    assert_eq!(
+        only(&instance_with("  version 3\n  advert_int 0.01")).advert_interval,
+        Centis(1)
+    );
+    assert_eq!(
+        only(&instance_with("  version 3\n  advert_int 40.95")).advert_interval,
+        Centis::V3_MAX
+    );
+    let cases = [
+        ("  advert_int 1.5", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: 1.5: VRRPv2 intervals are whole seconds (keepalived would round it); use 'version 3' for fractions"),
+        ("  advert_int 256", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: 256 is out of range: VRRPv2 intervals are 1-255 seconds"),
+        ("  advert_int 0", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: 0 is out of range: VRRPv2 intervals are 1-255 seconds"),
+        ("  advert_int 0.015\n  version 3", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: 0.015: VRRPv3 intervals are in steps of 0.01 s (keepalived would round it)"),
+        ("  advert_int 41\n  version 3", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: 41 is out of range: VRRPv3 intervals are 0.01-40.95 seconds"),
+        ("  advert_int 1e0", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: '1e0' is not a number: expected seconds, e.g. 1 or 0.5"),
+        ("  advert_int -1", "/k.conf:4:14: error: vrrp_instance VI_1 > advert_int: '-1' is negative: expected seconds, e.g. 1 or 0.5"),
+        ("  version 4", "/k.conf:4:11: error: vrrp_instance VI_1 > version: 4 is out of range: expected 2 or 3"),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(errors(&instance_with(extra)), vec![expected], "{extra}");
+    }
+}
+
+fn v6_instance(extra: &str, vips: &str) -> String {
+    format!("vrrp_instance V6 {{\n  interface eth0\n  virtual_router_id 60\n{extra}\n  virtual_ipaddress {{\n{vips}\n  }}\n}}\n")
+}
+
+#[test]
+fn ipv6_instances_use_version_3() {
+    let i = only(&v6_instance("", "    fe80::1\n    2001:db8::1/64"));
+    assert_eq!(i.family, Family::V6);
+    assert_eq!(i.version, Version::V3);
+    assert_eq!(i.vips[0].prefix_len, 128);
+    assert!(i.vips[0].deprecated_by_default());
+    assert_eq!(i.vips[1].prefix_len, 64);
+
+    // keepalived errors on 'version 2' before or after the addresses in different ways; keepvip
+    // always refuses it.
+    assert_eq!(
+        errors(&v6_instance("  version 2", "    fe80::1")),
+        vec!["/k.conf:4:11: error: vrrp_instance V6 > version: VRRP version 2 cannot carry IPv6 addresses: remove 'version 2' (IPv6 instances use version 3)"]
+    );
+
+    // A global 'vrrp_version 2' written out does not apply: say so.
+    let text = format!(
+        "global_defs {{\n  vrrp_version 2\n}}\n{}",
+        v6_instance("", "    fe80::1")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(config.unwrap().instances[0].version, Version::V3);
+    assert_eq!(
+        diags,
+        vec!["/k.conf:4:1: warning: vrrp_instance V6: uses VRRP version 3 because its addresses are IPv6 ('vrrp_version 2' at /k.conf:2:3 only applies to IPv4 instances)"]
+    );
+}
+
+#[test]
+fn ipv6_first_address_should_be_link_local() {
+    let (i, w) = warnings(&v6_instance("", "    2001:db8::1\n    fe80::1"));
+    assert_eq!(i.version, Version::V3);
+    assert_eq!(
+        w,
+        vec!["/k.conf:6:5: warning: vrrp_instance V6 > virtual_ipaddress: the first IPv6 address should be a link-local (fe80::/10) address (RFC 9568 section 5.2.9; keepalived warns too)"]
+    );
+}
+
+#[test]
+fn mixed_families_are_refused_naming_the_address() {
+    assert_eq!(
+        errors(&v6_instance("", "    fe80::1\n    192.0.2.7/24")),
+        vec!["/k.conf:7:5: error: vrrp_instance V6 > virtual_ipaddress: 192.0.2.7 is IPv4 but the first address fe80::1 (at /k.conf:6:5) is IPv6: an instance advertises one family; move it to its own vrrp_instance or to virtual_ipaddress_excluded"]
+    );
+    // Excluded addresses may mix families, as in keepalived.
+    let i = only(&instance_with(
+        "  virtual_ipaddress_excluded {\n    2001:db8::5\n    198.51.100.5\n  }",
+    ));
+    assert_eq!(i.excluded_vips.len(), 2);
+    assert_eq!(
+        errors(&instance_with("  mcast_src_ip 2001:db8::9")),
+        vec!["/k.conf:4:16: error: vrrp_instance VI_1 > mcast_src_ip: 2001:db8::9 is IPv6 but the instance's addresses are IPv4"]
+    );
+    assert_eq!(
+        only(&instance_with("  mcast_src_ip 192.0.2.9")).mcast_src_ip,
+        Some("192.0.2.9".parse::<IpAddr>().unwrap())
+    );
+}
+
+// ---- required settings and ranges ------------------------------------------------------------
+
+#[test]
+fn required_settings() {
+    assert_eq!(
+        errors("vrrp_instance X {\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n"),
+        vec![
+            "/k.conf:1:1: error: vrrp_instance X: missing 'interface': the interface to run VRRP on (keepvip has no unicast mode yet)",
+            "/k.conf:1:1: error: vrrp_instance X: missing 'virtual_router_id' (1-255, the same on every router of this virtual router)",
+        ]
+    );
+    assert_eq!(
+        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n  }\n}\n"),
+        vec!["/k.conf:4:21: error: vrrp_instance X: the virtual_ipaddress block is empty: an instance needs at least one address"]
+    );
+    assert_eq!(
+        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n}\n"),
+        vec!["/k.conf:1:1: error: vrrp_instance X: no virtual_ipaddress block: an instance needs at least one address"]
+    );
+    assert_eq!(
+        errors("vrrp_instance {\n}\n"),
+        vec!["/k.conf:1:1: error: vrrp_instance: needs a name: 'vrrp_instance NAME { ... }'"]
+    );
+}
+
+#[test]
+fn number_ranges() {
+    let cases = [
+        ("  virtual_router_id 0", "/k.conf:4:21: error: vrrp_instance VI_1 > virtual_router_id: 0 is out of range: expected 1-255"),
+        ("  virtual_router_id 256", "/k.conf:4:21: error: vrrp_instance VI_1 > virtual_router_id: 256 is out of range: expected 1-255"),
+        ("  priority 0", "/k.conf:4:12: error: vrrp_instance VI_1 > priority: 0 is out of range: expected 1-255 (255 = address owner)"),
+        ("  priority 256", "/k.conf:4:12: error: vrrp_instance VI_1 > priority: 256 is out of range: expected 1-255 (255 = address owner)"),
+        ("  priority 0x10", "/k.conf:4:12: error: vrrp_instance VI_1 > priority: '0x10' is not a whole number: expected 1-255 (255 = address owner)"),
+        ("  preempt_delay 1001", "/k.conf:4:17: error: vrrp_instance VI_1 > preempt_delay: 1001 is out of range: expected seconds 0-1000"),
+        ("  garp_master_delay 4295", "/k.conf:4:21: error: vrrp_instance VI_1 > garp_master_delay: 4295 is out of range: expected whole seconds 0-4294 (0 = no second burst)"),
+        ("  garp_master_delay 1.5", "/k.conf:4:21: error: vrrp_instance VI_1 > garp_master_delay: '1.5' is not a whole number: expected whole seconds 0-4294 (0 = no second burst)"),
+        ("  garp_master_repeat 0", "/k.conf:4:22: error: vrrp_instance VI_1 > garp_master_repeat: 0 is out of range: expected a count of at least 1"),
+        ("  garp_master_refresh 4294967296", "/k.conf:4:23: error: vrrp_instance VI_1 > garp_master_refresh: 4294967296 is out of range: expected whole seconds (0 = no refresh)"),
+        ("  vip_lease -5", "/k.conf:4:13: error: vrrp_instance VI_1 > vip_lease: '-5' is negative: expected whole seconds 0-4294967294 (0 = permanent)"),
+        ("  lower_prio_no_advert maybe", "/k.conf:4:24: error: vrrp_instance VI_1 > lower_prio_no_advert: 'maybe' is not a boolean: use on/off, true/false or yes/no"),
+        ("  state master", "/k.conf:4:9: error: vrrp_instance VI_1 > state: 'master' is not a state: use MASTER or BACKUP (upper case; keepalived would fall back to BACKUP)"),
+        ("  interface eth0:1", "/k.conf:4:13: error: vrrp_instance VI_1 > interface: 'eth0:1' is not a valid interface name: it contains '/', ':' or white space"),
+        ("  mcast_src_ip ff02::12", "/k.conf:4:16: error: vrrp_instance VI_1 > mcast_src_ip: ff02::12 is a multicast address: adverts need a unicast source"),
+        ("  mcast_src_ip 192.0.2", "/k.conf:4:16: error: vrrp_instance VI_1 > mcast_src_ip: '192.0.2' is not an IP address"),
+    ];
+    for (extra, expected) in cases {
+        // The template already sets interface and virtual_router_id: drop the "set again".
+        let got: Vec<String> = errors(&instance_with(extra))
+            .into_iter()
+            .filter(|d| !d.contains("set again"))
+            .collect();
+        assert_eq!(got, vec![expected], "{extra}");
+    }
+    let i = only(&instance_with(
+        "  preempt_delay 0.5\n  garp_master_refresh 4294967295",
+    ));
+    assert_eq!(i.preempt_delay, Duration::from_millis(500));
+    assert_eq!(i.garp.master_refresh, Some(Duration::from_secs(4294967295)));
+}
+
+#[test]
+fn argument_counts_and_blocks() {
+    let cases = [
+        ("  priority", "/k.conf:4:3: error: vrrp_instance VI_1 > priority: missing value: expected 'priority 1-255'"),
+        ("  priority 100 200", "/k.conf:4:16: error: vrrp_instance VI_1 > priority: too many arguments: expected 'priority 1-255', got 2 arguments"),
+        ("  nopreempt 1", "/k.conf:4:13: error: vrrp_instance VI_1 > nopreempt: too many arguments: expected 'nopreempt', got 1 argument"),
+        ("  accept yes", "/k.conf:4:10: error: vrrp_instance VI_1 > accept: too many arguments: expected 'accept', got 1 argument"),
+        ("  priority 100 {\n  }", "/k.conf:4:16: error: vrrp_instance VI_1 > priority: takes no '{ ... }' block"),
+        ("  virtual_ipaddress_excluded", "/k.conf:4:3: error: vrrp_instance VI_1 > virtual_ipaddress_excluded: needs a '{ ... }' block of addresses"),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(errors(&instance_with(extra)), vec![expected], "{extra}");
+    }
+    assert_eq!(
+        errors("global_defs {\n  router_id\n  script_user a b c\n}\n"),
+        vec![
+            "/k.conf: warning: no vrrp_instance is configured: keepvip has nothing to do",
+            "/k.conf:2:3: error: global_defs > router_id: missing value: expected 'router_id NAME'",
+            "/k.conf:3:19: error: global_defs > script_user: too many arguments: expected 'script_user USER [GROUP]', got 3 arguments",
+        ]
+    );
+}
+
+// ---- keywords: unknown, unsupported, ignored -----------------------------------------------------
+
+#[test]
+fn unknown_keywords_get_suggestions_from_their_block() {
+    // The example of the brief, at line 12, column 5.
+    let text = format!(
+        "{}vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    priorty 150\n    virtual_ipaddress {{\n        192.0.2.1\n    }}\n}}\n",
+        "# comment\n".repeat(8)
+    );
+    let report =
+        parse_with(&MemFs::new(), &text, Path::new("/etc/keepvip/keepvip.conf")).unwrap_err();
+    assert_eq!(
+        report.to_string(),
+        "/etc/keepvip/keepvip.conf:12:5: error: vrrp_instance VI_1 > priorty: unknown keyword, did you mean 'priority'?\n1 error, 0 warnings\n"
+    );
+    assert_eq!(
+        errors("global_defs {\n  router-id x\n  frobnicate\n}\nvrrp_instanse X {\n}\n"),
+        vec![
+            "/k.conf: warning: no vrrp_instance is configured: keepvip has nothing to do",
+            "/k.conf:2:3: error: global_defs > router-id: unknown keyword, did you mean 'router_id'?",
+            "/k.conf:3:3: error: global_defs > frobnicate: unknown keyword",
+            "/k.conf:5:1: error: vrrp_instanse: unknown keyword, did you mean 'vrrp_instance'?",
+        ]
+    );
+}
+
+#[test]
+fn unsupported_keywords_are_errors_and_their_blocks_are_not_descended() {
+    let text = format!(
+        "global_defs {{\n  vrrp_strict\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n}}\n{}",
+        instance_with("  track_script {\n    chk\n  }\n  unicast_peer {\n    192.0.2.2\n  }")
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            "/k.conf:2:3: error: global_defs > vrrp_strict: not supported by keepvip yet",
+            "/k.conf:4:1: error: vrrp_sync_group: not supported by keepvip yet",
+            "/k.conf:12:3: error: vrrp_instance VI_1 > track_script: not supported by keepvip yet",
+            "/k.conf:15:3: error: vrrp_instance VI_1 > unicast_peer: not supported by keepvip yet",
+        ]
+    );
+}
+
+#[test]
+fn ignored_keywords_and_lvs_blocks_warn_once() {
+    let text = format!(
+        "global_defs {{\n  notification_email {{\n    a@example.com\n  }}\n  smtp_server 192.0.2.25\n  enable_snmp_vrrp\n}}\n{}virtual_server 192.0.2.1 80 {{\n  real_server 10.0.0.1 80 {{\n    TCP_CHECK {{\n      connect_timeout 3\n    }}\n  }}\n}}\nvirtual_server_group G {{\n  192.0.2.1 80\n}}\n",
+        instance_with("  debug 2")
+    );
+    let (config, diags) = run(&text);
+    assert!(config.is_some());
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:2:3: warning: global_defs > notification_email: block ignored: keepvip sends no email; use notify scripts",
+            "/k.conf:5:3: warning: global_defs > smtp_server: ignored: keepvip sends no email; use notify scripts",
+            "/k.conf:6:3: warning: global_defs > enable_snmp_vrrp: ignored: keepvip has no SNMP or D-Bus interface; use its status socket",
+            "/k.conf:11:3: warning: vrrp_instance VI_1 > debug: ignored: keepalived does not implement it either",
+            "/k.conf:16:1: warning: virtual_server: block ignored: keepvip does not do LVS or health checking",
+            "/k.conf:23:1: warning: virtual_server_group: block ignored: keepvip does not do LVS or health checking",
+        ]
+    );
+}
+
+#[test]
+fn every_implemented_keyword_has_a_handler() {
+    let sample = |kw: &str| -> &'static str {
+        match kw {
+            "state" => "MASTER",
+            "interface" | "dev" => "eth1",
+            "virtual_router_id" | "priority" | "version" => "3",
+            "script_user" | "router_id" | "label" => "eth0:x",
+            "mcast_src_ip" => "192.0.2.3",
+            "brd" => "192.0.2.255",
+            "scope" => "link",
+            k if k.starts_with("notify") => "/bin/true",
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => "{\n 192.0.2.9\n }",
+            "vrrp_version" => "3",
+            k if k.contains("lower_prio") || k.contains("checksum") || k.contains("security") => {
+                "on"
+            }
+            "nopreempt" | "preempt" | "accept" | "no_accept" | "native_ipv6" => "",
+            _ => "1",
+        }
+    };
+    let bug = "keepvip bug";
+    let implemented = |table: &'static [keywords::Keyword]| {
+        table
+            .iter()
+            .filter(|k| k.support == Support::Implemented)
+            .map(|k| k.name)
+            .collect::<Vec<_>>()
+    };
+    for kw in implemented(keywords::GLOBAL_DEFS) {
+        let text = format!("global_defs {{\n {kw} {}\n}}\n", sample(kw));
+        let (_, diags) = run(&text);
+        assert!(diags.iter().all(|d| !d.contains(bug)), "{kw}: {diags:?}");
+    }
+    for kw in implemented(keywords::INSTANCE) {
+        let (_, diags) = run(&instance_with(&format!(" {kw} {}", sample(kw))));
+        assert!(diags.iter().all(|d| !d.contains(bug)), "{kw}: {diags:?}");
+    }
+    for kw in implemented(keywords::VIP_OPTIONS) {
+        let line = format!("    192.0.2.1/24 {kw} {}", sample(kw));
+        let text = format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{\n{line}\n }}\n}}\n");
+        let (config, diags) = run(&text);
+        assert!(config.is_some(), "{kw}: {diags:?}");
+    }
+}
+
+// ---- virtual addresses ---------------------------------------------------------------------------
+
+fn vips(lines: &str) -> String {
+    format!("vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {{\n{lines}\n  }}\n}}\n")
+}
+
+#[test]
+fn address_options() {
+    let i = only(&vips(
+        "    192.0.2.1/24 brd + dev eth1 scope link label eth1:v\n    192.0.2.2/24 brd 192.0.2.255 scope 200\n    192.0.2.3/24 brd -",
+    ));
+    assert_eq!(i.vips[0].broadcast, Some(Broadcast::SetHostBits));
+    assert_eq!(i.vips[0].dev.as_deref(), Some("eth1"));
+    assert_eq!(i.vips[0].scope, Scope::Link);
+    assert_eq!(i.vips[0].label.as_deref(), Some("eth1:v"));
+    assert_eq!(i.vips[0].prefix_len, 24);
+    assert_eq!(
+        i.vips[1].broadcast,
+        Some(Broadcast::Addr("192.0.2.255".parse().unwrap()))
+    );
+    assert_eq!(i.vips[1].scope, Scope::Site);
+    assert_eq!(i.vips[2].broadcast, Some(Broadcast::ClearHostBits));
+}
+
+#[test]
+fn address_errors() {
+    let cases = [
+        ("    192.0.2.300", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '192.0.2.300' is not an IP address"),
+        ("    fe80::1%eth0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 'fe80::1%eth0' is not an IP address (zone indexes are not allowed; use 'dev')"),
+        ("    224.0.0.18", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 224.0.0.18 is a multicast address, not an address a host can own"),
+        ("    0.0.0.0/0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 0.0.0.0 is the unspecified address, not an address a host can own"),
+        ("    255.255.255.255", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 255.255.255.255 is the broadcast address, not an address a host can own"),
+        ("    192.0.2.1/33", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '/33' is not a prefix length for IPv4: expected 0-32"),
+        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope or label (one address per line)"),
+        ("    192.0.2.1 lable x", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option 'lable', did you mean 'label'?"),
+        ("    192.0.2.1/24 dev", "/k.conf:5:18: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' needs a value"),
+        ("    192.0.2.1/24 dev a dev b", "/k.conf:5:24: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' is given twice"),
+        ("    192.0.2.1 brd +", "/k.conf:5:19: error: vrrp_instance VI_1 > virtual_ipaddress: 'brd +' needs a prefix shorter than /31 (this address is /32)"),
+        ("    192.0.2.1 brd 2001:db8::1", "/k.conf:5:19: error: vrrp_instance VI_1 > virtual_ipaddress: '2001:db8::1' is not an IPv4 broadcast address (or '+'/'-')"),
+        ("    192.0.2.1 scope bogus", "/k.conf:5:21: error: vrrp_instance VI_1 > virtual_ipaddress: 'bogus' is not a scope: use global, site, link, host, nowhere or 0-255"),
+        ("    192.0.2.1 label waytoolonglabelname", "/k.conf:5:21: error: vrrp_instance VI_1 > virtual_ipaddress: label 'waytoolonglabelname' is longer than 15 bytes"),
+        ("    192.0.2.1 peer 192.0.2.9 no_track", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: address option 'peer' is not supported by keepvip yet"),
+        ("    192.0.2.1 {\n    }", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: an address line takes no '{ ... }' block"),
+    ];
+    for (lines, expected) in cases {
+        let mut got: Vec<String> = errors(&vips(lines))
+            .into_iter()
+            .filter(|d| !d.contains("no usable address"))
+            .collect();
+        // 'peer ... no_track' reports both options; keep the first for the table.
+        got.truncate(1);
+        assert_eq!(got, vec![expected], "{lines}");
+    }
+    assert_eq!(
+        errors(&v6_instance("", "    fe80::1 brd 1.2.3.4")),
+        vec![
+            "/k.conf:5:21: error: vrrp_instance V6: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+            "/k.conf:6:13: error: vrrp_instance V6 > virtual_ipaddress: 'brd' is for IPv4 addresses only",
+        ]
+    );
+}
+
+#[test]
+fn repeated_addresses_warn() {
+    let text = format!(
+        "{}vrrp_instance VI_2 {{\n  interface eth0\n  virtual_router_id 52\n  virtual_ipaddress {{\n    192.0.2.1/24\n  }}\n}}\n",
+        vips("    192.0.2.1\n    192.0.2.1/24")
+    );
+    let (config, diags) = run(&text);
+    assert!(config.is_some());
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:6:5: warning: vrrp_instance VI_1 > virtual_ipaddress: 192.0.2.1 is already listed at /k.conf:5:5",
+            "/k.conf:13:5: warning: vrrp_instance VI_2: 192.0.2.1 is also an address of vrrp_instance VI_1 (at /k.conf:5:5)",
+        ]
+    );
+}
+
+#[test]
+fn several_virtual_ipaddress_blocks_add_up() {
+    let i = only(&instance_with("  virtual_ipaddress {\n    192.0.2.2\n  }"));
+    assert_eq!(i.vips.len(), 2);
+}
+
+// ---- duplicates --------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_names_and_vrids() {
+    let block = |name: &str, iface: &str, vrid: u8, vip: &str| {
+        format!("vrrp_instance {name} {{\n  interface {iface}\n  virtual_router_id {vrid}\n  virtual_ipaddress {{\n    {vip}\n  }}\n}}\n")
+    };
+    let text = [
+        block("A", "eth0", 1, "192.0.2.1"),
+        block("A", "eth0", 2, "192.0.2.2"),
+        block("B", "eth0", 1, "192.0.2.3"),
+        block("C", "eth0", 1, "fe80::1"),
+        block("D", "eth1", 1, "192.0.2.4"),
+    ]
+    .concat();
+    assert_eq!(
+        errors(&text),
+        vec![
+            "/k.conf:8:1: error: vrrp_instance A: an instance with this name is already defined at /k.conf:1:1 (keepalived skips this block): rename one",
+            "/k.conf:15:1: error: vrrp_instance B: VRID 1 for IPv4 on eth0 is already used by vrrp_instance A at /k.conf:1:1: each virtual router on a link needs its own VRID",
+        ]
+    );
+}
+
+#[test]
+fn repeated_settings() {
+    let (i, w) = warnings(&instance_with("  priority 10\n  priority 20"));
+    assert_eq!(i.priority, 20);
+    assert_eq!(
+        w,
+        vec!["/k.conf:5:3: warning: vrrp_instance VI_1 > priority: set again: this replaces the setting at /k.conf:4:3"]
+    );
+    assert_eq!(
+        errors(&instance_with("  notify_master /bin/a\n  notify_master /bin/b")),
+        vec!["/k.conf:5:3: error: vrrp_instance VI_1 > notify_master: already set at /k.conf:4:3; keepalived keeps the first and ignores this one: remove one"]
+    );
+    assert_eq!(
+        errors(&instance_with("  state BACKUP\n  state MASTER")),
+        vec!["/k.conf:5:3: error: vrrp_instance VI_1 > state: contradicts the state set at /k.conf:4:3: keep one"]
+    );
+}
+
+// ---- preemption fix-ups, as keepalived does them -------------------------------------------
+
+#[test]
+fn preemption_fix_ups() {
+    let (i, w) = warnings(&instance_with(
+        "  state MASTER\n  priority 200\n  nopreempt\n  preempt_delay 3",
+    ));
+    assert!(i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    assert_eq!(
+        w,
+        vec![
+            "/k.conf:6:3: warning: vrrp_instance VI_1 > nopreempt: has no effect with 'state MASTER' (keepalived clears it): use 'state BACKUP' on every router",
+            "/k.conf:7:3: warning: vrrp_instance VI_1 > preempt_delay: has no effect with 'state MASTER' (keepalived clears it): use 'state BACKUP'",
+        ]
+    );
+    let (i, w) = warnings(&instance_with(
+        "  priority 255\n  state BACKUP\n  nopreempt",
+    ));
+    assert!(i.preempt);
+    assert_eq!(
+        w,
+        vec!["/k.conf:6:3: warning: vrrp_instance VI_1 > nopreempt: has no effect with priority 255: the address owner always takes over (keepalived ignores it too)"]
+    );
+    let (i, w) = warnings(&instance_with("  nopreempt\n  preempt_delay 3"));
+    assert!(!i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    assert_eq!(
+        w,
+        vec!["/k.conf:5:3: warning: vrrp_instance VI_1 > preempt_delay: has no effect with 'nopreempt' (keepalived clears it)"]
+    );
+    let (i, w) = warnings(&instance_with("  nopreempt\n  preempt"));
+    assert!(i.preempt);
+    assert_eq!(
+        w,
+        vec!["/k.conf:5:3: warning: vrrp_instance VI_1 > preempt: undoes 'nopreempt' at /k.conf:4:3: the last one wins"]
+    );
+    let i = only(&instance_with("  nopreempt\n  preempt_delay 0"));
+    assert!(!i.preempt);
+    let i = only(&instance_with("  preempt_delay 12.5\n  no_accept"));
+    assert_eq!(i.preempt_delay, Duration::from_millis(12500));
+    assert!(!i.accept);
+}
+
+// ---- notify scripts ------------------------------------------------------------------------------
+
+#[test]
+fn notify_scripts_keep_the_raw_string_and_split_like_keepalived() {
+    let i = only(&instance_with(
+        "  notify_master \"/usr/bin/logger -t 'vrrp x' up\" root wheel\n  notify_backup /bin/backup.sh alice\n  notify '/bin/n.sh'\n  notify_fault \"/bin/f.sh a\\\\ b\"\n  notify_stop /bin/stop",
+    ));
+    let master = i.notify.master.as_ref().unwrap();
+    assert_eq!(master.command, "/usr/bin/logger -t 'vrrp x' up");
+    assert_eq!(master.raw, "\"/usr/bin/logger -t 'vrrp x' up\" root wheel");
+    assert_eq!(master.user.as_deref(), Some("root"));
+    assert_eq!(master.group.as_deref(), Some("wheel"));
+    assert_eq!((master.span.line, master.span.col), (4, 17));
+    assert_eq!(
+        master.argv().unwrap(),
+        vec!["/usr/bin/logger", "-t", "vrrp x", "up"]
+    );
+    // keepalived's rule: without quotes, the second word is the user.
+    let backup = i.notify.backup.as_ref().unwrap();
+    assert_eq!(backup.command, "/bin/backup.sh");
+    assert_eq!(backup.user.as_deref(), Some("alice"));
+    assert_eq!(i.notify.any.as_ref().unwrap().command, "/bin/n.sh");
+    assert_eq!(
+        i.notify.fault.as_ref().unwrap().argv().unwrap(),
+        vec!["/bin/f.sh", "a b"],
+        "escapes are processed twice, as keepalived does"
+    );
+    assert_eq!(
+        i.notify.stop.as_ref().unwrap().argv().unwrap(),
+        vec!["/bin/stop"]
+    );
+}
+
+#[test]
+fn notify_errors() {
+    let cases = [
+        ("  notify_master /bin/a b c d", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: too many arguments: expected 'notify_master COMMAND [USER [GROUP]]'; quote a command that has arguments, e.g. notify_master \"/path/to/script arg\""),
+        ("  notify_master '/bin/a", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: cannot split the line: the ' opened at character 1 is never closed"),
+        ("  notify_master \"/bin/a 'b\"", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: cannot split the command into arguments: the ' opened at character 8 is never closed"),
+        ("  notify_master \"\"", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: the command is empty"),
+        ("  notify", "/k.conf:4:3: error: vrrp_instance VI_1 > notify: missing value: expected 'notify COMMAND [USER [GROUP]]'"),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(errors(&instance_with(extra)), vec![expected], "{extra}");
+    }
+}
+
+// ---- lexical errors through the whole pipeline ---------------------------------------------------
+
+#[test]
+fn unterminated_blocks_and_strings() {
+    assert_eq!(
+        errors("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  notify \"/bin/x\n  virtual_ipaddress {\n    192.0.2.1\n  }\n"),
+        vec![
+            "/k.conf:1:20: error: vrrp_instance VI_1: this '{' is never closed: a '}' is missing",
+            "/k.conf:4:10: error: unterminated string: this '\"' has no closing '\"' on the line",
+            "/k.conf:4:10: error: vrrp_instance VI_1 > notify: cannot split the line: the \" opened at character 1 is never closed",
+        ]
+    );
+    assert_eq!(
+        errors(&format!("{}}}\n", instance_with(""))),
+        vec!["/k.conf:9:1: error: unexpected '}': no block is open here"]
+    );
+}
+
+#[test]
+fn glued_braces_and_same_line_blocks() {
+    let i = only("vrrp_instance VI_1{\ninterface eth0\nvirtual_router_id 9\nvirtual_ipaddress { 192.0.2.1/24\n192.0.2.2}}\n");
+    assert_eq!(i.vips.len(), 2);
+    let i = only("vrrp_instance VI_1\n{\n interface eth0 # the LAN\n virtual_router_id 9 ! VRID\n virtual_ipaddress\n {\n  192.0.2.1\n }\n}\n");
+    assert_eq!((i.vrid, i.interface.as_str()), (9, "eth0"));
+}
+
+// ---- includes ------------------------------------------------------------------------------------
+
+#[test]
+fn includes_relative_to_the_including_file_with_errors_in_the_right_file() {
+    let fs = MemFs::new()
+        .file(
+            "/etc/k/conf.d/10-a.conf",
+            &instance_with("").replace("VI_1", "A"),
+        )
+        .file(
+            "/etc/k/conf.d/20-b.conf",
+            "vrrp_instance B {\n  include ../parts/b-body.conf\n}\n",
+        )
+        .file(
+            "/etc/k/parts/b-body.conf",
+            "interface eth0\nvirtual_router_id 52\npriorty 9\nvirtual_ipaddress {\n 192.0.2.2\n}\n",
+        );
+    let report = parse_with(
+        &fs,
+        "include conf.d/*.conf\n",
+        Path::new("/etc/k/keepalived.conf"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        report.to_string(),
+        "/etc/k/conf.d/../parts/b-body.conf:3:1: error: vrrp_instance B > priorty: unknown keyword, did you mean 'priority'?\n1 error, 0 warnings\n"
+    );
+
+    let fs = fs.file(
+        "/etc/k/parts/b-body.conf",
+        "interface eth0\nvirtual_router_id 52\nvirtual_ipaddress {\n 192.0.2.2\n}\n",
+    );
+    let loaded = parse_with(
+        &fs,
+        "include conf.d/*.conf\n",
+        Path::new("/etc/k/keepalived.conf"),
+    )
+    .unwrap();
+    let names: Vec<&str> = loaded
+        .config
+        .instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["A", "B"]);
+    assert_eq!(
+        loaded.config.files,
+        vec![
+            PathBuf::from("/etc/k/keepalived.conf"),
+            PathBuf::from("/etc/k/conf.d/10-a.conf"),
+            PathBuf::from("/etc/k/conf.d/20-b.conf"),
+            PathBuf::from("/etc/k/conf.d/../parts/b-body.conf"),
+        ]
+    );
+    let b = loaded.config.instance("B").unwrap();
+    assert_eq!(
+        loaded.config.location(b.vips[0].span).to_string(),
+        "/etc/k/conf.d/../parts/b-body.conf:4:2"
+    );
+}
+
+#[test]
+fn include_cycles_and_missing_files_are_errors_empty_globs_are_not() {
+    let fs = MemFs::new()
+        .file("/k/a.conf", "include b.conf\n")
+        .file("/k/b.conf", "include a.conf\n");
+    let (_, diags) = run_fs(&fs, &format!("include /k/a.conf\ninclude none.conf\ninclude /k/empty-dir-glob/*.conf\ninclude /k/*.none\n{}", instance_with("")));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:2:9: error: include: no such file 'none.conf'",
+            "/k.conf:3:9: warning: include: no file matches '/k/empty-dir-glob/*.conf': directory /k/empty-dir-glob does not exist",
+            "/k/b.conf:1:9: error: include: include cycle: /k/a.conf -> /k/b.conf -> /k/a.conf",
+        ]
+    );
+}
+
+#[test]
+fn main_file_problems() {
+    let fs = MemFs::new()
+        .executable("/k/x.conf", "")
+        .file("/k/d/y.conf", "");
+    let render = |r: Result<Loaded, Report>| r.unwrap_err().to_string();
+    assert_eq!(
+        render(load_with(&fs, Path::new("/k/none.conf"))),
+        "/k/none.conf: error: cannot read the configuration: entity not found\n1 error, 0 warnings\n"
+    );
+    assert_eq!(
+        render(load_with(&fs, Path::new("/k/x.conf"))),
+        "/k/x.conf: error: is executable; keepalived refuses executable configuration files: chmod a-x it\n1 error, 0 warnings\n"
+    );
+    assert_eq!(
+        render(load_with(&fs, Path::new("/k/d"))),
+        "/k/d: error: is a directory, not a configuration file\n1 error, 0 warnings\n"
+    );
+}
+
+#[test]
+fn many_errors_are_collected_in_one_pass() {
+    let text = "global_defs {\n  vrrp_version 5\n}\nvrrp_instance A {\n  priority 0\n  advert_int x\n  virtual_ipaddress {\n    bogus\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 300\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n";
+    let found = errors(text);
+    assert_eq!(found.len(), 8, "{found:#?}");
+}
+
+// ---- sample configurations -----------------------------------------------------------------------
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(name)
+}
+
+/// Loads a sample, which must have no errors and exactly these warnings (`{}` = the path).
+fn load_sample(name: &str, expected_warnings: &[&str]) -> Config {
+    match load(&sample(name)) {
+        Ok(loaded) => {
+            let path = sample(name).display().to_string();
+            let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+            let expected: Vec<String> = expected_warnings
+                .iter()
+                .map(|w| w.replace("{}", &path))
+                .collect();
+            assert_eq!(warnings, expected, "{name}");
+            loaded.config
+        }
+        Err(report) => panic!("{name}:\n{report}"),
+    }
+}
+
+fn load_clean(name: &str) -> Config {
+    load_sample(name, &[])
+}
+
+#[test]
+fn sample_v2_pair() {
+    let master = load_sample(
+        "v2-master.conf",
+        &[
+            "{}:5:4: warning: global_defs > notification_email: block ignored: keepvip sends no email; use notify scripts",
+            "{}:8:4: warning: global_defs > notification_email_from: ignored: keepvip sends no email; use notify scripts",
+            "{}:9:4: warning: global_defs > smtp_server: ignored: keepvip sends no email; use notify scripts",
+            "{}:10:4: warning: global_defs > smtp_connect_timeout: ignored: keepvip sends no email; use notify scripts",
+        ],
+    );
+    let backup = load_clean("v2-backup.conf");
+    let (m, b) = (&master.instances[0], &backup.instances[0]);
+    assert_eq!((m.vrid, b.vrid), (51, 51));
+    assert_eq!(
+        (m.state, b.state),
+        (InitialState::Master, InitialState::Backup)
+    );
+    assert_eq!((m.priority, b.priority), (150, 100));
+    assert_eq!((m.version, b.version), (Version::V2, Version::V2));
+    assert_eq!(m.addresses(), b.addresses());
+    assert_eq!(m.garp.master_delay, Some(Duration::from_secs(10)));
+    assert_eq!(m.garp.master_refresh, Some(Duration::from_secs(60)));
+    assert_eq!(b.garp.master_repeat, 3);
+    assert_eq!(b.preempt_delay, Duration::from_secs(5));
+    assert_eq!(
+        m.notify.master.as_ref().unwrap().argv().unwrap(),
+        vec![
+            "/usr/bin/logger",
+            "-t",
+            "keepalived",
+            "VI_1",
+            "is",
+            "MASTER"
+        ]
+    );
+    assert_eq!(m.excluded_vips[0].dev.as_deref(), Some("eth1"));
+}
+
+#[test]
+fn sample_v3_pair() {
+    let master = load_clean("v3-master.conf");
+    let backup = load_clean("v3-backup.conf");
+    for config in [&master, &backup] {
+        let gateway = config.instance("gateway").unwrap();
+        assert_eq!(gateway.version, Version::V3);
+        assert_eq!(gateway.advert_interval, Centis(50));
+        let services = config.instance("services").unwrap();
+        assert_eq!(services.advert_interval, Centis(25));
+        assert!(!services.preempt);
+    }
+    assert_eq!(master.instance("gateway").unwrap().priority, 200);
+}
+
+#[test]
+fn sample_ipv6() {
+    let config = load_clean("ipv6.conf");
+    let v6 = config.instance("V6").unwrap();
+    assert_eq!((v6.family, v6.version), (Family::V6, Version::V3));
+    let v4 = config.instance("V4").unwrap();
+    assert_eq!(
+        (v4.family, v4.version, v4.vrid),
+        (Family::V4, Version::V2, 60)
+    );
+}
+
+#[test]
+fn sample_with_includes() {
+    let config = load_clean("with-includes/keepalived.conf");
+    let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, vec!["web", "db"]);
+    assert_eq!(config.files.len(), 3);
+}
+
+#[test]
+fn samples_parse_from_text_too() {
+    for (name, text) in [
+        (
+            "v2-master.conf",
+            include_str!("../../tests/configs/v2-master.conf"),
+        ),
+        (
+            "v2-backup.conf",
+            include_str!("../../tests/configs/v2-backup.conf"),
+        ),
+        (
+            "v3-master.conf",
+            include_str!("../../tests/configs/v3-master.conf"),
+        ),
+        (
+            "v3-backup.conf",
+            include_str!("../../tests/configs/v3-backup.conf"),
+        ),
+        ("ipv6.conf", include_str!("../../tests/configs/ipv6.conf")),
+    ] {
+        let from_text = parse_str(text, &sample(name)).unwrap();
+        let from_file = load(&sample(name)).unwrap();
+        assert_eq!(from_text, from_file);
+    }
+}
+
+// ---- no input panics -------------------------------------------------------------------------------
+
+fn soup_word() -> impl Strategy<Value = String> {
+    let mut words: Vec<String> = [
+        keywords::ROOT,
+        keywords::GLOBAL_DEFS,
+        keywords::INSTANCE,
+        keywords::VIP_OPTIONS,
+    ]
+    .iter()
+    .flat_map(|t| t.iter().map(|k| k.name.to_string()))
+    .collect();
+    words.extend(
+        [
+            "{",
+            "}",
+            "\n",
+            "\n",
+            "\n",
+            "\"",
+            "'",
+            "#",
+            "!",
+            "\\",
+            "\\#",
+            "include",
+            "includew",
+            "a.conf",
+            "*.conf",
+            "{a,b}",
+            "@main",
+            "$X=1",
+            "${_PWD}",
+            "~SEQ(i,1,2)",
+            "0",
+            "1",
+            "255",
+            "256",
+            "0.5",
+            "1.0000001",
+            "-1",
+            "192.0.2.1",
+            "192.0.2.1/24",
+            "2001:db8::1",
+            "fe80::1/64",
+            "MASTER",
+            "BACKUP",
+            "eth0",
+            "on",
+            "/bin/true",
+            "é",
+            "\t",
+            "\r",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    prop::sample::select(words)
+}
+
+fn include_fs() -> MemFs {
+    MemFs::new()
+        .file("/a.conf", "vrrp_instance I {\n include b.conf\n")
+        .file("/b.conf", "interface eth0 }\ninclude a.conf\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn keyword_soup_never_panics(words in prop::collection::vec(soup_word(), 0..200)) {
+        let text = words.join(" ");
+        let fs = include_fs();
+        let result = parse_with(&fs, &text, Path::new("/main.conf"));
+        // Rendering must not panic either, and every diagnostic is one line.
+        let rendered = match &result {
+            Ok(loaded) => loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            Err(report) => {
+                prop_assert!(report.has_errors());
+                report.diagnostics.iter().map(ToString::to_string).collect()
+            }
+        };
+        for line in rendered {
+            prop_assert!(!line.contains('\n'), "{}", line);
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+        let _ = parse_with(&include_fs(), &text, Path::new("/main.conf"));
+    }
+
+    #[test]
+    fn command_splitting_never_panics(text in "\\PC{0,100}") {
+        let _ = split_command_line(&text);
+    }
+}
