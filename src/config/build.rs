@@ -22,7 +22,7 @@ use super::values::{
     interface_name_problem, parse_decimal_micros, parse_scope, parse_uint, NumError,
     MAX_IFNAME_BYTES,
 };
-use super::words::split_command_line;
+use crate::script::{split_command, SplitError};
 use crate::wire::{Centis, Family, Version};
 
 const MICROS_PER_SEC: u64 = 1_000_000;
@@ -829,7 +829,7 @@ impl Builder<'_> {
         }
         let span = first_arg_span(st);
         // keepalived re-splits the line with its script rules: COMMAND [USER [GROUP]].
-        let words = match split_command_line(&st.raw_args) {
+        let words = match split_command(&st.raw_args) {
             Ok(words) => words,
             Err(e) => {
                 self.err(span, ctx, format!("cannot split the line: {e}"));
@@ -847,8 +847,8 @@ impl Builder<'_> {
             return None;
         }
         let command = words.first().cloned().unwrap_or_default();
-        match split_command_line(&command) {
-            Ok(argv) if argv.is_empty() => {
+        match split_command(&command) {
+            Err(SplitError::Empty) => {
                 self.err(span, ctx, "the command is empty");
                 return None;
             }
@@ -1224,7 +1224,7 @@ impl Builder<'_> {
             None => InitialState::Backup,
         };
 
-        let mut preempt = d.preempt.map_or(true, |(p, _)| p);
+        let mut preempt = d.preempt.is_none_or(|(p, _)| p);
         let nopreempt_span = d.preempt.map_or(d.span, |(_, s)| s);
         let mut preempt_delay = d.preempt_delay.map_or(0, |(m, _)| m);
         let delay_span = d.preempt_delay.map_or(d.span, |(_, s)| s);

@@ -278,7 +278,7 @@ impl<'a> Lexer<'a> {
                     let end = chars.get(j).map_or(content.len(), |&(b, _)| b);
                     if statement_start {
                         if let Some(checks) = include_checks(&text) {
-                            if chars.get(j).map_or(true, |&(_, c)| is_blank(c)) {
+                            if chars.get(j).is_none_or(|&(_, c)| is_blank(c)) {
                                 let pattern_col = chars
                                     .iter()
                                     .skip(j)

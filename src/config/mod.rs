@@ -26,7 +26,6 @@ mod model;
 mod source;
 mod tree;
 mod values;
-mod words;
 
 use std::path::Path;
 
@@ -35,7 +34,6 @@ pub use model::{
     Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
     ScriptUser, Vip, VipLease,
 };
-pub use words::{split_command_line, SplitError};
 
 use diag::Diags;
 use source::{FileSystem, RealFs};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::diag::{locate, Location, Span};
-use super::words::{split_command_line, SplitError};
+use crate::script::{split_command, SplitError};
 use crate::wire::{Addresses, Centis, Checksum, Family, Version};
 
 /// The whole configuration.
@@ -290,7 +290,7 @@ impl NotifyScript {
     /// The argv, split as keepalived splits it (checked at load time, so it succeeds for a
     /// loaded configuration).
     pub fn argv(&self) -> Result<Vec<String>, SplitError> {
-        split_command_line(&self.command)
+        split_command(&self.command)
     }
 }
 

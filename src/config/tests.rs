@@ -658,8 +658,8 @@ fn notify_scripts_keep_the_raw_string_and_split_like_keepalived() {
 fn notify_errors() {
     let cases = [
         ("  notify_master /bin/a b c d", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: too many arguments: expected 'notify_master COMMAND [USER [GROUP]]'; quote a command that has arguments, e.g. notify_master \"/path/to/script arg\""),
-        ("  notify_master '/bin/a", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: cannot split the line: the ' opened at character 1 is never closed"),
-        ("  notify_master \"/bin/a 'b\"", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: cannot split the command into arguments: the ' opened at character 8 is never closed"),
+        ("  notify_master '/bin/a", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: cannot split the line: missing closing ' for the quote opened at character 1: close the quote, or write \\' for a literal '"),
+        ("  notify_master \"/bin/a 'b\"", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: cannot split the command into arguments: missing closing ' for the quote opened at character 8: close the quote, or write \\' for a literal '"),
         ("  notify_master \"\"", "/k.conf:4:17: error: vrrp_instance VI_1 > notify_master: the command is empty"),
         ("  notify", "/k.conf:4:3: error: vrrp_instance VI_1 > notify: missing value: expected 'notify COMMAND [USER [GROUP]]'"),
     ];
@@ -677,7 +677,7 @@ fn unterminated_blocks_and_strings() {
         vec![
             "/k.conf:1:20: error: vrrp_instance VI_1: this '{' is never closed: a '}' is missing",
             "/k.conf:4:10: error: unterminated string: this '\"' has no closing '\"' on the line",
-            "/k.conf:4:10: error: vrrp_instance VI_1 > notify: cannot split the line: the \" opened at character 1 is never closed",
+            "/k.conf:4:10: error: vrrp_instance VI_1 > notify: cannot split the line: missing closing \" for the quote opened at character 1: close the quote, or write \\\" for a literal \"",
         ]
     );
     assert_eq!(
@@ -1022,6 +1022,6 @@ proptest! {
 
     #[test]
     fn command_splitting_never_panics(text in "\\PC{0,100}") {
-        let _ = split_command_line(&text);
+        let _ = crate::script::split_command(&text);
     }
 }
