@@ -16,7 +16,7 @@ mod events;
 mod request;
 
 pub use events::{EventSocket, NetEvent};
-pub use request::RequestSocket;
+pub use request::{AddressOptions, RequestSocket};
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -88,6 +88,10 @@ pub struct AddrInfo {
     /// when none was given.
     pub label: Option<String>,
     pub flags: AddrFlags,
+    /// `rt_scope_t`: 0 = global, 253 = link, 254 = host.
+    pub scope: u8,
+    /// IPv4 broadcast address, if set.
+    pub broadcast: Option<std::net::Ipv4Addr>,
     /// Remaining valid lifetime, whole seconds as the kernel counts them; `None` = forever.
     pub valid_lifetime: Option<Duration>,
     /// Remaining preferred lifetime; `None` = forever.
@@ -143,6 +147,7 @@ fn addr_info_from(msg: &AddressMessage) -> Option<AddrInfo> {
     let mut local = None;
     let mut address = None;
     let mut label = None;
+    let mut broadcast = None;
     let mut flags = AddrFlags(u32::from(msg.header.flags.bits()));
     let mut valid_lifetime = None;
     let mut preferred_lifetime = None;
@@ -151,6 +156,7 @@ fn addr_info_from(msg: &AddressMessage) -> Option<AddrInfo> {
             AddressAttribute::Local(a) => local = Some(*a),
             AddressAttribute::Address(a) => address = Some(*a),
             AddressAttribute::Label(l) => label = Some(l.clone()),
+            AddressAttribute::Broadcast(b) => broadcast = Some(*b),
             // IFA_FLAGS holds all 32 bits; the header byte only the low 8.
             AddressAttribute::Flags(f) => flags = AddrFlags(f.bits()),
             AddressAttribute::CacheInfo(ci) => {
@@ -168,6 +174,8 @@ fn addr_info_from(msg: &AddressMessage) -> Option<AddrInfo> {
         prefix_len: msg.header.prefix_len,
         label,
         flags,
+        scope: u8::from(msg.header.scope),
+        broadcast,
         valid_lifetime,
         preferred_lifetime,
     })

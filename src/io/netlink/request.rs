@@ -96,6 +96,32 @@ impl RequestSocket {
         lifetime: Option<Duration>,
         replace: bool,
     ) -> io::Result<()> {
+        let options = AddressOptions {
+            label,
+            lifetime,
+            ..AddressOptions::default()
+        };
+        self.add_address_with(ifindex, addr, prefix_len, &options, replace)
+    }
+
+    /// [`add_address`](Self::add_address) with everything keepalived's `virtual_ipaddress`
+    /// line can say: scope, IPv4 broadcast, and an IPv6 address kept deprecated (preferred
+    /// lifetime 0) so the kernel never picks it as a source.
+    pub fn add_address_with(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        options: &AddressOptions<'_>,
+        replace: bool,
+    ) -> io::Result<()> {
+        let AddressOptions {
+            label,
+            lifetime,
+            scope,
+            broadcast,
+            deprecated,
+        } = *options;
         let mut msg = address_message(ifindex, addr, prefix_len)?;
         if let (IpAddr::V4(_), Some(label)) = (addr, label) {
             if label.is_empty() || label.len() > MAX_IFNAME_LEN {
@@ -111,11 +137,15 @@ impl RequestSocket {
             msg.attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        if lifetime.is_some() {
+        msg.header.scope = AddressScope::from(scope);
+        if let (IpAddr::V4(_), Some(broadcast)) = (addr, broadcast) {
+            msg.attributes.push(AddressAttribute::Broadcast(broadcast));
+        }
+        if lifetime.is_some() || deprecated {
             let secs = lifetime_to_kernel(lifetime);
             let mut cache_info = CacheInfo::default();
             cache_info.ifa_valid = secs;
-            cache_info.ifa_preferred = secs;
+            cache_info.ifa_preferred = if deprecated { 0 } else { secs };
             msg.attributes.push(AddressAttribute::CacheInfo(cache_info));
         }
         let mode = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
@@ -158,7 +188,7 @@ impl RequestSocket {
                 RouteNetlinkMessage::NewAddress(m) => addr_info_from(m),
                 _ => None,
             })
-            .filter(|a| ifindex.map_or(true, |i| a.ifindex == i))
+            .filter(|a| ifindex.is_none_or(|i| a.ifindex == i))
             .collect())
     }
 
@@ -445,6 +475,21 @@ pub(super) fn split_messages(datagram: &[u8]) -> impl Iterator<Item = io::Result
         }
         Some(result)
     })
+}
+
+/// How to add an address beyond its value and prefix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddressOptions<'a> {
+    /// IPv4 `IFA_LABEL` (keepalived's `label`).
+    pub label: Option<&'a str>,
+    /// Valid lifetime; `None` = forever.
+    pub lifetime: Option<Duration>,
+    /// `rt_scope_t`: 0 = global (the default), 253 = link, 254 = host.
+    pub scope: u8,
+    /// IPv4 broadcast address.
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    /// Preferred lifetime 0: keepalived adds IPv6 /128 VIPs this way.
+    pub deprecated: bool,
 }
 
 fn address_message(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<AddressMessage> {

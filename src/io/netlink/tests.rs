@@ -531,3 +531,42 @@ fn dad_keeps_a_kernel_generated_link_local_tentative() {
         socket.send(&[0u8; 8], IpAddr::V6(MCAST_V6)).unwrap();
     });
 }
+
+#[test]
+fn address_options_set_scope_broadcast_and_deprecation() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvO0", "kvO1", 1, 2);
+        let options = AddressOptions {
+            label: None,
+            lifetime: Some(Duration::from_secs(30)),
+            scope: 253,
+            broadcast: Some(Ipv4Addr::new(198, 51, 100, 255)),
+            deprecated: false,
+        };
+        // Another subnet: the kernel refuses a secondary address whose scope differs from its
+        // primary's (EINVAL), exactly as it does for `ip addr add`.
+        let vip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 20));
+        nl.add_address_with(a.ifindex, vip, 24, &options, false)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, vip).expect("added");
+        assert_eq!(info.scope, 253);
+        assert_eq!(info.broadcast, Some(Ipv4Addr::new(198, 51, 100, 255)));
+        assert!(!info.flags.deprecated());
+        assert!(info
+            .valid_lifetime
+            .is_some_and(|l| l <= Duration::from_secs(30)));
+
+        // keepalived's IPv6 /128 VIPs: preferred lifetime 0, so never a source address.
+        let options = AddressOptions {
+            deprecated: true,
+            ..AddressOptions::default()
+        };
+        nl.add_address_with(a.ifindex, v6(20), 128, &options, false)
+            .unwrap();
+        let info = find(&mut nl, a.ifindex, v6(20)).expect("added");
+        assert!(info.flags.deprecated(), "{info:?}");
+        assert_eq!(info.scope, 0);
+        assert_eq!(info.preferred_lifetime, Some(Duration::ZERO));
+    });
+}
