@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs missing Debian packages, then lint and tests.
+# Runs the whole test suite as CI does: installs the Debian packages the namespace tests need,
+# then format and lint checks, unit tests, simulations and the real-kernel tests (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[[ $(id -u) == 0 ]] || { echo "test.sh: the namespace tests need root" >&2; exit 1; }
+scripts/install-deps.sh test
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets

@@ -1,6 +1,7 @@
 //! keepvip: a VRRP agent for Linux. See README.md for the layers.
 
 pub mod config;
+pub mod daemon;
 pub mod io;
 pub mod proto;
 pub mod script;

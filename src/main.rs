@@ -1,4 +1,78 @@
-fn main() {
-    eprintln!("keepvip: the agent is not built yet");
-    std::process::exit(1);
+//! keepvip: the VRRP agent's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use keepvip::daemon::{self, Options};
+
+/// A VRRP (v2/v3) agent for Linux that reads keepalived.conf.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (keepalived.conf syntax).
+    #[arg(
+        short = 'f',
+        long = "config",
+        default_value = "/etc/keepvip/keepvip.conf"
+    )]
+    config: PathBuf,
+
+    /// Check the configuration, print every error and warning, and exit (non-zero on errors).
+    #[arg(short = 't', long = "config-test")]
+    config_test: bool,
+
+    /// Directory for the pid file and other runtime files; one per agent.
+    #[arg(long = "run-dir", default_value = "/run/keepvip")]
+    run_dir: PathBuf,
+
+    /// Log level: error, warn, info, debug or trace (RUST_LOG, if set, takes precedence).
+    #[arg(short = 'l', long = "log-level", default_value = "info")]
+    log_level: log::LevelFilter,
+}
+
+fn main() -> ExitCode {
+    // Before anything else (and before any thread exists): the handled signals are read from a
+    // signalfd, so they must never be delivered the classic way. Children get a clean mask.
+    let signals = daemon::handled_signals();
+    if let Err(e) = signals.thread_block() {
+        eprintln!("keepvip: cannot block signals: {e}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    let mut logger = env_logger::Builder::new();
+    logger.filter_level(cli.log_level);
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        logger.parse_filters(&spec);
+    }
+    logger.format_target(false).init();
+
+    if cli.config_test {
+        return if daemon::config_test(&cli.config) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let signal_fd =
+        match SignalFd::with_flags(&signals, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC) {
+            Ok(fd) => fd,
+            Err(e) => {
+                eprintln!("keepvip: cannot create a signalfd: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let options = Options {
+        config: cli.config,
+        run_dir: cli.run_dir,
+    };
+    match daemon::run(&options, signal_fd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            log::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
 }

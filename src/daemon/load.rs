@@ -1,0 +1,242 @@
+//! From a configuration file to what the daemon runs: the pure config model plus the checks that
+//! need the system (script files and their permissions, user and group names).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::unistd::{Group, User};
+
+use crate::config::{self, Config, NotifyScript, VipLease};
+use crate::proto::{AnnounceSchedule, InitialState};
+use crate::script::{check_script_security, ScriptUser};
+use crate::wire::V2Auth;
+
+use super::spec::{InstanceSpec, NotifyScripts, ScriptSpec, VipSpec};
+
+/// keepalived runs scripts as this user when it exists and no `script_user` is given.
+const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+/// A configuration ready to run, and the warnings to log.
+pub struct Loaded {
+    pub specs: Vec<InstanceSpec>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
+/// (`file:line:col: error: …`) and a summary line.
+pub fn load_specs(path: &Path) -> Result<Loaded, String> {
+    let loaded = config::load(path).map_err(|report| report.to_string())?;
+    let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    let config = &loaded.config;
+    let mut errors = Vec::new();
+    let specs = config
+        .instances
+        .iter()
+        .map(|instance| instance_spec(config, instance, &mut errors))
+        .collect();
+    if errors.is_empty() {
+        Ok(Loaded { specs, warnings })
+    } else {
+        let count = errors.len();
+        let mut report = warnings;
+        report.extend(errors);
+        report.push(format!(
+            "{count} error{}, {} warning{}",
+            if count == 1 { "" } else { "s" },
+            report.len() - 1 - count,
+            if report.len() - 1 - count == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+        Err(report.join("\n"))
+    }
+}
+
+/// `keepvip --config-test`: prints every error and warning to stderr; true if the file is usable.
+pub fn check_config(path: &Path) -> bool {
+    match load_specs(path) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("{warning}");
+            }
+            eprintln!(
+                "{}: configuration OK ({} instance{}, {} warning{})",
+                path.display(),
+                loaded.specs.len(),
+                if loaded.specs.len() == 1 { "" } else { "s" },
+                loaded.warnings.len(),
+                if loaded.warnings.len() == 1 { "" } else { "s" }
+            );
+            true
+        }
+        Err(report) => {
+            eprintln!("{}", report.trim_end());
+            false
+        }
+    }
+}
+
+fn instance_spec(
+    config: &Config,
+    instance: &config::Instance,
+    errors: &mut Vec<String>,
+) -> InstanceSpec {
+    let vip = |v: &config::Vip| VipSpec {
+        addr: v.addr,
+        prefix_len: v.prefix_len,
+        dev: v.dev.clone(),
+        label: v.label.clone(),
+        scope: v.scope.as_u8(),
+        broadcast: broadcast_of(v),
+        deprecated: v.deprecated_by_default(),
+    };
+    let garp = instance.garp;
+    let second_burst = garp.master_delay.unwrap_or(Duration::ZERO);
+    let mut script = |which: &str, s: &Option<NotifyScript>| {
+        s.as_ref()
+            .and_then(|s| script_spec(config, &instance.name, which, s, errors))
+    };
+    let scripts = NotifyScripts {
+        master: script("notify_master", &instance.notify.master),
+        backup: script("notify_backup", &instance.notify.backup),
+        fault: script("notify_fault", &instance.notify.fault),
+        stop: script("notify_stop", &instance.notify.stop),
+        generic: script("notify", &instance.notify.any),
+    };
+    InstanceSpec {
+        name: instance.name.clone(),
+        interface: instance.interface.clone(),
+        version: instance.version,
+        vrid: instance.vrid,
+        priority: instance.priority,
+        advert_interval: instance.advert_interval,
+        preempt: instance.preempt,
+        preempt_delay: instance.preempt_delay,
+        initial_state: match instance.state {
+            config::InitialState::Master => InitialState::Master,
+            config::InitialState::Backup => InitialState::Backup,
+        },
+        vips: instance.vips.iter().map(vip).collect(),
+        excluded_vips: instance.excluded_vips.iter().map(vip).collect(),
+        mcast_src_ip: instance.mcast_src_ip,
+        lower_prio_no_advert: instance.lower_prio_no_advert,
+        announce: AnnounceSchedule {
+            master_delay: second_burst,
+            master_repeat: garp.master_repeat,
+            refresh: garp.master_refresh,
+            refresh_repeat: garp.master_refresh_repeat,
+            // keepalived's garp_lower_prio_* default to the master schedule.
+            lower_prio_delay: second_burst,
+            lower_prio_repeat: garp.master_repeat,
+        },
+        auth: V2Auth::NONE,
+        v3_ipv4_checksum: instance.v3_ipv4_checksum(),
+        vip_lease: match instance.vip_lease {
+            Some(VipLease::Permanent) => None,
+            Some(VipLease::Secs(secs)) => Some(Duration::from_secs(u64::from(secs))),
+            None => Some(InstanceSpec::default_vip_lease(
+                instance.version,
+                instance.advert_interval,
+            )),
+        },
+        scripts,
+    }
+}
+
+fn broadcast_of(vip: &config::Vip) -> Option<std::net::Ipv4Addr> {
+    let std::net::IpAddr::V4(addr) = vip.addr else {
+        return None;
+    };
+    let host_mask = u32::MAX.checked_shr(u32::from(vip.prefix_len)).unwrap_or(0);
+    match vip.broadcast? {
+        config::Broadcast::Addr(a) => Some(a),
+        config::Broadcast::SetHostBits => Some((u32::from(addr) | host_mask).into()),
+        config::Broadcast::ClearHostBits => Some((u32::from(addr) & !host_mask).into()),
+    }
+}
+
+/// Splits the command, finds the user it runs as and applies keepalived's script security.
+fn script_spec(
+    config: &Config,
+    instance: &str,
+    keyword: &str,
+    script: &NotifyScript,
+    errors: &mut Vec<String>,
+) -> Option<ScriptSpec> {
+    let location = config.location(script.span);
+    let mut fail = |message: String| {
+        errors.push(format!(
+            "{location}: error: vrrp_instance {instance} > {keyword}: {message}"
+        ));
+        None
+    };
+    let argv = match crate::script::split_command(&script.command) {
+        Ok(argv) => argv,
+        Err(e) => return fail(e.to_string()),
+    };
+    let Some(program) = argv.first() else {
+        return fail("empty command".into());
+    };
+    let user = match resolve_user(config, script) {
+        Ok(user) => user,
+        Err(message) => return fail(message),
+    };
+    let runs_as_root = match user {
+        Some(u) => u.uid == 0 || u.gid == 0,
+        None => nix::unistd::geteuid().is_root(),
+    };
+    let resolved: PathBuf = if config.global.script_security {
+        match check_script_security(Path::new(program), runs_as_root) {
+            Ok(path) => path,
+            Err(e) => return fail(e.to_string()),
+        }
+    } else {
+        match crate::script::locate_script(program) {
+            Ok(path) => path,
+            Err(e) => return fail(e.to_string()),
+        }
+    };
+    Some(ScriptSpec {
+        argv,
+        program: resolved,
+        user,
+    })
+}
+
+/// The user a script runs as: its own `USER [GROUP]`, else `global_defs script_user`, else
+/// keepalived's default (`keepalived_script` if that user exists, otherwise root = `None`).
+fn resolve_user(config: &Config, script: &NotifyScript) -> Result<Option<ScriptUser>, String> {
+    let (name, group) = match (&script.user, &config.global.script_user) {
+        (Some(user), _) => (user.clone(), script.group.clone()),
+        (None, Some(global)) => (global.user.clone(), global.group.clone()),
+        (None, None) => match User::from_name(DEFAULT_SCRIPT_USER) {
+            Ok(Some(_)) => (DEFAULT_SCRIPT_USER.to_string(), None),
+            _ => return Ok(None),
+        },
+    };
+    let user = match User::from_name(&name) {
+        Ok(Some(user)) => user,
+        _ => {
+            return Err(format!(
+                "user '{name}' does not exist; create it or change script_user"
+            ))
+        }
+    };
+    let gid = match group {
+        None => user.gid,
+        Some(group) => match Group::from_name(&group) {
+            Ok(Some(g)) => g.gid,
+            _ => {
+                return Err(format!(
+                    "group '{group}' does not exist; create it or name another"
+                ))
+            }
+        },
+    };
+    Ok(Some(ScriptUser {
+        uid: user.uid.as_raw(),
+        gid: gid.as_raw(),
+    }))
+}
