@@ -1,0 +1,239 @@
+//! Elections between real agents in network namespaces: who holds the VIP, preemption, and the
+//! best survivor after crashes. Needs root; see tests/support/mod.rs.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+/// Generous bound for an election that the RFC settles within one Master_Down_Interval.
+fn election_deadline(conf: &Conf) -> Duration {
+    conf.master_down_interval() + Duration::from_secs(4)
+}
+
+/// How long an election outcome must hold before it counts: a tie-break between backups whose
+/// Skew_Times differ by a few ms may legitimately give two masters for one advert interval.
+const STABLE: Duration = Duration::from_secs(1);
+
+#[test]
+fn configured_master_holds_the_vip_and_answers_the_client() {
+    let lab = Lab::new(2);
+    let master = Conf::v3(200);
+    let backup = Conf::v3(100);
+    // Started together, as an operator would: the election, not the start order, decides.
+    lab.start(1, &master);
+    lab.start(2, &backup);
+
+    lab.wait_stable(
+        "r1 (priority 200) to be the only VIP holder",
+        election_deadline(&backup) + STABLE,
+        STABLE,
+        || lab.only_holder_is(1),
+    );
+    let vip = lab
+        .address(1, VIP)
+        .unwrap_or_else(|| lab.fail("r1 lost the VIP"));
+    if vip.cidr != VIP_CIDR {
+        lab.fail(&format!(
+            "r1 installed {} instead of the configured {VIP_CIDR}",
+            vip.cidr
+        ));
+    }
+    // No vip_lease configured: the VIP carries the default lease, renewed while master.
+    match vip.valid_lft {
+        Some(Lifetime::Secs(secs)) if Duration::from_secs(secs) <= master.default_lease() => {}
+        other => lab.fail(&format!(
+            "r1's VIP valid_lft is {other:?}; expected a finite lifetime of at most the default \
+             lease ceil(Master_Down_Interval) + 2 s = {:?}",
+            master.default_lease()
+        )),
+    }
+
+    lab.wait_until(
+        "the client's ping to the VIP to succeed",
+        Duration::from_secs(5),
+        || lab.client_ping(VIP),
+    );
+    let neigh = lab.client_neigh(VIP);
+    if neigh.as_ref().and_then(|n| n.mac.as_deref()) != Some(router_mac(1).as_str()) {
+        lab.fail(&format!(
+            "after pinging the VIP the client's neighbour entry is {neigh:?}; expected r1's MAC {}",
+            router_mac(1)
+        ));
+    }
+    lab.assert_stays(
+        "r1 alone holds the VIP (the backup must not install it)",
+        Duration::from_millis(1500),
+        || lab.only_holder_is(1),
+    );
+}
+
+/// Waits until the client's entry for the VIP is old enough that the kernel accepts the next
+/// gratuitous ARP (an update within `locktime`, 1 s by default, of the last change is ignored).
+fn wait_client_entry_settles(lab: &Lab) {
+    lab.wait_until(
+        "the client's neighbour entry to be 2 s old",
+        Duration::from_secs(10),
+        || {
+            lab.client_neigh(VIP)
+                .and_then(|n| n.updated_secs)
+                .is_some_and(|s| s >= 2)
+        },
+    );
+}
+
+#[test]
+fn returning_master_preempts_the_backup() {
+    let lab = Lab::new(2);
+    let master = Conf::v3(200);
+    let backup = Conf::v3(100);
+    lab.start(1, &master);
+    lab.wait_until("r1 to hold the VIP", election_deadline(&master), || {
+        lab.only_holder_is(1)
+    });
+    lab.start(2, &backup);
+    lab.assert_stays(
+        "r1 alone holds the VIP with r2 running",
+        Duration::from_secs(1),
+        || lab.only_holder_is(1),
+    );
+    lab.wait_until(
+        "the client's ping to succeed",
+        Duration::from_secs(5),
+        || lab.client_ping(VIP),
+    );
+    wait_client_entry_settles(&lab);
+
+    lab.kill(1);
+    lab.wait_until(
+        "r2 to take the VIP after r1 was killed",
+        election_deadline(&backup),
+        || lab.has_vip(2),
+    );
+    lab.wait_until(
+        "the client's entry to move to r2's MAC",
+        Duration::from_secs(5),
+        || lab.client_neigh(VIP).and_then(|n| n.mac) == Some(router_mac(2)),
+    );
+    wait_client_entry_settles(&lab);
+
+    // r1 comes back with the higher priority and preempt on (the default).
+    lab.start(1, &master);
+    lab.wait_until(
+        "r1 to preempt: r1 holds the VIP and r2 has removed it",
+        election_deadline(&master),
+        || lab.only_holder_is(1),
+    );
+    lab.wait_until(
+        "the client's entry to move back to r1's MAC",
+        Duration::from_secs(5),
+        || lab.client_neigh(VIP).and_then(|n| n.mac) == Some(router_mac(1)),
+    );
+    lab.assert_stays(
+        "r1 alone holds the VIP after preempting",
+        Duration::from_secs(1),
+        || lab.only_holder_is(1),
+    );
+    lab.wait_until(
+        "the client's ping to succeed",
+        Duration::from_secs(5),
+        || lab.client_ping(VIP),
+    );
+}
+
+#[test]
+fn nopreempt_keeps_the_current_master() {
+    let lab = Lab::new(2);
+    let r1_notify = lab.recorder(1);
+    let master = Conf::v3(200)
+        .line("nopreempt")
+        .line(format!("notify_backup {}", r1_notify.command("backup")))
+        .line(format!("notify_master {}", r1_notify.command("master")));
+    let backup = Conf::v3(100).line("nopreempt");
+    lab.start(1, &master);
+    lab.wait_until("r1 to hold the VIP", election_deadline(&master), || {
+        lab.only_holder_is(1)
+    });
+    lab.start(2, &backup);
+    lab.assert_stays(
+        "r1 alone holds the VIP with r2 running",
+        Duration::from_secs(1),
+        || lab.only_holder_is(1),
+    );
+
+    lab.terminate(1);
+    let (status, _) = lab.wait_exit(1, Duration::from_secs(3));
+    if !status.success() {
+        lab.fail(&format!("r1 exited with {status} on SIGTERM"));
+    }
+    lab.wait_until(
+        "r2 to take the VIP after r1 stopped",
+        election_deadline(&backup),
+        || lab.only_holder_is(2),
+    );
+
+    let calls_before = r1_notify.calls().unwrap_or_else(|e| lab.fail(&e)).len();
+    lab.start(1, &master);
+    // The restarted r1 announces itself as BACKUP (notify backup at start-up) ...
+    lab.wait_until(
+        "the restarted r1 to run notify_backup",
+        Duration::from_secs(5),
+        || {
+            r1_notify
+                .calls()
+                .unwrap_or_else(|e| lab.fail(&e))
+                .iter()
+                .skip(calls_before)
+                .any(|c| c.args() == ["backup"])
+        },
+    );
+    // ... and must stay there: with nopreempt a higher priority does not take over a live master.
+    let window = master.master_down_interval() * 3 + Duration::from_secs(2);
+    lab.assert_stays(
+        "r2 keeps the VIP and r1 stays backup (nopreempt)",
+        window,
+        || lab.only_holder_is(2),
+    );
+    let calls = r1_notify.calls().unwrap_or_else(|e| lab.fail(&e));
+    if calls
+        .iter()
+        .skip(calls_before)
+        .any(|c| c.args() == ["master"])
+    {
+        lab.fail("the restarted r1 ran notify_master although nopreempt is set and r2 is master");
+    }
+}
+
+#[test]
+fn best_surviving_agent_wins_after_each_crash() {
+    let lab = Lab::new(3);
+    let confs = [Conf::v3(150), Conf::v3(200), Conf::v3(100)];
+    for (router, conf) in (1u8..).zip(confs.iter()) {
+        lab.start(router, conf);
+    }
+    let slowest = &confs[2];
+
+    lab.wait_stable(
+        "r2 (200) to be the only VIP holder",
+        election_deadline(slowest) + STABLE,
+        STABLE,
+        || lab.only_holder_is(2),
+    );
+
+    // r2 is killed: its VIP lingers there until its lease ends, so look at the survivors only.
+    lab.kill(2);
+    lab.wait_stable(
+        "r1 (150) to take over from the killed r2, with r3 (100) backup",
+        election_deadline(slowest) + STABLE,
+        STABLE,
+        || lab.has_vip(1) && !lab.has_vip(3),
+    );
+
+    lab.kill(1);
+    lab.wait_stable(
+        "r3 (100), the last survivor, to take over",
+        election_deadline(slowest) + STABLE,
+        STABLE,
+        || lab.has_vip(3),
+    );
+}
