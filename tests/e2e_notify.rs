@@ -54,8 +54,7 @@ fn check_call(call: &Expected, seen: &Call, script: &str) -> Result<(), String> 
     if !prev_ok {
         problems.push(format!(
             "KEEPVIP_PREV_STATE={prev:?}, expected {}",
-            call.prev_state
-                .unwrap_or("INIT")
+            call.prev_state.unwrap_or("INIT")
         ));
     }
     if seen.var("KEEPVIP_REASON") != call.reason {

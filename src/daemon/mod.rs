@@ -60,6 +60,8 @@ pub fn handled_signals() -> nix::sys::signal::SigSet {
         Signal::SIGINT,
         Signal::SIGHUP,
         Signal::SIGCHLD,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
     ] {
         set.add(signal);
     }
@@ -335,6 +337,16 @@ impl Daemon {
                     Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.begin_stop(now),
                     Ok(Signal::SIGHUP) => self.reload(now),
                     Ok(Signal::SIGCHLD) => self.runner.reap(now, self.poll.registry()),
+                    Ok(Signal::SIGUSR1) => self.log_status(),
+                    Ok(Signal::SIGUSR2) => {
+                        // Test hook (debug builds only): proves that a panic releases VIPs.
+                        if cfg!(debug_assertions)
+                            && std::env::var_os("KEEPVIP_TEST_PANIC_ON_SIGUSR2").is_some()
+                        {
+                            panic!("KEEPVIP_TEST_PANIC_ON_SIGUSR2 is set: panicking on purpose");
+                        }
+                        self.log_counters();
+                    }
                     _ => {}
                 },
                 Ok(None) => return,
@@ -412,6 +424,45 @@ impl Daemon {
             self.add_instance(spec, now);
         }
         info!("reload done: {} instances", self.instances.len());
+    }
+
+    /// SIGUSR1: one line per instance with what an operator asks first.
+    fn log_status(&self) {
+        for running in &self.instances {
+            let instance = &running.instance;
+            let master = instance
+                .last_master()
+                .map(|m| format!(", master {} priority {}", m.address, m.priority))
+                .unwrap_or_default();
+            info!(
+                "{}: {} since {} (priority {}, interval {}, VIPs {}{master})",
+                running.spec.name,
+                instance.state(),
+                instance.last_reason(),
+                instance.effective_priority(),
+                instance.master_interval(),
+                if running.holds_vips {
+                    "held"
+                } else {
+                    "not held"
+                },
+            );
+        }
+    }
+
+    /// SIGUSR2: the counters of every instance, with keepalived's names.
+    fn log_counters(&self) {
+        for running in &self.instances {
+            let counters = running
+                .instance
+                .counters()
+                .named()
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            info!("{}: {counters}", running.spec.name);
+        }
     }
 
     // ----- netlink -----

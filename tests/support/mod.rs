@@ -292,6 +292,11 @@ impl Lab {
     /// `ip netns exec NS keepvip -f CONF --run-dir DIR -l debug`, output to a log file.
     /// The run directory is the same for every run on a router, as it would be on a real host.
     pub fn start(&self, router: u8, conf: &Conf) {
+        self.start_text(router, &conf.render(), &[]);
+    }
+
+    /// [`Lab::start`] with a configuration written out in full and extra environment variables.
+    pub fn start_text(&self, router: u8, config: &str, env: &[(&str, &str)]) {
         self.check_router(router);
         self.reap();
         let run = {
@@ -305,7 +310,7 @@ impl Lab {
             agents.iter().filter(|a| a.router == router).count() as u32 + 1
         };
         let conf_path = self.dir().join(format!("r{router}.{run}.conf"));
-        write_file(&conf_path, &conf.render(), 0o644);
+        write_file(&conf_path, config, 0o644);
         let run_dir = self.dir().join("run").join(format!("r{router}"));
         if !run_dir.exists() {
             if let Err(e) = fs::create_dir(&run_dir) {
@@ -324,6 +329,7 @@ impl Lab {
             .arg("--run-dir")
             .arg(&run_dir)
             .args(["-l", "debug"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
@@ -366,6 +372,71 @@ impl Lab {
             ));
         }
         sent
+    }
+
+    /// Rewrites the running agent's configuration file with `config` and sends SIGHUP.
+    pub fn reload_text(&self, router: u8, config: &str) -> Instant {
+        self.reap();
+        let (pid, path) = {
+            let agents = self.agents.borrow();
+            match agents
+                .iter()
+                .rev()
+                .find(|a| a.router == router && a.exited.is_none())
+            {
+                Some(agent) => (agent.child.id(), agent.conf_path.clone()),
+                None => {
+                    drop(agents);
+                    self.fail(&format!("no running agent on r{router} to reload"))
+                }
+            }
+        };
+        write_file(&path, config, 0o644);
+        let sent = Instant::now();
+        if let Err(e) = signal_pid(pid, Signal::SIGHUP) {
+            self.fail(&format!(
+                "cannot send SIGHUP to r{router}'s agent (pid {pid}): {e}"
+            ));
+        }
+        sent
+    }
+
+    /// Sends a signal that the agent must survive (SIGHUP, SIGUSR1 ...).
+    pub fn poke(&self, router: u8, signal: Signal) {
+        self.reap();
+        let pid = self
+            .agents
+            .borrow()
+            .iter()
+            .rev()
+            .find(|a| a.router == router && a.exited.is_none())
+            .map(|a| a.child.id());
+        let Some(pid) = pid else {
+            self.fail(&format!("no running agent on r{router} to signal"))
+        };
+        if let Err(e) = signal_pid(pid, signal) {
+            self.fail(&format!(
+                "cannot send {signal} to r{router}'s agent (pid {pid}): {e}"
+            ));
+        }
+    }
+
+    /// Sends a signal after which the agent is expected to exit.
+    pub fn signal_expecting_exit(&self, router: u8, signal: Signal) -> Instant {
+        self.signal(router, signal)
+    }
+
+    /// Everything the latest agent of `router` has logged so far.
+    pub fn log_text(&self, router: u8) -> String {
+        let path = self
+            .agents
+            .borrow()
+            .iter()
+            .rev()
+            .find(|a| a.router == router)
+            .map(|a| a.log.clone());
+        path.and_then(|p| fs::read_to_string(p).ok())
+            .unwrap_or_default()
     }
 
     /// SIGKILLs the agent of `router` and waits until it is gone (its VIPs stay behind).
