@@ -1,0 +1,230 @@
+//! Interfaces and addresses: netlink events, which instance can run where, its socket and
+//! source address.
+
+use super::*;
+
+impl Daemon {
+    pub(super) fn on_netlink(&mut self, now: Instant) {
+        let events = match self.events.recv_events() {
+            Ok(events) => events,
+            Err(e) => {
+                error!("reading netlink events failed: {e}");
+                return;
+            }
+        };
+        for event in events {
+            match event {
+                NetEvent::LinkAdded(link)
+                | NetEvent::LinkUp(link)
+                | NetEvent::LinkDown(link)
+                | NetEvent::LinkChanged(link) => {
+                    self.links.insert(link.ifindex, link);
+                }
+                NetEvent::LinkRemoved(link) => {
+                    self.links.remove(&link.ifindex);
+                    self.addresses.retain(|a| a.ifindex != link.ifindex);
+                }
+                NetEvent::AddressAdded(addr) => {
+                    self.addresses
+                        .retain(|a| !(a.ifindex == addr.ifindex && a.addr == addr.addr));
+                    self.addresses.push(addr);
+                }
+                NetEvent::AddressRemoved(addr) => {
+                    self.addresses
+                        .retain(|a| !(a.ifindex == addr.ifindex && a.addr == addr.addr));
+                    self.on_address_removed(&addr, now);
+                }
+                NetEvent::Overrun => self.resync(),
+            }
+        }
+        self.reconcile(now);
+    }
+
+    /// The kernel dropped events: read the whole picture again.
+    pub(super) fn resync(&mut self) {
+        warn!("netlink event queue overran; re-reading links and addresses");
+        match (self.netlink.get_links(), self.netlink.dump_addresses(None)) {
+            (Ok(links), Ok(addresses)) => {
+                self.events.seed_links(&links);
+                self.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
+                self.addresses = addresses;
+            }
+            (Err(e), _) | (_, Err(e)) => error!("re-reading links and addresses failed: {e}"),
+        }
+    }
+
+    /// One of our VIPs vanished while we hold it (removed by hand, or its lease ran out because
+    /// renewal failed): put it back.
+    pub(super) fn on_address_removed(&mut self, addr: &AddrInfo, now: Instant) {
+        if !self
+            .installed
+            .iter()
+            .any(|&(ifindex, a, _)| ifindex == addr.ifindex && a == addr.addr)
+        {
+            return;
+        }
+        if let Some(idx) = self
+            .instances
+            .iter()
+            .position(|r| r.holds_vips && r.spec.all_vips().any(|v| v.addr == addr.addr))
+        {
+            warn!(
+                "{}: {} disappeared from {} while master; adding it back",
+                self.instances[idx].spec.name,
+                addr.addr,
+                self.link_name(addr.ifindex)
+            );
+            self.install_vips(idx, true, now);
+        }
+    }
+
+    /// Brings every instance in line with the interfaces and addresses the kernel has now.
+    pub(super) fn reconcile(&mut self, now: Instant) {
+        for idx in 0..self.instances.len() {
+            let was_usable = self.instances[idx].usable;
+            let result = self.attach(idx);
+            let running = &mut self.instances[idx];
+            match (was_usable, result) {
+                (true, Err(why)) => {
+                    warn!("{}: {why}", running.spec.name);
+                    running.instance.handle_link_down(now);
+                }
+                (false, Ok(())) => {
+                    info!(
+                        "{}: interface {} is usable",
+                        running.spec.name, running.spec.interface
+                    );
+                    running.instance.handle_link_up(now);
+                }
+                _ => {}
+            }
+            self.drain(idx, now);
+        }
+        self.close_unused_sockets();
+    }
+
+    /// Finds the instance's interface, socket and source address and sets `usable`; the error
+    /// says why the instance cannot run now.
+    pub(super) fn attach(&mut self, idx: usize) -> Result<(), String> {
+        let result = self.try_attach(idx);
+        self.instances[idx].usable = result.is_ok();
+        result
+    }
+
+    pub(super) fn try_attach(&mut self, idx: usize) -> Result<(), String> {
+        let spec = &self.instances[idx].spec;
+        let family = spec.family();
+        let interface = spec.interface.clone();
+        let Some(link) = self.links.values().find(|l| l.name == interface).cloned() else {
+            self.instances[idx].ifindex = None;
+            return Err(format!("interface {interface} does not exist"));
+        };
+        self.instances[idx].ifindex = Some(link.ifindex);
+        let source = self.source_address(idx, link.ifindex);
+        if !self.ensure_socket(link.ifindex, &link.name, family) {
+            return Err(format!("cannot open the VRRP socket on {}", link.name));
+        }
+        let Some(source) = source else {
+            return Err(format!(
+                "no usable {family} address on {} to send adverts from",
+                link.name
+            ));
+        };
+        let running = &mut self.instances[idx];
+        if running.instance.config().primary_address != source {
+            info!(
+                "{}: sending adverts from {source} on {}",
+                running.spec.name, link.name
+            );
+            running.instance.handle_primary_address(source);
+        }
+        if !link.oper_up {
+            return Err(format!("interface {} is down", link.name));
+        }
+        Ok(())
+    }
+
+    /// keepalived's choice: `mcast_src_ip`, else the interface's first primary IPv4 address (not
+    /// a VIP), or for IPv6 its link-local address once DAD is done.
+    pub(super) fn source_address(&self, idx: usize, ifindex: u32) -> Option<IpAddr> {
+        let spec = &self.instances[idx].spec;
+        if let Some(src) = spec.mcast_src_ip {
+            return Some(src);
+        }
+        let is_vip = |addr: &IpAddr| {
+            self.instances
+                .iter()
+                .any(|r| r.spec.all_vips().any(|v| v.addr == *addr))
+        };
+        self.addresses
+            .iter()
+            .filter(|a| a.ifindex == ifindex && !is_vip(&a.addr))
+            .find(|a| match (spec.family(), a.addr) {
+                (Family::V4, IpAddr::V4(_)) => !a.flags.secondary(),
+                (Family::V6, IpAddr::V6(v6)) => {
+                    v6.segments()[0] & 0xffc0 == 0xfe80
+                        && !a.flags.tentative()
+                        && !a.flags.dad_failed()
+                }
+                _ => false,
+            })
+            .map(|a| a.addr)
+    }
+
+    pub(super) fn ensure_socket(&mut self, ifindex: u32, ifname: &str, family: Family) -> bool {
+        if self
+            .sockets
+            .iter()
+            .flatten()
+            .any(|s| s.ifindex == ifindex && s.family == family)
+        {
+            return true;
+        }
+        let mut socket = match VrrpSocket::open(ifindex, ifname, family, None) {
+            Ok(socket) => socket,
+            Err(e) => {
+                error!("cannot open the {family} VRRP socket on {ifname}: {e}");
+                return false;
+            }
+        };
+        let slot = self
+            .sockets
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or_else(|| {
+                self.sockets.push(None);
+                self.sockets.len() - 1
+            });
+        if let Err(e) = self.poll.registry().register(
+            &mut socket,
+            Token(SOCKET_BASE + slot),
+            Interest::READABLE,
+        ) {
+            error!("cannot watch the VRRP socket on {ifname}: {e}");
+            return false;
+        }
+        debug!("opened the {family} VRRP socket on {ifname}");
+        self.sockets[slot] = Some(SocketSlot {
+            ifindex,
+            family,
+            socket,
+        });
+        true
+    }
+
+    pub(super) fn close_unused_sockets(&mut self) {
+        for slot in &mut self.sockets {
+            let unused = slot.as_ref().is_some_and(|s| {
+                !self
+                    .instances
+                    .iter()
+                    .any(|r| r.ifindex == Some(s.ifindex) && r.spec.family() == s.family)
+            });
+            if unused {
+                if let Some(mut s) = slot.take() {
+                    let _ = self.poll.registry().deregister(&mut s.socket);
+                }
+            }
+        }
+    }
+}

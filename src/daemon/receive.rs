@@ -1,0 +1,73 @@
+//! Adverts from the VRRP sockets to the instances.
+
+use super::*;
+
+impl Daemon {
+    pub(super) fn on_socket(&mut self, slot: usize, now: Instant) {
+        let mut buf = std::mem::take(&mut self.rx_buf);
+        while let Some(Some(socket)) = self.sockets.get(slot) {
+            let (ifindex, family) = (socket.ifindex, socket.family);
+            let received = match socket.socket.recv(&mut buf) {
+                Ok(Some(received)) => received,
+                Ok(None) => break,
+                Err(e) => {
+                    warn!("receiving on {} failed: {e}", self.link_name(ifindex));
+                    break;
+                }
+            };
+            if received.truncated {
+                debug!("dropped a truncated packet from {}", received.src);
+                continue;
+            }
+            let Some(datagram) = buf.get(..received.len) else {
+                continue;
+            };
+            let payload = match family {
+                Family::V4 => match Ipv4Header::parse(datagram) {
+                    Ok(header) => header.payload(datagram),
+                    Err(e) => {
+                        debug!("dropped a packet from {}: {e}", received.src);
+                        continue;
+                    }
+                },
+                Family::V6 => datagram,
+            };
+            let Some((_version, vrid)) = Advert::peek_version_vrid(payload) else {
+                debug!("dropped a runt packet from {}", received.src);
+                continue;
+            };
+            let Some(idx) = self.instances.iter().position(|r| {
+                r.ifindex == Some(ifindex) && r.spec.family() == family && r.spec.vrid == vrid
+            }) else {
+                debug!(
+                    "advert for VRID {vrid} from {} on {}: no instance of ours",
+                    received.src,
+                    self.link_name(ifindex)
+                );
+                continue;
+            };
+            match Advert::parse(payload, received.src, received.dst) {
+                Ok((advert, _checksum)) => {
+                    self.instances[idx].instance.handle_advert(
+                        Received {
+                            src: received.src,
+                            ttl: received.ttl_or_hoplimit,
+                            advert: &advert,
+                        },
+                        now,
+                    );
+                    self.drain(idx, now);
+                }
+                Err(e) => {
+                    let running = &mut self.instances[idx];
+                    running.instance.counters_mut().record_decode_error(&e);
+                    debug!(
+                        "{}: dropped a packet from {}: {e}",
+                        running.spec.name, received.src
+                    );
+                }
+            }
+        }
+        self.rx_buf = buf;
+    }
+}
