@@ -10,6 +10,7 @@ mod links;
 mod load;
 mod pidfile;
 mod receive;
+mod reload;
 pub mod spec;
 
 use std::collections::{BTreeSet, HashMap};
@@ -373,60 +374,6 @@ impl Daemon {
         }
         self.stop_deadline = Some(now + STOP_GRACE);
         self.runner.shutdown(now + STOP_GRACE);
-    }
-
-    fn reload(&mut self, now: Instant) {
-        if self.stop_deadline.is_some() {
-            return;
-        }
-        info!("SIGHUP: reloading {}", self.config_path.display());
-        let loaded = match load_specs(&self.config_path) {
-            Ok(loaded) => loaded,
-            Err(report) => {
-                error!(
-                    "{} has errors; still running the previous configuration:\n{report}",
-                    self.config_path.display()
-                );
-                return;
-            }
-        };
-        for warning in &loaded.warnings {
-            warn!("{warning}");
-        }
-        // Unchanged instances keep their state and timers; the others stop and start anew.
-        let (mut keep, mut start) = (vec![false; self.instances.len()], Vec::new());
-        for spec in loaded.specs {
-            match self
-                .instances
-                .iter()
-                .enumerate()
-                .position(|(i, r)| !keep[i] && r.spec == spec)
-            {
-                Some(i) => keep[i] = true,
-                None => start.push(spec),
-            }
-        }
-        for (idx, &kept) in keep.iter().enumerate() {
-            if !kept {
-                info!(
-                    "{}: removed or changed by the reload; stopping it",
-                    self.instances[idx].spec.name
-                );
-                self.instances[idx].instance.handle_shutdown(now);
-                self.drain(idx, now);
-            }
-        }
-        let mut idx = 0;
-        self.instances.retain(|_| {
-            idx += 1;
-            keep[idx - 1]
-        });
-        self.close_unused_sockets();
-        self.remove_stale_vips(&start);
-        for spec in start {
-            self.add_instance(spec, now);
-        }
-        info!("reload done: {} instances", self.instances.len());
     }
 
     /// SIGUSR1: one line per instance with what an operator asks first.

@@ -472,6 +472,41 @@ impl Instance {
         };
     }
 
+    /// A reload changed what may change without a restart: priority, virtual addresses,
+    /// preemption, the announcement schedule, authentication. State and timers are kept, so a
+    /// master keeps advertising on schedule (the next advert carries the new values). A change
+    /// of version, VRID, advert interval or family needs a restart and is refused.
+    pub fn handle_config_update(
+        &mut self,
+        mut config: InstanceConfig,
+        now: Instant,
+    ) -> Result<(), InvalidInstance> {
+        let addresses = config.validate()?;
+        if config.version != self.config.version
+            || config.vrid != self.config.vrid
+            || config.advert_interval != self.config.advert_interval
+            || config.family() != self.config.family()
+        {
+            return Err(InvalidInstance {
+                instance: config.name,
+                what: "version, VRID, advert interval or family changed: restart needed".into(),
+            });
+        }
+        // Keep whatever tracking adds to or takes from the base priority.
+        let offset = i16::from(self.effective_priority) - i16::from(self.config.priority);
+        config.primary_address = self.config.primary_address;
+        self.config = config;
+        self.advert_addresses = addresses;
+        let effective = (i16::from(self.config.priority) + offset).clamp(0, 255) as u8;
+        self.handle_priority_change(effective, now);
+        if self.config.priority == PRIORITY_OWNER {
+            if let State::Backup { .. } = self.state {
+                self.become_master(StateKind::Backup, Reason::Owner, now);
+            }
+        }
+        Ok(())
+    }
+
     /// The address we send from changed (the interface got its first address, or was
     /// renumbered). Ignored, returning false, if it is not of the instance's family.
     pub fn handle_primary_address(&mut self, address: IpAddr) -> bool {
@@ -1263,6 +1298,51 @@ mod tests {
         let mut owner = Instance::new(config(255)).unwrap();
         owner.handle_priority_change(10, now);
         assert_eq!(owner.effective_priority(), 255);
+    }
+
+    #[test]
+    fn config_update_keeps_state_and_timers() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let timeout = instance.poll_timeout();
+        let mut cfg = config(150);
+        cfg.vips.push(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101)));
+        cfg.primary_address = IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0));
+        instance.handle_config_update(cfg, now).unwrap();
+        assert_eq!(instance.state(), StateKind::Master);
+        assert_eq!(instance.poll_timeout(), timeout, "advert timer untouched");
+        assert!(actions(&mut instance).is_empty(), "no transition");
+        assert_eq!(instance.effective_priority(), 150);
+        assert_eq!(
+            instance.config().primary_address,
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            "the source address stays the one the interface gave"
+        );
+        let at = timeout.unwrap();
+        instance.handle_timeout(at);
+        match actions(&mut instance).as_slice() {
+            [Action::Transmit(advert)] => {
+                assert_eq!(advert.priority, 150);
+                assert_eq!(advert.addresses.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn config_update_keeps_the_tracking_offset_and_refuses_restart_changes() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        instance.handle_priority_change(80, now);
+        instance.handle_config_update(config(120), now).unwrap();
+        assert_eq!(instance.effective_priority(), 100);
+        let mut other_interval = config(120);
+        other_interval.advert_interval = Centis(50);
+        assert!(instance.handle_config_update(other_interval, now).is_err());
+        // Becoming the owner takes over at once.
+        instance.handle_config_update(config(255), now).unwrap();
+        assert_eq!(instance.state(), StateKind::Master);
     }
 
     #[test]

@@ -185,6 +185,15 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// The raw tcpdump lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Every VRRP advertisement seen so far, in order.
     pub fn adverts(&self) -> Vec<SeenAdvert> {
         fs::read_to_string(&self.out)
@@ -744,6 +753,11 @@ impl Lab {
 
     /// Starts tcpdump on the switch's bridge for VRRP and waits until it is listening.
     pub fn capture_vrrp(&self) -> Capture {
+        self.capture_vrrp_with(&[])
+    }
+
+    /// [`Lab::capture_vrrp`] with extra tcpdump options (e.g. `-tt` for epoch timestamps).
+    pub fn capture_vrrp_with(&self, extra: &[&str]) -> Capture {
         let id = self.helpers.borrow().len();
         let out = self.dir().join(format!("vrrp-capture-{id}.txt"));
         let err = self.dir().join(format!("vrrp-capture-{id}.err"));
@@ -764,8 +778,9 @@ impl Lab {
             "br0",
             "-n",
             "-l",
-            "ip proto 112",
         ])
+        .args(extra)
+        .arg("ip proto 112")
         .stdin(Stdio::null())
         .stdout(out_file)
         .stderr(err_file);

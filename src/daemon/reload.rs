@@ -1,0 +1,153 @@
+//! SIGHUP: apply a new configuration without disturbing what did not change.
+//!
+//! Instances are matched by (interface, VRID, family). Identical ones are left alone; ones whose
+//! changes the protocol tolerates on the fly (priority, VIPs, preemption, scripts, announcement
+//! schedule, lease) are updated in place, keeping their state and timers; the rest (name,
+//! version, interval, source address) stop and start anew, as do added and removed ones.
+
+use super::*;
+
+/// What identifies an instance across reloads.
+fn key(spec: &InstanceSpec) -> (&str, u8, Family) {
+    (&spec.interface, spec.vrid, spec.family())
+}
+
+/// Changes that cannot be made to a running instance.
+fn needs_restart(old: &InstanceSpec, new: &InstanceSpec) -> bool {
+    old.name != new.name
+        || old.version != new.version
+        || old.advert_interval != new.advert_interval
+        || old.mcast_src_ip != new.mcast_src_ip
+}
+
+fn same_address(a: &VipSpec, b: &VipSpec) -> bool {
+    a.addr == b.addr && a.prefix_len == b.prefix_len && a.dev == b.dev
+}
+
+impl Daemon {
+    pub(super) fn reload(&mut self, now: Instant) {
+        if self.stop_deadline.is_some() {
+            return;
+        }
+        info!("SIGHUP: reloading {}", self.config_path.display());
+        let loaded = match load_specs(&self.config_path) {
+            Ok(loaded) => loaded,
+            Err(report) => {
+                error!(
+                    "{} has errors; still running the previous configuration:\n{report}",
+                    self.config_path.display()
+                );
+                return;
+            }
+        };
+        for warning in &loaded.warnings {
+            warn!("{warning}");
+        }
+        let mut keep = vec![false; self.instances.len()];
+        let (mut updates, mut start) = (Vec::new(), Vec::new());
+        for spec in loaded.specs {
+            let found = self
+                .instances
+                .iter()
+                .enumerate()
+                .position(|(i, r)| !keep[i] && key(&r.spec) == key(&spec));
+            match found {
+                Some(i) if self.instances[i].spec == spec => keep[i] = true,
+                Some(i) if !needs_restart(&self.instances[i].spec, &spec) => {
+                    keep[i] = true;
+                    updates.push((i, spec));
+                }
+                _ => start.push(spec),
+            }
+        }
+        for (idx, spec) in updates {
+            self.update_in_place(idx, spec, now);
+        }
+        for (idx, &kept) in keep.iter().enumerate() {
+            if !kept {
+                info!(
+                    "{}: removed or changed by the reload; stopping it",
+                    self.instances[idx].spec.name
+                );
+                self.instances[idx].instance.handle_shutdown(now);
+                self.drain(idx, now);
+            }
+        }
+        let mut idx = 0;
+        self.instances.retain(|_| {
+            idx += 1;
+            keep[idx - 1]
+        });
+        self.close_unused_sockets();
+        self.remove_stale_vips(&start);
+        for spec in start {
+            self.add_instance(spec, now);
+        }
+        info!("reload done: {} instances", self.instances.len());
+    }
+
+    fn update_in_place(&mut self, idx: usize, spec: InstanceSpec, now: Instant) {
+        let old = std::mem::replace(&mut self.instances[idx].spec, spec);
+        let primary = self.instances[idx].instance.config().primary_address;
+        let config = self.instances[idx].spec.instance_config(primary);
+        if let Err(e) = self.instances[idx]
+            .instance
+            .handle_config_update(config, now)
+        {
+            // needs_restart() already sorted these out; keep running the old values.
+            error!("{e}; keeping the previous settings");
+            self.instances[idx].spec = old;
+            return;
+        }
+        let new = self.instances[idx].spec.clone();
+        let dropped: Vec<VipSpec> = old
+            .all_vips()
+            .filter(|v| !new.all_vips().any(|n| same_address(v, n)))
+            .cloned()
+            .collect();
+        let added: Vec<IpAddr> = new
+            .vips
+            .iter()
+            .filter(|v| !old.all_vips().any(|o| same_address(v, o)))
+            .map(|v| v.addr)
+            .collect();
+        if self.instances[idx].holds_vips {
+            for vip in &dropped {
+                if let Some(ifindex) = self.vip_ifindex(&old, vip) {
+                    self.installed.remove(&(ifindex, vip.addr, vip.prefix_len));
+                    if let Err(e) = self.netlink.del_address(ifindex, vip.addr, vip.prefix_len) {
+                        error!("{}: cannot remove {}: {e}", new.name, vip.display());
+                    }
+                }
+            }
+            // Adds the new ones and refreshes every lease; announce only what is new.
+            self.install_vips(idx, true, now);
+            if !added.is_empty() {
+                self.announce(idx, &added, new.announce.master_repeat.max(1));
+            }
+        }
+        self.drain(idx, now);
+        info!(
+            "{}: updated in place by the reload (priority {}, VIPs {}{})",
+            new.name,
+            new.priority,
+            new.vips
+                .iter()
+                .map(VipSpec::display)
+                .collect::<Vec<_>>()
+                .join(" "),
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; released {}",
+                    dropped
+                        .iter()
+                        .map(VipSpec::display)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            }
+        );
+    }
+}
