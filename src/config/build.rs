@@ -34,6 +34,10 @@ const MAX_PREEMPT_DELAY_SECS: u64 = 1000;
 const MAX_VIP_LEASE_SECS: u64 = u32::MAX as u64 - 1;
 /// The count field of an advert is 8 bits wide.
 const MAX_VIPS: usize = 255;
+/// keepalived reads `garp_lower_prio_repeat` as a C int.
+const MAX_LOWER_PRIO_REPEAT: u64 = i32::MAX as u64;
+/// The v2 authentication data field.
+const AUTH_PASS_BYTES: usize = 8;
 
 pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) -> Config {
     let mut builder = Builder {
@@ -46,6 +50,19 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         saw_instance: false,
     };
     builder.root(root);
+    // keepalived: unset vrrp_garp_lower_prio_* take the global master values, whatever the order.
+    if !builder
+        .global_seen
+        .contains_key("vrrp_garp_lower_prio_delay")
+    {
+        builder.global.garp.lower_prio_delay = builder.global.garp.master_delay;
+    }
+    if !builder
+        .global_seen
+        .contains_key("vrrp_garp_lower_prio_repeat")
+    {
+        builder.global.garp.lower_prio_repeat = builder.global.garp.master_repeat;
+    }
     let drafts = std::mem::take(&mut builder.drafts);
     if !builder.saw_instance {
         builder.diags.warning(
@@ -97,6 +114,12 @@ struct Draft {
     notify: Notify,
     vip_lease: Option<VipLease>,
     native_ipv6: Option<Span>,
+    garp_lower_prio_delay: Option<Option<Duration>>,
+    garp_lower_prio_repeat: Option<u32>,
+    garp_interval: Option<Duration>,
+    gna_interval: Option<Duration>,
+    /// The password and where the `authentication` block is.
+    auth: Option<([u8; AUTH_PASS_BYTES], Span)>,
     seen: HashMap<String, Span>,
 }
 
@@ -128,6 +151,11 @@ impl Draft {
             notify: Notify::default(),
             vip_lease: None,
             native_ipv6: None,
+            garp_lower_prio_delay: None,
+            garp_lower_prio_repeat: None,
+            garp_interval: None,
+            gna_interval: None,
+            auth: None,
             seen: HashMap::new(),
         }
     }
@@ -492,6 +520,26 @@ impl Builder<'_> {
                     self.global.vip_lease = Some(lease);
                 }
             }
+            "vrrp_garp_lower_prio_delay" => {
+                if let Some(d) = self.garp_delay(st, ctx, "vrrp_garp_lower_prio_delay") {
+                    self.global.garp.lower_prio_delay = d;
+                }
+            }
+            "vrrp_garp_lower_prio_repeat" => {
+                if let Some(n) = self.lower_prio_count(st, ctx, "vrrp_garp_lower_prio_repeat") {
+                    self.global.garp.lower_prio_repeat = n;
+                }
+            }
+            "vrrp_garp_interval" => {
+                if let Some(d) = self.announce_interval(st, ctx, "vrrp_garp_interval") {
+                    self.global.garp.interval = d;
+                }
+            }
+            "vrrp_gna_interval" => {
+                if let Some(d) = self.announce_interval(st, ctx, "vrrp_gna_interval") {
+                    self.global.garp.gna_interval = d;
+                }
+            }
             _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
         }
     }
@@ -543,6 +591,171 @@ impl Builder<'_> {
         }
         let n = self.uint(st, ctx, 1..=u64::from(u32::MAX), "a count of at least 1")?;
         u32::try_from(n).ok()
+    }
+
+    /// `garp_lower_prio_repeat`: unlike the other counts, 0 (no announcement) is allowed.
+    fn lower_prio_count(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<u32> {
+        if !self.simple(st, ctx, 1..=1, &format!("{kw} COUNT")) {
+            return None;
+        }
+        let n = self.uint(
+            st,
+            ctx,
+            0..=MAX_LOWER_PRIO_REPEAT,
+            &format!("a count 0-{MAX_LOWER_PRIO_REPEAT} (0 = none)"),
+        )?;
+        u32::try_from(n).ok()
+    }
+
+    /// `garp_interval` / `gna_interval`: seconds with microsecond resolution.
+    fn announce_interval(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<Duration> {
+        if !self.simple(st, ctx, 1..=1, &format!("{kw} SECONDS")) {
+            return None;
+        }
+        let expected = format!("seconds 0-{MAX_GARP_DELAY_SECS}, e.g. 0.01 (0 = back to back)");
+        let micros = self.seconds(st, ctx, &expected)?;
+        if micros > MAX_GARP_DELAY_SECS * MICROS_PER_SEC {
+            self.err(
+                first_arg_span(st),
+                ctx,
+                format!("{} is out of range: expected {expected}", first_arg(st)),
+            );
+            return None;
+        }
+        if micros >= MICROS_PER_SEC {
+            self.warn(
+                first_arg_span(st),
+                ctx,
+                "is very large (keepalived warns too): a burst of N messages per address takes N times this long",
+            );
+        }
+        Some(Duration::from_micros(micros))
+    }
+
+    /// `authentication { auth_type PASS  auth_pass PASSWORD }`: the password, NUL-padded (or
+    /// truncated, with a warning) to 8 bytes as keepalived does.
+    fn authentication(&mut self, st: &Statement, ctx: &[String]) -> Option<[u8; AUTH_PASS_BYTES]> {
+        if let Some(arg) = st.args.first() {
+            self.err(
+                arg.span,
+                ctx,
+                "takes no arguments: 'authentication { auth_type PASS  auth_pass PASSWORD }'",
+            );
+        }
+        let Some(block) = &st.block else {
+            self.err(
+                st.keyword.span,
+                ctx,
+                "needs a block: 'authentication { auth_type PASS  auth_pass PASSWORD }'",
+            );
+            return None;
+        };
+        let mut ok = true;
+        let mut pass_type = None;
+        let mut password = None;
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for item in &block.items {
+            if !self.classify(item, ctx, keywords::AUTHENTICATION) {
+                ok = false;
+                continue;
+            }
+            let kw = item.keyword.text.as_str();
+            let here = with(ctx, kw);
+            if let Some(previous) = seen.insert(kw, item.keyword.span) {
+                let at = self.loc(previous);
+                self.warn(
+                    item.keyword.span,
+                    &here,
+                    format!("set again: this replaces the setting at {at}"),
+                );
+            }
+            match kw {
+                "auth_type" => {
+                    if !self.simple(item, &here, 1..=1, "auth_type PASS") {
+                        ok = false;
+                        continue;
+                    }
+                    match first_arg(item) {
+                        "PASS" => pass_type = Some(item.keyword.span),
+                        "AH" => {
+                            self.err(
+                                first_arg_span(item),
+                                &here,
+                                "IPsec AH authentication is not supported (RFC 3768 removed it from VRRPv2's security model); use PASS for keepalived compatibility, or rely on TTL 255 and network isolation",
+                            );
+                            ok = false;
+                        }
+                        other => {
+                            self.err(
+                                first_arg_span(item),
+                                &here,
+                                format!("'{other}' is not an authentication type: use PASS (upper case; keepalived would run without authentication)"),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                "auth_pass" => {
+                    if !self.simple(item, &here, 1..=1, "auth_pass PASSWORD") {
+                        ok = false;
+                        continue;
+                    }
+                    let bytes = first_arg(item).as_bytes();
+                    if bytes.is_empty() {
+                        self.err(
+                            first_arg_span(item),
+                            &here,
+                            "the password is empty (keepalived would run without authentication): give 1 to 8 characters",
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    if bytes.len() > AUTH_PASS_BYTES {
+                        self.warn(
+                            first_arg_span(item),
+                            &here,
+                            format!("is {} bytes long: only the first {AUTH_PASS_BYTES} are sent and checked (keepalived truncates it too), so every router must agree on those", bytes.len()),
+                        );
+                    }
+                    let mut data = [0u8; AUTH_PASS_BYTES];
+                    for (slot, byte) in data.iter_mut().zip(bytes) {
+                        *slot = *byte;
+                    }
+                    password = Some(data);
+                }
+                _ => self.unhandled(item, ctx),
+            }
+        }
+        if !ok {
+            return None;
+        }
+        match (pass_type, password) {
+            (Some(_), Some(data)) => Some(data),
+            (Some(at), None) => {
+                self.err(
+                    at,
+                    &with(ctx, "auth_type"),
+                    "'auth_type PASS' needs 'auth_pass PASSWORD' in the same block (keepalived would run without authentication)",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.err(
+                    block.open,
+                    ctx,
+                    "'auth_pass' without 'auth_type PASS' (keepalived would send no authentication): add 'auth_type PASS'",
+                );
+                None
+            }
+            (None, None) => {
+                self.err(
+                    block.open,
+                    ctx,
+                    "empty block: expected 'auth_type PASS' and 'auth_pass PASSWORD', or remove the block",
+                );
+                None
+            }
+        }
     }
 
     fn vip_lease(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<VipLease> {
@@ -806,6 +1019,29 @@ impl Builder<'_> {
                 if let Some(lease) = self.vip_lease(st, ctx, "vip_lease") {
                     d.vip_lease = Some(lease);
                 }
+            }
+            "garp_lower_prio_delay" => {
+                if let Some(v) = self.garp_delay(st, ctx, "garp_lower_prio_delay") {
+                    d.garp_lower_prio_delay = Some(v);
+                }
+            }
+            "garp_lower_prio_repeat" => {
+                if let Some(v) = self.lower_prio_count(st, ctx, "garp_lower_prio_repeat") {
+                    d.garp_lower_prio_repeat = Some(v);
+                }
+            }
+            "garp_interval" => {
+                if let Some(v) = self.announce_interval(st, ctx, "garp_interval") {
+                    d.garp_interval = Some(v);
+                }
+            }
+            "gna_interval" => {
+                if let Some(v) = self.announce_interval(st, ctx, "gna_interval") {
+                    d.gna_interval = Some(v);
+                }
+            }
+            "authentication" => {
+                d.auth = self.authentication(st, ctx).map(|pass| (pass, span));
             }
             "native_ipv6" => {
                 if self.simple(st, ctx, 0..=0, "native_ipv6") {
@@ -1198,6 +1434,14 @@ impl Builder<'_> {
             (None, Family::V4) => self.global.vrrp_version,
         };
 
+        if let (Some((_, span)), Version::V3) = (d.auth, version) {
+            self.err(
+                span,
+                &with(&ctx, "authentication"),
+                "VRRPv3 has no authentication (RFC 9568; keepalived ignores this block with version 3): remove it, or use version 2 (IPv4 only)",
+            );
+        }
+
         let advert_interval = match d.advert.clone() {
             None => Centis(100),
             Some((micros, text, span)) => self
@@ -1269,6 +1513,16 @@ impl Builder<'_> {
             master_refresh_repeat: d
                 .garp_refresh_repeat
                 .unwrap_or(global.garp.master_refresh_repeat),
+            // keepalived: an instance's unset lower_prio values take the global lower_prio ones,
+            // not the instance's own master values.
+            lower_prio_delay: d
+                .garp_lower_prio_delay
+                .unwrap_or(global.garp.lower_prio_delay),
+            lower_prio_repeat: d
+                .garp_lower_prio_repeat
+                .unwrap_or(global.garp.lower_prio_repeat),
+            interval: d.garp_interval.unwrap_or(global.garp.interval),
+            gna_interval: d.gna_interval.unwrap_or(global.garp.gna_interval),
         };
         Some(Instance {
             name: d.name,
@@ -1293,6 +1547,7 @@ impl Builder<'_> {
             v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
             notify: d.notify,
             vip_lease: d.vip_lease.or(global.vip_lease),
+            auth_pass: d.auth.map(|(pass, _)| pass),
         })
     }
 

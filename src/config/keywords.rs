@@ -107,13 +107,13 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("script_user"),
     imp("enable_script_security"),
     imp("vrrp_vip_lease"),
+    imp("vrrp_garp_lower_prio_delay"),
+    imp("vrrp_garp_lower_prio_repeat"),
+    imp("vrrp_garp_interval"),
+    imp("vrrp_gna_interval"),
     // Change VRRP behaviour: errors until implemented.
     no("vrrp_mcast_group4"),
     no("vrrp_mcast_group6"),
-    no("vrrp_garp_lower_prio_delay"),
-    no("vrrp_garp_lower_prio_repeat"),
-    no("vrrp_garp_interval"),
-    no("vrrp_gna_interval"),
     no("vrrp_min_garp"),
     no("vrrp_garp_extra_if"),
     no("vrrp_higher_prio_send_advert"),
@@ -261,6 +261,12 @@ pub const INSTANCE: &[Keyword] = &[
     imp("notify"),
     imp("vip_lease"),
     imp("native_ipv6"),
+    imp("garp_lower_prio_delay"),
+    imp("garp_lower_prio_repeat"),
+    // keepvip extensions: keepalived sets these only per interface, in a `garp_group`.
+    imp("garp_interval"),
+    imp("gna_interval"),
+    imp("authentication"),
     no("use_vmac"),
     no("use_vmac_addr"),
     no("vmac_xmit_base"),
@@ -280,14 +286,9 @@ pub const INSTANCE: &[Keyword] = &[
     no("check_unicast_src"),
     no("mcast_dst_ip"),
     no("old_unicast_checksum"),
-    no("garp_lower_prio_delay"),
-    no("garp_lower_prio_repeat"),
     no("garp_extra_if"),
-    no("garp_interval"),
-    no("gna_interval"),
     no("down_timer_adverts"),
     no("higher_prio_send_advert"),
-    no("authentication"),
     no("virtual_routes"),
     no("virtual_rules"),
     no("promote_secondaries"),
@@ -302,6 +303,9 @@ pub const INSTANCE: &[Keyword] = &[
     ign("debug", "keepalived does not implement it either"),
     ign("kernel_rx_buf_size", BUFFERS),
 ];
+
+/// `authentication { ... }` inside a `vrrp_instance` (VRRPv2 only).
+pub const AUTHENTICATION: &[Keyword] = &[imp("auth_type"), imp("auth_pass")];
 
 /// Options after an address in `virtual_ipaddress` / `virtual_ipaddress_excluded`.
 pub const VIP_OPTIONS: &[Keyword] = &[
@@ -399,7 +403,7 @@ mod tests {
 
     #[test]
     fn no_keyword_is_listed_twice() {
-        for table in [ROOT, GLOBAL_DEFS, INSTANCE, VIP_OPTIONS] {
+        for table in [ROOT, GLOBAL_DEFS, INSTANCE, AUTHENTICATION, VIP_OPTIONS] {
             let mut names: Vec<&str> = table.iter().map(|k| k.name).collect();
             names.sort_unstable();
             let before = names.len();

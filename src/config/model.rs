@@ -37,7 +37,8 @@ pub struct GlobalDefs {
     pub router_id: Option<String>,
     /// `vrrp_version`, default 2. IPv6 instances use 3 whatever this says.
     pub vrrp_version: Version,
-    /// `vrrp_garp_master_*`: defaults for every instance.
+    /// `vrrp_garp_master_*`, `vrrp_garp_lower_prio_*`, `vrrp_garp_interval`,
+    /// `vrrp_gna_interval`: defaults for every instance.
     pub garp: Garp,
     /// `vrrp_lower_prio_no_advert [BOOL]`, default false (a bare keyword means true).
     pub lower_prio_no_advert: bool,
@@ -70,7 +71,7 @@ impl Default for GlobalDefs {
     }
 }
 
-/// Gratuitous ARP / unsolicited NA timing after becoming master (keepalived.conf(5)).
+/// Gratuitous ARP / unsolicited NA timing (keepalived.conf(5)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Garp {
     /// `garp_master_delay`: when to send the second burst; `None` = no second burst
@@ -83,6 +84,19 @@ pub struct Garp {
     pub master_refresh: Option<Duration>,
     /// `garp_master_refresh_repeat`: messages per refresh, default 1, at least 1.
     pub master_refresh_repeat: u32,
+    /// `garp_lower_prio_delay`: second burst after a master hears a lower priority; `None` =
+    /// none. Defaults to `vrrp_garp_lower_prio_delay`, itself defaulting to
+    /// `vrrp_garp_master_delay` (keepalived resolves both that way).
+    pub lower_prio_delay: Option<Duration>,
+    /// `garp_lower_prio_repeat`: messages per burst after a lower-priority advert, 0 = none.
+    /// Defaults to `vrrp_garp_lower_prio_repeat`, itself defaulting to `vrrp_garp_master_repeat`.
+    pub lower_prio_repeat: u32,
+    /// `vrrp_garp_interval` (per instance: keepvip's `garp_interval`): the least time between two
+    /// gratuitous ARPs on an interface; zero = back to back (the default).
+    pub interval: Duration,
+    /// `vrrp_gna_interval` (per instance: keepvip's `gna_interval`): the same for unsolicited
+    /// neighbour advertisements.
+    pub gna_interval: Duration,
 }
 
 impl Default for Garp {
@@ -92,6 +106,10 @@ impl Default for Garp {
             master_repeat: 5,
             master_refresh: None,
             master_refresh_repeat: 1,
+            lower_prio_delay: Some(Duration::from_secs(5)),
+            lower_prio_repeat: 5,
+            interval: Duration::ZERO,
+            gna_interval: Duration::ZERO,
         }
     }
 }
@@ -147,7 +165,7 @@ pub struct Instance {
     /// `accept` / `no_accept`. keepalived's default (outside strict mode) is accept mode
     /// **on**, unlike RFC 9568's default.
     pub accept: bool,
-    /// Per-instance `garp_master_*`, defaulting to `global_defs`.
+    /// Per-instance `garp_*` / `gna_interval`, defaulting to `global_defs`.
     pub garp: Garp,
     /// `lower_prio_no_advert [BOOL]`, defaulting to `global_defs`.
     pub lower_prio_no_advert: bool,
@@ -157,6 +175,10 @@ pub struct Instance {
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,
+    /// `authentication { auth_type PASS  auth_pass P }` (VRRPv2 only): the password as adverts
+    /// carry it, truncated or NUL-padded to 8 bytes as keepalived does. `None` = no
+    /// authentication.
+    pub auth_pass: Option<[u8; 8]>,
 }
 
 impl Instance {
@@ -310,6 +332,11 @@ mod tests {
         assert_eq!(g.garp.master_repeat, 5);
         assert_eq!(g.garp.master_refresh, None);
         assert_eq!(g.garp.master_refresh_repeat, 1);
+        // vrrp_garp_lower_prio_* follow the master values; the intervals are 0.
+        assert_eq!(g.garp.lower_prio_delay, g.garp.master_delay);
+        assert_eq!(g.garp.lower_prio_repeat, g.garp.master_repeat);
+        assert_eq!(g.garp.interval, Duration::ZERO);
+        assert_eq!(g.garp.gna_interval, Duration::ZERO);
         assert!(!g.lower_prio_no_advert);
         assert!(!g.v3_checksum_as_v2);
         assert!(

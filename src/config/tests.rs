@@ -152,6 +152,10 @@ fn globals_are_inherited_whatever_the_order_and_overridden_per_instance() {
             master_repeat: 7,
             master_refresh: Some(Duration::from_secs(60)),
             master_refresh_repeat: 3,
+            lower_prio_delay: None,
+            lower_prio_repeat: 2,
+            interval: Duration::ZERO,
+            gna_interval: Duration::ZERO,
         }
     );
     assert!(!i.lower_prio_no_advert);
@@ -418,6 +422,9 @@ fn every_implemented_keyword_has_a_handler() {
             k if k.starts_with("notify") => "/bin/true",
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => "{\n 192.0.2.9\n }",
             "vrrp_version" => "3",
+            k if k.contains("garp_lower_prio") => "1",
+            "authentication" => "{\n auth_type PASS\n auth_pass secret\n }",
+            "auth_type" => "PASS",
             k if k.contains("lower_prio") || k.contains("checksum") || k.contains("security") => {
                 "on"
             }
@@ -440,6 +447,13 @@ fn every_implemented_keyword_has_a_handler() {
     }
     for kw in implemented(keywords::INSTANCE) {
         let (_, diags) = run(&instance_with(&format!(" {kw} {}", sample(kw))));
+        assert!(diags.iter().all(|d| !d.contains(bug)), "{kw}: {diags:?}");
+    }
+    for kw in implemented(keywords::AUTHENTICATION) {
+        let (_, diags) = run(&instance_with(&format!(
+            " authentication {{\n {kw} {}\n }}",
+            sample(kw)
+        )));
         assert!(diags.iter().all(|d| !d.contains(bug)), "{kw}: {diags:?}");
     }
     for kw in implemented(keywords::VIP_OPTIONS) {
@@ -575,6 +589,130 @@ fn repeated_settings() {
         errors(&instance_with("  state BACKUP\n  state MASTER")),
         vec!["/k.conf:5:3: error: vrrp_instance VI_1 > state: contradicts the state set at /k.conf:4:3: keep one"]
     );
+}
+
+// ---- announcement schedule and pacing ------------------------------------------------------
+
+#[test]
+fn lower_prio_schedule_defaults_like_keepalived() {
+    // Unset: the global master values, even when the instance overrides its own master values.
+    let text = format!(
+        "global_defs {{\n  vrrp_garp_master_delay 7\n  vrrp_garp_master_repeat 2\n}}\n{}",
+        instance_with("  garp_master_repeat 9\n  garp_master_delay 3")
+    );
+    let i = only(&text);
+    assert_eq!(i.garp.lower_prio_delay, Some(Duration::from_secs(7)));
+    assert_eq!(i.garp.lower_prio_repeat, 2);
+    // The global lower_prio values, in any order, then per-instance overrides; 0 means none.
+    let text = format!(
+        "global_defs {{\n  vrrp_garp_lower_prio_repeat 0\n  vrrp_garp_lower_prio_delay 0\n  vrrp_garp_master_repeat 4\n}}\n{}",
+        instance_with("")
+    );
+    let i = only(&text);
+    assert_eq!(
+        (i.garp.lower_prio_delay, i.garp.lower_prio_repeat),
+        (None, 0)
+    );
+    assert_eq!(i.garp.master_repeat, 4);
+    let text = format!(
+        "global_defs {{\n  vrrp_garp_lower_prio_repeat 0\n}}\n{}",
+        instance_with("  garp_lower_prio_repeat 3\n  garp_lower_prio_delay 2")
+    );
+    let i = only(&text);
+    assert_eq!(i.garp.lower_prio_repeat, 3);
+    assert_eq!(i.garp.lower_prio_delay, Some(Duration::from_secs(2)));
+}
+
+#[test]
+fn announce_intervals_global_and_per_instance() {
+    let text = format!(
+        "global_defs {{\n  vrrp_garp_interval 0.2\n  vrrp_gna_interval 0.000001\n}}\n{}",
+        instance_with("  garp_interval 0.05")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let config = config.unwrap();
+    assert_eq!(config.global.garp.interval, Duration::from_millis(200));
+    let i = &config.instances[0];
+    assert_eq!(i.garp.interval, Duration::from_millis(50));
+    assert_eq!(i.garp.gna_interval, Duration::from_micros(1));
+    let (i, w) = warnings(&instance_with("  gna_interval 1.5"));
+    assert_eq!(i.garp.gna_interval, Duration::from_millis(1500));
+    assert_eq!(
+        w,
+        vec!["/k.conf:4:16: warning: vrrp_instance VI_1 > gna_interval: is very large (keepalived warns too): a burst of N messages per address takes N times this long"]
+    );
+    assert_eq!(
+        only(&instance_with("  garp_interval 0")).garp.interval,
+        Duration::ZERO
+    );
+    for (line, message) in [
+        ("  garp_interval 4295", "/k.conf:4:17: error: vrrp_instance VI_1 > garp_interval: 4295 is out of range: expected seconds 0-4294, e.g. 0.01 (0 = back to back)"),
+        ("  garp_interval -1", "/k.conf:4:17: error: vrrp_instance VI_1 > garp_interval: '-1' is negative: expected seconds 0-4294, e.g. 0.01 (0 = back to back)"),
+        ("  gna_interval 0.0000001", "/k.conf:4:16: error: vrrp_instance VI_1 > gna_interval: '0.0000001' has more than 6 decimals: expected seconds 0-4294, e.g. 0.01 (0 = back to back)"),
+        ("  garp_lower_prio_repeat 2147483648", "/k.conf:4:26: error: vrrp_instance VI_1 > garp_lower_prio_repeat: 2147483648 is out of range: expected a count 0-2147483647 (0 = none)"),
+        ("  garp_lower_prio_delay 4295", "/k.conf:4:25: error: vrrp_instance VI_1 > garp_lower_prio_delay: 4295 is out of range: expected whole seconds 0-4294 (0 = no second burst)"),
+    ] {
+        assert_eq!(errors(&instance_with(line)), vec![message], "{line}");
+    }
+}
+
+// ---- authentication (VRRPv2) ----------------------------------------------------------------
+
+fn auth_block(lines: &str) -> String {
+    instance_with(&format!("  authentication {{\n{lines}\n  }}"))
+}
+
+#[test]
+fn pass_authentication_is_padded_or_truncated_to_8_bytes() {
+    let i = only(&auth_block("    auth_type PASS\n    auth_pass secret"));
+    assert_eq!(i.auth_pass, Some(*b"secret\0\0"));
+    assert_eq!(only(&instance_with("")).auth_pass, None);
+    let (i, w) = warnings(&auth_block(
+        "    auth_pass \"0123456789\"\n    auth_type PASS",
+    ));
+    assert_eq!(i.auth_pass, Some(*b"01234567"));
+    assert_eq!(
+        w,
+        vec!["/k.conf:5:15: warning: vrrp_instance VI_1 > authentication > auth_pass: is 10 bytes long: only the first 8 are sent and checked (keepalived truncates it too), so every router must agree on those"]
+    );
+}
+
+#[test]
+fn authentication_errors_say_what_to_do() {
+    let ah = "IPsec AH authentication is not supported (RFC 3768 removed it from VRRPv2's security model); use PASS for keepalived compatibility, or rely on TTL 255 and network isolation";
+    for (lines, message) in [
+        ("    auth_type AH\n    auth_pass secret", format!("/k.conf:5:15: error: vrrp_instance VI_1 > authentication > auth_type: {ah}")),
+        ("    auth_type pass\n    auth_pass secret", "/k.conf:5:15: error: vrrp_instance VI_1 > authentication > auth_type: 'pass' is not an authentication type: use PASS (upper case; keepalived would run without authentication)".into()),
+        ("    auth_type PASS", "/k.conf:5:5: error: vrrp_instance VI_1 > authentication > auth_type: 'auth_type PASS' needs 'auth_pass PASSWORD' in the same block (keepalived would run without authentication)".into()),
+        ("    auth_pass secret", "/k.conf:4:18: error: vrrp_instance VI_1 > authentication: 'auth_pass' without 'auth_type PASS' (keepalived would send no authentication): add 'auth_type PASS'".into()),
+        ("", "/k.conf:4:18: error: vrrp_instance VI_1 > authentication: empty block: expected 'auth_type PASS' and 'auth_pass PASSWORD', or remove the block".into()),
+        ("    auth_type PASS\n    auth_pass \"\"", "/k.conf:6:15: error: vrrp_instance VI_1 > authentication > auth_pass: the password is empty (keepalived would run without authentication): give 1 to 8 characters".into()),
+        ("    auth_typ PASS\n    auth_pass secret", "/k.conf:5:5: error: vrrp_instance VI_1 > authentication > auth_typ: unknown keyword, did you mean 'auth_type'?".into()),
+    ] {
+        assert_eq!(errors(&auth_block(lines)), vec![message], "{lines}");
+    }
+    assert_eq!(
+        errors(&instance_with("  authentication PASS")),
+        vec![
+            "/k.conf:4:3: error: vrrp_instance VI_1 > authentication: needs a block: 'authentication { auth_type PASS  auth_pass PASSWORD }'",
+            "/k.conf:4:18: error: vrrp_instance VI_1 > authentication: takes no arguments: 'authentication { auth_type PASS  auth_pass PASSWORD }'",
+        ]
+    );
+}
+
+#[test]
+fn authentication_is_refused_with_version_3() {
+    let v3 = "/k.conf:4:3: error: vrrp_instance VI_1 > authentication: VRRPv3 has no authentication (RFC 9568; keepalived ignores this block with version 3): remove it, or use version 2 (IPv4 only)";
+    let text = instance_with(
+        "  authentication {\n    auth_type PASS\n    auth_pass secret\n  }\n  version 3",
+    );
+    assert_eq!(errors(&text), vec![v3]);
+    let text = format!(
+        "global_defs {{\n  vrrp_version 3\n}}\n{}",
+        auth_block("    auth_type PASS\n    auth_pass secret")
+    );
+    assert_eq!(errors(&text), vec![v3.replace(":4:3:", ":7:3:")]);
 }
 
 // ---- preemption fix-ups, as keepalived does them -------------------------------------------

@@ -9,7 +9,7 @@ impl Daemon {
                 Action::InstallVips(_) => self.install_vips(idx, false, now),
                 Action::RemoveVips(_) => self.remove_vips(idx),
                 Action::Transmit(advert) => self.transmit(idx, &advert),
-                Action::Announce { addresses, count } => self.announce(idx, &addresses, count),
+                Action::Announce { addresses, count } => self.announce(idx, &addresses, count, now),
                 Action::Notify(notification) => self.notify(idx, &notification, now),
             }
         }
@@ -88,6 +88,7 @@ impl Daemon {
                 continue;
             };
             self.installed.remove(&(ifindex, vip.addr, vip.prefix_len));
+            self.announcements.cancel(ifindex, vip.addr);
             match self.netlink.del_address(ifindex, vip.addr, vip.prefix_len) {
                 Ok(()) => info!(
                     "{}: removed {} from {}",
@@ -146,52 +147,79 @@ impl Daemon {
         }
     }
 
-    pub(super) fn announce(&mut self, idx: usize, addresses: &[IpAddr], count: u32) {
-        let running = &self.instances[idx];
-        let spec = &running.spec;
-        for addr in addresses {
-            let Some(vip) = spec.all_vips().find(|v| v.addr == *addr) else {
+    /// Queues `count` announcements of each address, and of the excluded VIPs (keepalived
+    /// announces both), paced per interface by the announce queue; sends what is due now.
+    pub(super) fn announce(&mut self, idx: usize, addresses: &[IpAddr], count: u32, now: Instant) {
+        let spec = &self.instances[idx].spec;
+        let excluded = spec.excluded_vips.iter().map(|v| v.addr);
+        let mut requests = Vec::new();
+        for addr in addresses.iter().copied().chain(excluded) {
+            let Some(vip) = spec.all_vips().find(|v| v.addr == addr) else {
                 continue;
             };
             let Some(ifindex) = self.vip_ifindex(spec, vip) else {
                 continue;
             };
-            let Some(mac) = self.links.get(&ifindex).and_then(|l| l.mac) else {
+            let interval = match addr {
+                IpAddr::V4(_) => spec.garp_interval,
+                IpAddr::V6(_) => spec.gna_interval,
+            };
+            requests.push((ifindex, addr, interval));
+        }
+        let name = spec.name.clone();
+        debug!("{name}: announcing {} address(es) x{count}", requests.len());
+        for (ifindex, addr, interval) in requests {
+            self.announcements
+                .request(ifindex, addr, count, interval, &name, now);
+        }
+        self.send_due_announcements();
+    }
+
+    /// Sends every announcement that is due, reading the clock for each so that the spacing
+    /// on the wire is never shorter than the configured interval.
+    pub(super) fn send_due_announcements(&mut self) {
+        while let Some(due) = self.announcements.pop_due(Instant::now()) {
+            let (ifindex, addr, owner) = (due.ifindex, due.addr, &due.owner);
+            // Only an address we hold is announced (its add may have failed, or it is gone).
+            let held = self
+                .installed
+                .iter()
+                .any(|&(i, a, _)| i == ifindex && a == addr);
+            let mac = self.links.get(&ifindex).and_then(|l| l.mac);
+            let Some(mac) = mac.filter(|_| held) else {
                 debug!(
-                    "{}: {} has no MAC address; not announcing",
-                    spec.name,
-                    self.link_name(ifindex)
+                    "{owner}: not announcing {addr} on {}: {}",
+                    self.link_name(ifindex),
+                    if held {
+                        "the interface has no MAC address"
+                    } else {
+                        "the address is not installed"
+                    }
                 );
+                self.announcements.cancel(ifindex, addr);
                 continue;
             };
             // IPv6: like keepalived and the kernel, the NA comes from the VIP itself, with the
             // Router flag copied from the interface's forwarding setting.
-            let frame = match *addr {
-                IpAddr::V4(v4) => wire::gratuitous_arp(mac, v4),
+            let sent = match addr {
+                IpAddr::V4(v4) => self
+                    .frames
+                    .send_frame(ifindex, &wire::gratuitous_arp(mac, v4)),
                 IpAddr::V6(v6) => {
-                    wire::unsolicited_na(mac, v6, v6, ipv6_forwarding(&self.link_name(ifindex)))
+                    let router = ipv6_forwarding(&self.link_name(ifindex));
+                    let frame = wire::unsolicited_na(mac, v6, v6, router);
+                    self.icmpv6.send_all_nodes(ifindex, v6, &frame)
                 }
             };
-            for _ in 0..count {
-                let sent = match *addr {
-                    IpAddr::V4(_) => self.frames.send_frame(ifindex, &frame),
-                    IpAddr::V6(v6) => self.icmpv6.send_all_nodes(ifindex, v6, &frame),
-                };
-                if let Err(e) = sent {
-                    warn!(
-                        "{}: announcing {addr} on {} failed: {e}",
-                        spec.name,
-                        self.link_name(ifindex)
-                    );
-                    break;
-                }
+            if let Err(e) = sent {
+                warn!(
+                    "{owner}: announcing {addr} on {} failed: {e}",
+                    self.link_name(ifindex)
+                );
+                // The rest of its burst would fail the same way.
+                self.announcements.cancel(ifindex, addr);
             }
         }
-        debug!(
-            "{}: announced {} address(es) x{count}",
-            spec.name,
-            addresses.len()
-        );
     }
 
     pub(super) fn notify(&mut self, idx: usize, n: &Notification, now: Instant) {

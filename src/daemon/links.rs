@@ -22,6 +22,7 @@ impl Daemon {
                 }
                 NetEvent::LinkRemoved(link) => {
                     self.links.remove(&link.ifindex);
+                    self.announcements.cancel_interface(link.ifindex);
                     self.addresses.retain(|a| a.ifindex != link.ifindex);
                 }
                 NetEvent::AddressAdded(addr) => {

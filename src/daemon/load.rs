@@ -94,6 +94,13 @@ fn instance_spec(
     };
     let garp = instance.garp;
     let second_burst = garp.master_delay.unwrap_or(Duration::ZERO);
+    let auth = match instance.auth_pass {
+        Some(data) => V2Auth {
+            auth_type: V2Auth::TYPE_PASS,
+            data,
+        },
+        None => V2Auth::NONE,
+    };
     let mut script = |which: &str, s: &Option<NotifyScript>| {
         s.as_ref()
             .and_then(|s| script_spec(config, &instance.name, which, s, errors))
@@ -127,11 +134,10 @@ fn instance_spec(
             master_repeat: garp.master_repeat,
             refresh: garp.master_refresh,
             refresh_repeat: garp.master_refresh_repeat,
-            // keepalived's garp_lower_prio_* default to the master schedule.
-            lower_prio_delay: second_burst,
-            lower_prio_repeat: garp.master_repeat,
+            lower_prio_delay: garp.lower_prio_delay.unwrap_or(Duration::ZERO),
+            lower_prio_repeat: garp.lower_prio_repeat,
         },
-        auth: V2Auth::NONE,
+        auth,
         v3_ipv4_checksum: instance.v3_ipv4_checksum(),
         vip_lease: match instance.vip_lease {
             Some(VipLease::Permanent) => None,
@@ -142,6 +148,8 @@ fn instance_spec(
             )),
         },
         scripts,
+        garp_interval: garp.interval,
+        gna_interval: garp.gna_interval,
     }
 }
 
@@ -239,4 +247,49 @@ fn resolve_user(config: &Config, script: &NotifyScript) -> Result<Option<ScriptU
         uid: user.uid.as_raw(),
         gid: gid.as_raw(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_of(text: &str) -> InstanceSpec {
+        let loaded = match config::parse_str(text, Path::new("/k.conf")) {
+            Ok(loaded) => loaded,
+            Err(report) => panic!("{report}"),
+        };
+        let mut errors = Vec::new();
+        let spec = instance_spec(&loaded.config, &loaded.config.instances[0], &mut errors);
+        assert_eq!(errors, Vec::<String>::new());
+        spec
+    }
+
+    #[test]
+    fn authentication_and_announce_policy_reach_the_spec() {
+        let spec = spec_of(
+            "global_defs {\n vrrp_garp_interval 0.2\n vrrp_garp_lower_prio_repeat 2\n}\n\
+             vrrp_instance V {\n interface eth0\n virtual_router_id 1\n gna_interval 0.01\n \
+             garp_lower_prio_delay 0\n authentication {\n  auth_type PASS\n  auth_pass pw\n }\n \
+             virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+        );
+        assert_eq!(
+            spec.auth,
+            V2Auth {
+                auth_type: V2Auth::TYPE_PASS,
+                data: *b"pw\0\0\0\0\0\0"
+            }
+        );
+        assert_eq!(spec.announce.lower_prio_repeat, 2);
+        assert_eq!(spec.announce.lower_prio_delay, Duration::ZERO);
+        assert_eq!(spec.announce.master_repeat, 5);
+        assert_eq!(spec.garp_interval, Duration::from_millis(200));
+        assert_eq!(spec.gna_interval, Duration::from_millis(10));
+        let plain = spec_of(
+            "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+        );
+        assert_eq!(plain.auth, V2Auth::NONE);
+        assert_eq!(plain.announce, AnnounceSchedule::default());
+        assert_eq!(plain.garp_interval, Duration::ZERO);
+    }
 }

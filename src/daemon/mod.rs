@@ -6,6 +6,7 @@
 //! with the clock: never "poll returned no events".
 
 mod actions;
+mod announce_queue;
 mod links;
 mod load;
 mod pidfile;
@@ -35,6 +36,7 @@ use crate::proto::{Action, Instance, Notification, Received, StateKind};
 use crate::script::{self, NotifySettings, ScriptEvent, ScriptRunner};
 use crate::wire::{self, Advert, Family, Ipv4Header, MCAST_V4, MCAST_V6};
 
+use announce_queue::AnnounceQueue;
 pub use load::{check_config, load_specs, Loaded};
 use pidfile::PidFile;
 use spec::{InstanceSpec, VipSpec};
@@ -138,6 +140,8 @@ struct Daemon {
     installed: BTreeSet<(u32, IpAddr, u8)>,
     stop_deadline: Option<Instant>,
     rx_buf: Vec<u8>,
+    /// Gratuitous ARPs / NAs waiting for their interface's garp_interval / gna_interval.
+    announcements: AnnounceQueue,
 }
 
 impl Daemon {
@@ -173,6 +177,7 @@ impl Daemon {
             installed: BTreeSet::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
+            announcements: AnnounceQueue::new(),
         })
     }
 
@@ -306,6 +311,7 @@ impl Daemon {
             .iter()
             .flat_map(|r| [r.instance.poll_timeout(), r.lease_renew_at])
             .chain([self.runner.poll_timeout(), self.stop_deadline])
+            .chain([self.announcements.poll_timeout()])
             .flatten()
             .min()
     }
@@ -330,6 +336,7 @@ impl Daemon {
         if self.runner.poll_timeout().is_some_and(|at| at <= now) {
             self.runner.handle_timeout(now, self.poll.registry());
         }
+        self.send_due_announcements();
     }
 
     // ----- signals -----

@@ -75,6 +75,10 @@ pub struct InstanceSpec {
     /// Valid lifetime of installed VIPs; `None` = permanent (keepalived's behaviour).
     pub vip_lease: Option<Duration>,
     pub scripts: NotifyScripts,
+    /// Least time between two gratuitous ARPs / unsolicited NAs this instance sends on an
+    /// interface (`garp_interval` / `gna_interval`); zero = back to back.
+    pub garp_interval: Duration,
+    pub gna_interval: Duration,
 }
 
 impl InstanceSpec {

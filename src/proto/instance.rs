@@ -729,11 +729,15 @@ impl Instance {
             // re-announce to the hosts that followed us. Backups merely restart their timers.
             self.transmit(self.effective_priority);
             self.release_master(Reason::HigherPriority, now);
-        } else if !self.config.lower_prio_no_advert {
+        } else {
             // Split brain heals only if the rightful master speaks up now (RFC 9568 §6.4.3,
             // keepalived's default) and re-announces so switches and hosts follow it.
-            self.transmit(self.effective_priority);
-            self.reset_advert_timer(now);
+            if !self.config.lower_prio_no_advert {
+                self.transmit(self.effective_priority);
+                self.reset_advert_timer(now);
+            }
+            // keepalived re-announces even with lower_prio_no_advert: only
+            // garp_lower_prio_repeat 0 turns this off.
             let schedule = self.config.announce;
             if schedule.lower_prio_repeat > 0 {
                 self.announce(schedule.lower_prio_repeat);
@@ -1133,17 +1137,64 @@ mod tests {
     }
 
     #[test]
-    fn master_with_lower_prio_no_advert_stays_quiet() {
+    fn master_with_lower_prio_no_advert_sends_no_advert_but_reannounces() {
+        let now = Instant::now();
+        for (repeat, expected) in [(3, 1), (0, 0)] {
+            let mut cfg = config(200);
+            cfg.lower_prio_no_advert = true;
+            cfg.announce.lower_prio_repeat = repeat;
+            let mut instance = Instance::new(cfg).unwrap();
+            instance.handle_startup(true, now);
+            let at = instance.poll_timeout().unwrap();
+            instance.handle_timeout(at);
+            actions(&mut instance);
+            receive(&mut instance, &advert(100), 255, at);
+            let got = actions(&mut instance);
+            assert_eq!(got.len(), expected, "{got:?}");
+            assert!(got
+                .iter()
+                .all(|a| matches!(a, Action::Announce { count: 3, .. })));
+        }
+    }
+
+    #[test]
+    fn lower_priority_uses_its_own_schedule() {
         let now = Instant::now();
         let mut cfg = config(200);
-        cfg.lower_prio_no_advert = true;
+        cfg.announce.master_repeat = 1;
+        cfg.announce.master_delay = Duration::ZERO;
+        cfg.announce.lower_prio_repeat = 3;
+        cfg.announce.lower_prio_delay = Duration::from_secs(2);
         let mut instance = Instance::new(cfg).unwrap();
         instance.handle_startup(true, now);
-        let at = instance.poll_timeout().unwrap();
-        instance.handle_timeout(at);
-        actions(&mut instance);
-        receive(&mut instance, &advert(100), 255, at);
-        assert!(actions(&mut instance).is_empty());
+        let became = instance.poll_timeout().unwrap();
+        instance.handle_timeout(became);
+        let got = actions(&mut instance);
+        assert!(got
+            .iter()
+            .any(|a| matches!(a, Action::Announce { count: 1, .. })));
+        let heard = became + Duration::from_secs(10);
+        receive(&mut instance, &advert(100), 255, heard);
+        let mut announces = Vec::new();
+        let mut collect = |instance: &mut Instance, at: Instant| {
+            for action in actions(instance) {
+                if let Action::Announce { count, .. } = action {
+                    announces.push((at - heard, count));
+                }
+            }
+        };
+        collect(&mut instance, heard);
+        while let Some(at) = instance
+            .poll_timeout()
+            .filter(|at| *at <= heard + Duration::from_secs(5))
+        {
+            instance.handle_timeout(at);
+            collect(&mut instance, at);
+        }
+        assert_eq!(
+            announces,
+            vec![(Duration::ZERO, 3), (Duration::from_secs(2), 3)]
+        );
     }
 
     #[test]

@@ -310,25 +310,30 @@ fn partition_then_heal_leaves_exactly_one_master_within_one_interval() {
 
 #[test]
 fn heal_with_lower_prio_no_advert_still_converges_on_the_next_advert() {
-    let mut quiet = v3(0, 200);
-    quiet.lower_prio_no_advert = true;
-    let mut lan = lan_of(vec![quiet, v3(1, 100)]);
-    lan.start_all();
-    lan.run_until(Duration::from_secs(10));
-    lan.partition(&[&[0], &[1]]);
-    lan.run_until(Duration::from_secs(20));
-    lan.heal();
-    lan.run_until(Duration::from_secs(22));
-    assert_eq!(lan.masters(), vec![0]);
-    let announced_after_heal = lan.trace().iter().any(|e| {
-        e.router == 0
-            && e.at > Duration::from_secs(20)
-            && matches!(e.event, TraceEvent::Announce { .. })
-    });
-    assert!(
-        !announced_after_heal,
-        "configured not to answer lower adverts"
-    );
+    // No answering advert, but keepalived still re-announces (garp_lower_prio_repeat) unless
+    // that is 0.
+    for (lower_prio_repeat, reannounces) in [(5, true), (0, false)] {
+        let mut quiet = v3(0, 200);
+        quiet.lower_prio_no_advert = true;
+        quiet.announce.lower_prio_repeat = lower_prio_repeat;
+        let mut lan = lan_of(vec![quiet, v3(1, 100)]);
+        lan.start_all();
+        lan.run_until(Duration::from_secs(10));
+        lan.partition(&[&[0], &[1]]);
+        lan.run_until(Duration::from_secs(20));
+        lan.heal();
+        lan.run_until(Duration::from_secs(22));
+        assert_eq!(lan.masters(), vec![0]);
+        let announced_after_heal = lan.trace().iter().any(|e| {
+            e.router == 0
+                && e.at > Duration::from_secs(20)
+                && matches!(e.event, TraceEvent::Announce { .. })
+        });
+        assert_eq!(
+            announced_after_heal, reannounces,
+            "garp_lower_prio_repeat {lower_prio_repeat}"
+        );
+    }
 }
 
 #[test]

@@ -14,6 +14,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod conf;
+pub mod garp;
 pub mod net;
 pub mod notify;
 
