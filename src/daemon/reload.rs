@@ -123,7 +123,7 @@ impl Daemon {
             // Adds the new ones and refreshes every lease; announce only what is new.
             self.install_vips(idx, true, now);
             if !added.is_empty() {
-                self.announce(idx, &added, new.announce.master_repeat.max(1));
+                self.announce(idx, &added, new.announce.master_repeat.max(1), now);
             }
         }
         self.drain(idx, now);
