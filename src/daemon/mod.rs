@@ -9,6 +9,7 @@ mod actions;
 mod announce_queue;
 mod links;
 mod load;
+mod peers;
 mod pidfile;
 mod receive;
 mod reload;
@@ -114,6 +115,8 @@ struct Running {
     usable: bool,
     holds_vips: bool,
     lease_renew_at: Option<Instant>,
+    /// VRRPv3-over-IPv4 checksum variant of each peer heard (bounded).
+    peer_checksums: peers::PeerChecksums,
 }
 
 struct SocketSlot {
@@ -255,6 +258,7 @@ impl Daemon {
             usable: false,
             holds_vips: false,
             lease_renew_at: None,
+            peer_checksums: peers::PeerChecksums::default(),
         });
         let idx = self.instances.len() - 1;
         let usable = match self.attach(idx) {
@@ -391,8 +395,18 @@ impl Daemon {
                 .last_master()
                 .map(|m| format!(", master {} priority {}", m.address, m.priority))
                 .unwrap_or_default();
+            let checksums = running.peer_checksums.sorted();
+            let checksums = if checksums.is_empty() {
+                String::new()
+            } else {
+                let peers: Vec<String> = checksums
+                    .iter()
+                    .map(|(peer, variant)| format!("{peer} {}", peers::short_name(*variant)))
+                    .collect();
+                format!(", peer checksums {}", peers.join(" "))
+            };
             info!(
-                "{}: {} since {} (priority {}, interval {}, VIPs {}{master})",
+                "{}: {} since {} (priority {}, interval {}, VIPs {}{master}{checksums})",
                 running.spec.name,
                 instance.state(),
                 instance.last_reason(),

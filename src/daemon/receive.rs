@@ -1,6 +1,7 @@
 //! Adverts from the VRRP sockets to the instances.
 
 use super::*;
+use crate::wire::{Checksum, Version};
 
 impl Daemon {
     pub(super) fn on_socket(&mut self, slot: usize, now: Instant) {
@@ -47,7 +48,8 @@ impl Daemon {
                 continue;
             };
             match Advert::parse(payload, received.src, received.dst) {
-                Ok((advert, _checksum)) => {
+                Ok((advert, checksum)) => {
+                    let accepted_before = self.instances[idx].instance.counters().advert_rcvd;
                     self.instances[idx].instance.handle_advert(
                         Received {
                             src: received.src,
@@ -56,6 +58,13 @@ impl Daemon {
                         },
                         now,
                     );
+                    // advert_rcvd counts exactly the adverts the instance accepted (TTL 255,
+                    // right version, VRID ...): only those senders are remembered as peers.
+                    let accepted =
+                        self.instances[idx].instance.counters().advert_rcvd > accepted_before;
+                    if accepted && advert.version == Version::V3 && family == Family::V4 {
+                        self.note_peer_checksum(idx, received.src, checksum);
+                    }
                     self.drain(idx, now);
                 }
                 Err(e) => {
@@ -69,5 +78,21 @@ impl Daemon {
             }
         }
         self.rx_buf = buf;
+    }
+
+    /// Remembers which VRRPv3 checksum variant `peer` sends over IPv4 and logs news.
+    fn note_peer_checksum(&mut self, idx: usize, peer: IpAddr, variant: Checksum) {
+        let Some(running) = self.instances.get_mut(idx) else {
+            return;
+        };
+        let observed = running.peer_checksums.observe(peer, variant);
+        peers::log_observation(
+            &running.spec.name,
+            peer,
+            variant,
+            observed,
+            &running.peer_checksums,
+            running.spec.v3_ipv4_checksum,
+        );
     }
 }

@@ -15,12 +15,16 @@
 
 pub mod conf;
 pub mod garp;
+pub mod keepalived;
 pub mod net;
 pub mod notify;
+pub mod vrrp;
 
 pub use conf::{Conf, INSTANCE, VIP, VIP_CIDR, VRID};
+pub use keepalived::Keepalived;
 pub use net::{IfAddr, Lifetime, Neigh, SeenAdvert};
 pub use notify::{Call, Recorder, UNSET};
+pub use vrrp::{TimedAdvert, TimedCapture};
 
 use std::cell::{Cell, RefCell};
 use std::fs::{self, File};

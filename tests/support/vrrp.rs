@@ -1,0 +1,333 @@
+//! VRRP on the lab's wire, for the interop and IPv6 tests: a timestamped capture of IPv4 and
+//! IPv6 adverts (to time a takeover to the millisecond, whatever the agents log), adverts
+//! crafted by the test itself, and a few lab facts (link-local addresses, address flags, the
+//! agent's counters).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use keepvip::wire::{Addresses, Advert, Centis, Checksum, Version, MCAST_V6};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::Signal;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::{checked, Helper, Lab};
+
+/// One advert as `tcpdump -tt -n` prints it, with its capture time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedAdvert {
+    /// Seconds since the epoch, microsecond resolution.
+    pub at: f64,
+    pub src: String,
+    pub version: u8,
+    pub vrid: u8,
+    pub priority: u8,
+}
+
+impl TimedAdvert {
+    /// How long after `earlier` this advert was seen (zero if it was not later).
+    pub fn since(&self, earlier: &TimedAdvert) -> Duration {
+        Duration::from_secs_f64((self.at - earlier.at).max(0.0))
+    }
+}
+
+/// Parses a line such as
+/// `1764171465.123456 IP6 fe80::ff:fe00:1 > ff02::12: VRRPv3, Advertisement, vrid 51, prio 200, intvl 10cs, length 28`.
+pub fn parse_timed_vrrp(line: &str) -> Option<TimedAdvert> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let after = |key: &str| -> Option<&str> {
+        let i = tokens.iter().position(|t| *t == key)?;
+        tokens.get(i + 1).map(|t| t.trim_end_matches([',', ':']))
+    };
+    let at: f64 = tokens.first()?.parse().ok()?;
+    let src = after("IP").or_else(|| after("IP6"))?;
+    let version = tokens
+        .iter()
+        .find_map(|t| t.strip_prefix("VRRPv"))?
+        .trim_end_matches(',')
+        .parse()
+        .ok()?;
+    Some(TimedAdvert {
+        at,
+        src: src.to_string(),
+        version,
+        vrid: after("vrid")?.parse().ok()?,
+        priority: after("prio")?.parse().ok()?,
+    })
+}
+
+/// tcpdump on the switch's bridge, IPv4 and IPv6 VRRP, with timestamps.
+pub struct TimedCapture {
+    out: PathBuf,
+}
+
+impl TimedCapture {
+    /// Every advert seen so far, in order.
+    pub fn adverts(&self) -> Vec<TimedAdvert> {
+        fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(parse_timed_vrrp)
+            .collect()
+    }
+}
+
+/// The counters line the agent logs on SIGUSR2 for `instance`, as name -> value.
+pub fn parse_counters(log: &str, instance: &str) -> Option<BTreeMap<String, u64>> {
+    let prefix = format!("{instance}: ");
+    let line = log
+        .lines()
+        .rev()
+        .filter_map(|l| l.split_once(&prefix).map(|(_, rest)| rest))
+        .find(|rest| rest.starts_with("advert_rcvd="))?;
+    line.split_whitespace()
+        .map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            Some((name.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A VRRPv3 IPv6 advert for `vrid` at `priority`, 0.1 s interval, for `vips`.
+pub fn v6_advert(vrid: u8, priority: u8, vips: &[Ipv6Addr]) -> Advert {
+    Advert {
+        version: Version::V3,
+        vrid,
+        priority,
+        interval: Centis(10),
+        addresses: Addresses::V6(vips.to_vec()),
+        auth: None,
+    }
+}
+
+impl Lab {
+    /// Starts tcpdump on the bridge for VRRP over IPv4 and IPv6 (`-tt`: epoch timestamps) and
+    /// waits until it listens.
+    pub fn capture_vrrp_timed(&self) -> TimedCapture {
+        let id = self.helpers.borrow().len();
+        let out = self.dir().join(format!("vrrp-timed-{id}.txt"));
+        let err = self.dir().join(format!("vrrp-timed-{id}.err"));
+        let (out_file, err_file) = match (File::create(&out), File::create(&err)) {
+            (Ok(o), Ok(e)) => (o, e),
+            (Err(e), _) | (_, Err(e)) => panic!(
+                "cannot create capture files in {}: {e}",
+                self.dir().display()
+            ),
+        };
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.switch_ns(),
+            "tcpdump",
+            "-i",
+            "br0",
+            "-n",
+            "-l",
+            "-tt",
+            "ip proto 112 or ip6 proto 112",
+        ])
+        .stdin(Stdio::null())
+        .stdout(out_file)
+        .stderr(err_file);
+        let child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => panic!("cannot start {cmd:?} (tcpdump must be installed): {e}"),
+        };
+        self.helpers.borrow_mut().push(Helper {
+            name: "tcpdump".into(),
+            child,
+        });
+        self.watched
+            .borrow_mut()
+            .push(("VRRP capture on br0 (IPv4 and IPv6)".into(), out.clone()));
+        self.wait_until("tcpdump to listen on br0", Duration::from_secs(10), || {
+            fs::read_to_string(&err)
+                .unwrap_or_default()
+                .contains("listening on")
+        });
+        TimedCapture { out }
+    }
+
+    /// The IPv6 link-local address of eth0 in namespace `ns`.
+    pub fn link_local(&self, ns: &str) -> Ipv6Addr {
+        let text = checked(Command::new("ip").args([
+            "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link",
+        ]));
+        let found = super::net::parse_addrs(&text)
+            .iter()
+            .find_map(|a| a.address().parse::<Ipv6Addr>().ok());
+        match found {
+            Some(addr) => addr,
+            None => self.fail(&format!("{ns} has no IPv6 link-local address on eth0")),
+        }
+    }
+
+    /// The flags `ip -o addr` prints for `addr` on `router`'s eth0 (scope, `secondary`,
+    /// `dynamic`, `nodad`, `deprecated` ...), or None if the address is absent.
+    pub fn addr_flags(&self, router: u8, addr: &str) -> Option<Vec<String>> {
+        let ns = self.router_ns(router);
+        let text =
+            checked(Command::new("ip").args(["-n", &ns, "-o", "addr", "show", "dev", "eth0"]));
+        let line = text.lines().find(|line| {
+            line.split_whitespace()
+                .any(|t| t.split('/').next() == Some(addr))
+        })?;
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let start = tokens
+            .iter()
+            .position(|t| t.split('/').next() == Some(addr))?;
+        // Flags run from after the address to the lifetimes.
+        Some(
+            tokens
+                .iter()
+                .skip(start + 1)
+                .take_while(|t| **t != "valid_lft")
+                .map(|t| t.trim_end_matches('\\').to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Asks the agent on `router` for its counters (SIGUSR2) and returns those of `instance`
+    /// once the new line is in its log.
+    pub fn agent_counters(&self, router: u8, instance: &str) -> BTreeMap<String, u64> {
+        let marker = format!("{instance}: advert_rcvd=");
+        let before = self.log_text(router).matches(&marker).count();
+        self.poke(router, Signal::SIGUSR2);
+        self.wait_until(
+            &format!("r{router}'s agent to log its counters after SIGUSR2"),
+            Duration::from_secs(5),
+            || self.log_text(router).matches(&marker).count() > before,
+        );
+        match parse_counters(&self.log_text(router), instance) {
+            Some(counters) => counters,
+            None => self.fail(&format!(
+                "cannot parse r{router}'s counters line for {instance}"
+            )),
+        }
+    }
+
+    /// Asks the agent on `router` for its status (SIGUSR1) and returns the new line about
+    /// `instance` (without the log prefix).
+    pub fn agent_status(&self, router: u8, instance: &str) -> String {
+        let marker = format!("{instance}: ");
+        let is_status = |line: &&str| line.contains(&marker) && line.contains(" since ");
+        let before = self.log_text(router).lines().filter(is_status).count();
+        self.poke(router, Signal::SIGUSR1);
+        self.wait_until(
+            &format!("r{router}'s agent to log its status after SIGUSR1"),
+            Duration::from_secs(5),
+            || self.log_text(router).lines().filter(is_status).count() > before,
+        );
+        let log = self.log_text(router);
+        let line = log.lines().rev().find(is_status).unwrap_or_default();
+        line.split_once(&marker)
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Sends `advert` to ff02::12 from the client's eth0 link-local address with `hop_limit`,
+    /// as a misbehaving or distant router would. The socket is opened on a thread that entered
+    /// the client's namespace, so nothing leaves the lab.
+    pub fn send_v6_advert_from_client(&self, advert: &Advert, hop_limit: u32) {
+        let ns = self.client_ns();
+        let src = self.link_local(&ns);
+        let bytes = match advert.to_bytes(
+            IpAddr::V6(src),
+            IpAddr::V6(MCAST_V6),
+            Checksum::PseudoHeader,
+        ) {
+            Ok(bytes) => bytes,
+            Err(e) => self.fail(&format!(
+                "cannot encode the test's advert {advert:?}: {e:?}"
+            )),
+        };
+        let netns_path = format!("/run/netns/{ns}");
+        let sent = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> Result<(), String> {
+                    let netns = File::open(&netns_path)
+                        .map_err(|e| format!("cannot open {netns_path}: {e}"))?;
+                    // Only this thread moves; it ends right after sending.
+                    setns(&netns, CloneFlags::CLONE_NEWNET)
+                        .map_err(|e| format!("setns({netns_path}) failed: {e}"))?;
+                    let ifindex = nix::net::if_::if_nametoindex("eth0")
+                        .map_err(|e| format!("no eth0 in {ns}: {e}"))?;
+                    let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(112)))
+                        .map_err(|e| format!("cannot open a raw IPv6 socket: {e}"))?;
+                    socket
+                        .bind(&SocketAddrV6::new(src, 0, 0, ifindex).into())
+                        .map_err(|e| format!("cannot bind to {src}%eth0: {e}"))?;
+                    socket
+                        .set_multicast_hops_v6(hop_limit)
+                        .map_err(|e| format!("cannot set the hop limit: {e}"))?;
+                    socket
+                        .set_multicast_if_v6(ifindex)
+                        .map_err(|e| format!("cannot set the multicast interface: {e}"))?;
+                    socket
+                        .set_multicast_loop_v6(false)
+                        .map_err(|e| format!("cannot turn multicast loop off: {e}"))?;
+                    let dst = SocketAddrV6::new(MCAST_V6, 0, 0, ifindex);
+                    socket
+                        .send_to(&bytes, &dst.into())
+                        .map_err(|e| format!("cannot send to {dst}: {e}"))?;
+                    Ok(())
+                })
+                .join()
+        });
+        match sent {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.fail(&format!("sending the test's advert failed: {e}")),
+            Err(_) => self.fail("the thread sending the test's advert panicked"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timed_lines_for_both_families() {
+        let v4 = "1764171465.123456 IP 192.0.2.1 > 224.0.0.18: VRRPv3, Advertisement, vrid 51, prio 200, intvl 10cs, length 12";
+        let seen = parse_timed_vrrp(v4);
+        assert_eq!(
+            seen.as_ref()
+                .map(|a| (a.src.as_str(), a.version, a.vrid, a.priority)),
+            Some(("192.0.2.1", 3, 51, 200))
+        );
+        let v6 = "1764171465.223456 IP6 fe80::ff:fe00:1 > ff02::12: VRRPv3, Advertisement, vrid 51, prio 0, intvl 10cs, length 28";
+        let later = parse_timed_vrrp(v6);
+        assert_eq!(
+            later.as_ref().map(|a| (a.src.as_str(), a.priority)),
+            Some(("fe80::ff:fe00:1", 0))
+        );
+        let (Some(seen), Some(later)) = (seen, later) else {
+            unreachable!("both parsed above");
+        };
+        let gap = later.since(&seen);
+        assert!(
+            gap > Duration::from_millis(99) && gap < Duration::from_millis(101),
+            "{gap:?}"
+        );
+        assert_eq!(seen.since(&later), Duration::ZERO);
+        assert_eq!(parse_timed_vrrp("listening on br0, link-type EN10MB"), None);
+    }
+
+    #[test]
+    fn counters_line_is_the_latest_one() {
+        let log = "[x INFO ] VI_1: advert_rcvd=1 ip_ttl_err=0\n\
+                   [x INFO ] VI_2: advert_rcvd=9 ip_ttl_err=9\n\
+                   [x INFO ] VI_1: BACKUP -> MASTER (master_down, priority 100)\n\
+                   [x INFO ] VI_1: advert_rcvd=3 ip_ttl_err=1\n";
+        let counters = parse_counters(log, "VI_1").unwrap_or_default();
+        assert_eq!(counters.get("advert_rcvd"), Some(&3));
+        assert_eq!(counters.get("ip_ttl_err"), Some(&1));
+        assert_eq!(parse_counters("nothing", "VI_1"), None);
+    }
+}
