@@ -25,6 +25,8 @@ use super::values::{
 use crate::script::{split_command, SplitError};
 use crate::wire::{Centis, Family, Version};
 
+mod unicast;
+
 const MICROS_PER_SEC: u64 = 1_000_000;
 const MICROS_PER_CENTI: u64 = 10_000;
 /// keepalived's limit for `garp_master_delay`: UINT_MAX microseconds, in whole seconds.
@@ -97,6 +99,7 @@ struct Draft {
     notify: Notify,
     vip_lease: Option<VipLease>,
     native_ipv6: Option<Span>,
+    unicast: unicast::UnicastDraft,
     seen: HashMap<String, Span>,
 }
 
@@ -128,6 +131,7 @@ impl Draft {
             notify: Notify::default(),
             vip_lease: None,
             native_ipv6: None,
+            unicast: unicast::UnicastDraft::default(),
             seen: HashMap::new(),
         }
     }
@@ -492,6 +496,11 @@ impl Builder<'_> {
                     self.global.vip_lease = Some(lease);
                 }
             }
+            "vrrp_check_unicast_src" => {
+                if let Some(b) = self.boolean(st, ctx, "vrrp_check_unicast_src") {
+                    self.global.check_unicast_src = b;
+                }
+            }
             _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
         }
     }
@@ -807,6 +816,9 @@ impl Builder<'_> {
                     d.vip_lease = Some(lease);
                 }
             }
+            "unicast_src_ip" | "unicast_peer" | "unicast_ttl" | "check_unicast_src" => {
+                self.unicast_keyword(d, st, ctx)
+            }
             "native_ipv6" => {
                 if self.simple(st, ctx, 0..=0, "native_ipv6") {
                     self.warn(
@@ -1066,7 +1078,7 @@ impl Builder<'_> {
                 self.err(
                     d.span,
                     &ctx,
-                    "missing 'interface': the interface to run VRRP on (keepvip has no unicast mode yet)",
+                    "missing 'interface': the interface to run VRRP on (keepvip needs it in unicast mode too)",
                 );
                 None
             }
@@ -1140,6 +1152,7 @@ impl Builder<'_> {
                 );
             }
         }
+        let unicast = self.resolve_unicast(&mut d, family, &ctx);
         if let (Some(span), Family::V4) = (d.native_ipv6, family) {
             if !d.vips.is_empty() {
                 self.err(
@@ -1285,6 +1298,7 @@ impl Builder<'_> {
             vips: d.vips,
             excluded_vips: d.excluded_vips,
             mcast_src_ip: d.mcast_src_ip.map(|(ip, _)| ip),
+            unicast,
             accept: d.accept.unwrap_or(true),
             garp,
             lower_prio_no_advert: d
