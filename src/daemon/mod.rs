@@ -11,6 +11,7 @@ mod load;
 mod pidfile;
 mod receive;
 pub mod spec;
+mod unicast;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -111,6 +112,8 @@ struct Running {
     usable: bool,
     holds_vips: bool,
     lease_renew_at: Option<Instant>,
+    /// Sources whose adverts were dropped as not unicast peers, already logged at `warn`.
+    strangers_logged: BTreeSet<IpAddr>,
 }
 
 struct SocketSlot {
@@ -249,8 +252,10 @@ impl Daemon {
             usable: false,
             holds_vips: false,
             lease_renew_at: None,
+            strangers_logged: BTreeSet::new(),
         });
         let idx = self.instances.len() - 1;
+        self.log_unicast_setup(idx);
         let usable = match self.attach(idx) {
             Ok(()) => true,
             Err(why) => {

@@ -48,14 +48,19 @@ impl Daemon {
             };
             match Advert::parse(payload, received.src, received.dst) {
                 Ok((advert, _checksum)) => {
+                    let strangers = self.instances[idx].instance.counters().unicast_src_err;
                     self.instances[idx].instance.handle_advert(
                         Received {
                             src: received.src,
+                            dst: received.dst,
                             ttl: received.ttl_or_hoplimit,
                             advert: &advert,
                         },
                         now,
                     );
+                    if self.instances[idx].instance.counters().unicast_src_err != strangers {
+                        self.log_stranger(idx, received.src);
+                    }
                     self.drain(idx, now);
                 }
                 Err(e) => {
