@@ -1,6 +1,7 @@
 //! Unicast mode (`unicast_peer`) on a switch that drops multicast, as clouds do: unicast pairs
 //! elect and fail over where multicast pairs cannot, strangers and out-of-range TTLs are dropped
-//! and counted, IPv6 works with global peers, and keepalived 2.2.7 is a unicast peer.
+//! and counted, IPv6 works with global peers, and keepalived 2.2.7 is a unicast peer (IPv4 and
+//! IPv6).
 //! Needs root; see tests/support/mod.rs.
 
 mod support;
@@ -290,5 +291,56 @@ fn keepvip_and_keepalived_are_unicast_peers() {
         lab.fail(&format!(
             "keepalived complained about keepvip's adverts:\n{log}"
         ));
+    }
+}
+
+#[test]
+fn keepvip_and_keepalived_are_ipv6_unicast_peers() {
+    let lab = Lab::new(2);
+    lab.drop_multicast();
+    const VIP6: &str = "2001:db8::100";
+    let keepalived_conf = |priority: u8| {
+        format!(
+            "vrrp_instance {INSTANCE} {{\n    state BACKUP\n    interface eth0\n    \
+             virtual_router_id {VRID}\n    priority {priority}\n    advert_int 0.1\n    \
+             unicast_src_ip 2001:db8::2\n    unicast_peer {{\n        2001:db8::1\n    }}\n    \
+             virtual_ipaddress {{\n        2001:db8::100/64\n    }}\n}}\n"
+        )
+    };
+    let keepvip = Conf::v3(100)
+        .vips(&["2001:db8::100/64"])
+        .line("unicast_peer {\n        2001:db8::2\n    }");
+    // keepalived (200) is master; keepvip (100) hears it by unicast and stays backup.
+    let keepalived = lab.start_keepalived(2, &keepalived_conf(200));
+    lab.wait_until(
+        "keepalived on r2 to hold the IPv6 VIP",
+        election_deadline(&keepvip) + Duration::from_secs(3),
+        || lab.has_addr(2, VIP6),
+    );
+    lab.start(1, &keepvip);
+    lab.assert_stays(
+        "keepalived alone holds the IPv6 VIP with keepvip at priority 100 running",
+        SETTLE + keepvip.master_down_interval(),
+        || lab.has_addr(2, VIP6) && !lab.has_addr(1, VIP6),
+    );
+    lab.stop_keepalived(&keepalived);
+    lab.wait_until(
+        "keepvip to take the IPv6 VIP after keepalived stopped",
+        election_deadline(&keepvip),
+        || lab.has_addr(1, VIP6) && !lab.has_addr(2, VIP6),
+    );
+    if !lab.log_text(1).contains("-> MASTER (priority_zero") {
+        lab.fail("keepvip did not take over on keepalived's priority-0 IPv6 unicast advert");
+    }
+    // keepalived back at 50 hears keepvip (checksummed for its address) and stays backup.
+    let keepalived = lab.start_keepalived(2, &keepalived_conf(50));
+    lab.assert_stays(
+        "keepvip keeps the IPv6 VIP with keepalived at priority 50 running",
+        SETTLE + Conf::v3(50).master_down_interval() + Duration::from_secs(1),
+        || lab.has_addr(1, VIP6) && !lab.has_addr(2, VIP6),
+    );
+    let log = lab.keepalived_log(&keepalived);
+    if !log.contains("Entering BACKUP STATE") || log.contains("Entering MASTER STATE") {
+        lab.fail(&format!("keepalived should stay backup:\n{log}"));
     }
 }
