@@ -34,6 +34,7 @@ fn config(index: usize, priority: u8, host: u8) -> InstanceConfig {
         lower_prio_no_advert: false,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
+        unicast: None,
     }
 }
 
@@ -82,6 +83,7 @@ fn main() {
             backup.handle_advert(
                 Received {
                     src: master_addr,
+                    dst: IpAddr::V4(keepvip::wire::MCAST_V4),
                     ttl: 255,
                     advert,
                 },

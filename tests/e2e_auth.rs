@@ -15,7 +15,7 @@ fn with_password(conf: Conf, password: &str) -> Conf {
 }
 
 fn counter(lab: &Lab, router: u8, name: &str) -> u64 {
-    let counters = lab.counters(router, INSTANCE);
+    let counters = lab.agent_counters(router, INSTANCE);
     match counters.get(name) {
         Some(value) => *value,
         None => lab.fail(&format!("r{router} logged no counter {name}: {counters:?}")),
@@ -91,7 +91,8 @@ fn pass_authentication_interoperates_with_keepalived() {
         || lab.only_holder_is(1),
     );
     let theirs = with_password(Conf::v2(100), password);
-    let keepalived = lab.start_keepalived(2, &theirs.render());
+    let keepalived = lab.keepalived(2);
+    keepalived.start_text(&theirs.render());
     lab.wait_until(
         "keepalived on r2 to enter BACKUP",
         Duration::from_secs(10),

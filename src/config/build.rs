@@ -25,6 +25,8 @@ use super::values::{
 use crate::script::{split_command, SplitError};
 use crate::wire::{Centis, Family, Version};
 
+mod unicast;
+
 const MICROS_PER_SEC: u64 = 1_000_000;
 const MICROS_PER_CENTI: u64 = 10_000;
 /// keepalived's limit for `garp_master_delay`: UINT_MAX microseconds, in whole seconds.
@@ -120,6 +122,7 @@ struct Draft {
     gna_interval: Option<Duration>,
     /// The password and where the `authentication` block is.
     auth: Option<([u8; AUTH_PASS_BYTES], Span)>,
+    unicast: unicast::UnicastDraft,
     seen: HashMap<String, Span>,
 }
 
@@ -156,6 +159,7 @@ impl Draft {
             garp_interval: None,
             gna_interval: None,
             auth: None,
+            unicast: unicast::UnicastDraft::default(),
             seen: HashMap::new(),
         }
     }
@@ -538,6 +542,11 @@ impl Builder<'_> {
             "vrrp_gna_interval" => {
                 if let Some(d) = self.announce_interval(st, ctx, "vrrp_gna_interval") {
                     self.global.garp.gna_interval = d;
+                }
+            }
+            "vrrp_check_unicast_src" => {
+                if let Some(b) = self.boolean(st, ctx, "vrrp_check_unicast_src") {
+                    self.global.check_unicast_src = b;
                 }
             }
             _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
@@ -1043,6 +1052,9 @@ impl Builder<'_> {
             "authentication" => {
                 d.auth = self.authentication(st, ctx).map(|pass| (pass, span));
             }
+            "unicast_src_ip" | "unicast_peer" | "unicast_ttl" | "check_unicast_src" => {
+                self.unicast_keyword(d, st, ctx)
+            }
             "native_ipv6" => {
                 if self.simple(st, ctx, 0..=0, "native_ipv6") {
                     self.warn(
@@ -1302,7 +1314,7 @@ impl Builder<'_> {
                 self.err(
                     d.span,
                     &ctx,
-                    "missing 'interface': the interface to run VRRP on (keepvip has no unicast mode yet)",
+                    "missing 'interface': the interface to run VRRP on (keepvip needs it in unicast mode too)",
                 );
                 None
             }
@@ -1376,6 +1388,7 @@ impl Builder<'_> {
                 );
             }
         }
+        let unicast = self.resolve_unicast(&mut d, family, &ctx);
         if let (Some(span), Family::V4) = (d.native_ipv6, family) {
             if !d.vips.is_empty() {
                 self.err(
@@ -1539,6 +1552,7 @@ impl Builder<'_> {
             vips: d.vips,
             excluded_vips: d.excluded_vips,
             mcast_src_ip: d.mcast_src_ip.map(|(ip, _)| ip),
+            unicast,
             accept: d.accept.unwrap_or(true),
             garp,
             lower_prio_no_advert: d

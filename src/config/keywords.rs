@@ -111,6 +111,7 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("vrrp_garp_lower_prio_repeat"),
     imp("vrrp_garp_interval"),
     imp("vrrp_gna_interval"),
+    imp("vrrp_check_unicast_src"),
     // Change VRRP behaviour: errors until implemented.
     no("vrrp_mcast_group4"),
     no("vrrp_mcast_group6"),
@@ -125,7 +126,6 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     no("nftables_counters"),
     no("nftables_ifindex"),
     no("disable_local_igmp"),
-    no("vrrp_check_unicast_src"),
     no("vrrp_skip_check_adv_addr"),
     no("vrrp_strict"),
     no("vrrp_notify_priority_changes"),
@@ -267,6 +267,10 @@ pub const INSTANCE: &[Keyword] = &[
     imp("garp_interval"),
     imp("gna_interval"),
     imp("authentication"),
+    imp("unicast_src_ip"),
+    imp("unicast_peer"),
+    imp("unicast_ttl"),
+    imp("check_unicast_src"),
     no("use_vmac"),
     no("use_vmac_addr"),
     no("vmac_xmit_base"),
@@ -279,11 +283,7 @@ pub const INSTANCE: &[Keyword] = &[
     no("track_process"),
     no("track_bfd"),
     no("track_src_ip"),
-    no("unicast_src_ip"),
-    no("unicast_peer"),
     no("unicast_fault_no_peer"),
-    no("unicast_ttl"),
-    no("check_unicast_src"),
     no("mcast_dst_ip"),
     no("old_unicast_checksum"),
     no("garp_extra_if"),
@@ -306,6 +306,8 @@ pub const INSTANCE: &[Keyword] = &[
 
 /// `authentication { ... }` inside a `vrrp_instance` (VRRPv2 only).
 pub const AUTHENTICATION: &[Keyword] = &[imp("auth_type"), imp("auth_pass")];
+/// Options after an address in `unicast_peer { ... }`.
+pub const UNICAST_PEER_OPTIONS: &[Keyword] = &[imp("min_ttl"), imp("max_ttl")];
 
 /// Options after an address in `virtual_ipaddress` / `virtual_ipaddress_excluded`.
 pub const VIP_OPTIONS: &[Keyword] = &[
@@ -403,7 +405,14 @@ mod tests {
 
     #[test]
     fn no_keyword_is_listed_twice() {
-        for table in [ROOT, GLOBAL_DEFS, INSTANCE, AUTHENTICATION, VIP_OPTIONS] {
+        for table in [
+            ROOT,
+            GLOBAL_DEFS,
+            INSTANCE,
+            AUTHENTICATION,
+            VIP_OPTIONS,
+            UNICAST_PEER_OPTIONS,
+        ] {
             let mut names: Vec<&str> = table.iter().map(|k| k.name).collect();
             names.sort_unstable();
             let before = names.len();

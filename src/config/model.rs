@@ -54,6 +54,9 @@ pub struct GlobalDefs {
     /// keepvip extension `vrrp_vip_lease SECS`: default lifetime of installed VIPs for
     /// instances without `vip_lease`.
     pub vip_lease: Option<VipLease>,
+    /// `vrrp_check_unicast_src [BOOL]`: unicast instances drop adverts from non-peers.
+    /// keepvip: **on by default** (keepalived: off unless set); `off` is a keepvip extension.
+    pub check_unicast_src: bool,
 }
 
 impl Default for GlobalDefs {
@@ -67,6 +70,7 @@ impl Default for GlobalDefs {
             script_user: None,
             script_security: true,
             vip_lease: None,
+            check_unicast_src: true,
         }
     }
 }
@@ -160,8 +164,11 @@ pub struct Instance {
     pub vips: Vec<Vip>,
     /// `virtual_ipaddress_excluded`: installed, not advertised; may mix families.
     pub excluded_vips: Vec<Vip>,
-    /// `mcast_src_ip`: source address of adverts; `None` = the interface's primary address.
+    /// `mcast_src_ip` or `unicast_src_ip` (one setting in keepalived): source address of
+    /// adverts; `None` = the interface's primary address.
     pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_peer { ... }`: `None` = multicast.
+    pub unicast: Option<Unicast>,
     /// `accept` / `no_accept`. keepalived's default (outside strict mode) is accept mode
     /// **on**, unlike RFC 9568's default.
     pub accept: bool,
@@ -236,6 +243,28 @@ impl Vip {
     pub fn deprecated_by_default(&self) -> bool {
         self.addr.is_ipv6() && self.prefix_len == 128
     }
+}
+
+/// Unicast mode: `unicast_peer`, `unicast_ttl`, `check_unicast_src`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unicast {
+    /// Never empty, no duplicates, all of the instance's family, none our source address.
+    pub peers: Vec<UnicastPeer>,
+    /// `unicast_ttl`, 1-255: TTL / hop limit of sent adverts; `None` = 255.
+    pub ttl: Option<u8>,
+    /// `check_unicast_src [BOOL]`, defaulting to `global_defs vrrp_check_unicast_src` (on).
+    pub check_src: bool,
+}
+
+/// One `unicast_peer` line: `ADDRESS [min_ttl N] [max_ttl N]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnicastPeer {
+    pub addr: IpAddr,
+    /// Default 0.
+    pub min_ttl: u8,
+    /// Default 255; never below `min_ttl`.
+    pub max_ttl: u8,
+    pub span: Span,
 }
 
 /// `brd` values: an address, or `+`/`-` to set/clear the host bits of the VIP.
@@ -345,6 +374,10 @@ mod tests {
         );
         assert_eq!(g.script_user, None);
         assert_eq!(g.vip_lease, None);
+        assert!(
+            g.check_unicast_src,
+            "keepvip checks unicast sources by default"
+        );
     }
 
     #[test]

@@ -268,7 +268,7 @@ fn required_settings() {
     assert_eq!(
         errors("vrrp_instance X {\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n"),
         vec![
-            "/k.conf:1:1: error: vrrp_instance X: missing 'interface': the interface to run VRRP on (keepvip has no unicast mode yet)",
+            "/k.conf:1:1: error: vrrp_instance X: missing 'interface': the interface to run VRRP on (keepvip needs it in unicast mode too)",
             "/k.conf:1:1: error: vrrp_instance X: missing 'virtual_router_id' (1-255, the same on every router of this virtual router)",
         ]
     );
@@ -374,7 +374,7 @@ fn unknown_keywords_get_suggestions_from_their_block() {
 fn unsupported_keywords_are_errors_and_their_blocks_are_not_descended() {
     let text = format!(
         "global_defs {{\n  vrrp_strict\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n}}\n{}",
-        instance_with("  track_script {\n    chk\n  }\n  unicast_peer {\n    192.0.2.2\n  }")
+        instance_with("  track_script {\n    chk\n  }\n  virtual_routes {\n    192.0.2.0/24 via 192.0.2.254\n  }")
     );
     assert_eq!(
         errors(&text),
@@ -382,7 +382,7 @@ fn unsupported_keywords_are_errors_and_their_blocks_are_not_descended() {
             "/k.conf:2:3: error: global_defs > vrrp_strict: not supported by keepvip yet",
             "/k.conf:4:1: error: vrrp_sync_group: not supported by keepvip yet",
             "/k.conf:12:3: error: vrrp_instance VI_1 > track_script: not supported by keepvip yet",
-            "/k.conf:15:3: error: vrrp_instance VI_1 > unicast_peer: not supported by keepvip yet",
+            "/k.conf:15:3: error: vrrp_instance VI_1 > virtual_routes: not supported by keepvip yet",
         ]
     );
 }
@@ -416,7 +416,8 @@ fn every_implemented_keyword_has_a_handler() {
             "interface" | "dev" => "eth1",
             "virtual_router_id" | "priority" | "version" => "3",
             "script_user" | "router_id" | "label" => "eth0:x",
-            "mcast_src_ip" => "192.0.2.3",
+            "mcast_src_ip" | "unicast_src_ip" => "192.0.2.3",
+            "unicast_peer" => "{\n 192.0.2.9 min_ttl 1\n }",
             "brd" => "192.0.2.255",
             "scope" => "link",
             k if k.starts_with("notify") => "/bin/true",
@@ -460,6 +461,12 @@ fn every_implemented_keyword_has_a_handler() {
         let line = format!("    192.0.2.1/24 {kw} {}", sample(kw));
         let text = format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{\n{line}\n }}\n}}\n");
         let (config, diags) = run(&text);
+        assert!(config.is_some(), "{kw}: {diags:?}");
+    }
+    for kw in implemented(keywords::UNICAST_PEER_OPTIONS) {
+        let (config, diags) = run(&instance_with(&format!(
+            "  unicast_peer {{\n    192.0.2.9 {kw} 7\n  }}"
+        )));
         assert!(config.is_some(), "{kw}: {diags:?}");
     }
 }
@@ -1066,6 +1073,148 @@ fn samples_parse_from_text_too() {
     }
 }
 
+// ---- unicast ------------------------------------------------------------------------------------
+
+#[test]
+fn unicast_settings_are_parsed() {
+    let i = only(&instance_with(
+        "  unicast_src_ip 192.0.2.1\n  unicast_ttl 64\n  unicast_peer {\n    192.0.2.2\n    192.0.2.3 min_ttl 60 max_ttl 64\n    192.0.2.4 max_ttl 200\n  }",
+    ));
+    assert_eq!(i.mcast_src_ip, Some("192.0.2.1".parse().unwrap()));
+    let unicast = i.unicast.expect("unicast mode");
+    assert_eq!(unicast.ttl, Some(64));
+    assert!(unicast.check_src);
+    let peers: Vec<(IpAddr, u8, u8)> = unicast
+        .peers
+        .iter()
+        .map(|p| (p.addr, p.min_ttl, p.max_ttl))
+        .collect();
+    assert_eq!(
+        peers,
+        vec![
+            ("192.0.2.2".parse().unwrap(), 0, 255),
+            ("192.0.2.3".parse().unwrap(), 60, 64),
+            ("192.0.2.4".parse().unwrap(), 0, 200),
+        ]
+    );
+    // Without a unicast_peer block the instance is a multicast one.
+    assert_eq!(only(&instance_with("")).unicast, None);
+}
+
+#[test]
+fn unicast_source_checking_defaults_on_and_follows_the_keywords() {
+    let check = |global: &str, extra: &str| {
+        let text = format!(
+            "global_defs {{\n{global}\n}}\n{}",
+            instance_with(&format!("  unicast_peer {{\n    192.0.2.2{extra}\n  }}"))
+        );
+        let (config, diags) = run(&text);
+        assert!(
+            diags.iter().all(|d| !d.contains("error")),
+            "{global} {extra}: {diags:?}"
+        );
+        config.unwrap().instances[0]
+            .unicast
+            .as_ref()
+            .unwrap()
+            .check_src
+    };
+    assert!(check("", ""), "keepvip checks by default");
+    assert!(check("  vrrp_check_unicast_src", ""));
+    assert!(!check("  vrrp_check_unicast_src off", ""));
+    // As in keepalived, a TTL range turns the check on for the instance.
+    assert!(check("  vrrp_check_unicast_src off", " min_ttl 2"));
+    let off = only(&instance_with(
+        "  check_unicast_src off\n  unicast_peer {\n    192.0.2.2\n  }",
+    ));
+    assert!(!off.unicast.unwrap().check_src);
+    let on = only(&format!(
+        "global_defs {{\n  vrrp_check_unicast_src no\n}}\n{}",
+        instance_with("  check_unicast_src\n  unicast_peer {\n    192.0.2.2\n  }")
+    ));
+    assert!(on.unicast.unwrap().check_src);
+}
+
+#[test]
+fn unicast_peers_are_validated_where_they_are_written() {
+    // instance_with puts its text at line 4; the block's lines follow.
+    let peers = |lines: &str| {
+        errors(&instance_with(&format!(
+            "  mcast_src_ip 192.0.2.1\n  unicast_peer {{\n{lines}\n  }}"
+        )))
+    };
+    let at = |line: u32, col: u32, message: &str| {
+        format!("/k.conf:{line}:{col}: error: vrrp_instance VI_1 > unicast_peer: {message}")
+    };
+    assert_eq!(
+        peers("    192.0.2.2\n    2001:db8::2\n    192.0.2.2\n    192.0.2.1"),
+        vec![
+            at(7, 5, "2001:db8::2 is IPv6 but the instance's addresses are IPv4"),
+            at(8, 5, "192.0.2.2 is already listed at /k.conf:6:5"),
+            at(9, 5, "192.0.2.1 is this router's own source address (unicast_src_ip / mcast_src_ip): list the other routers"),
+        ]
+    );
+    assert_eq!(
+        errors(&instance_with("  unicast_peer {\n    192.0.2.1\n  }")),
+        vec!["/k.conf:5:5: error: vrrp_instance VI_1 > unicast_peer: 192.0.2.1 is a virtual address of this instance: list the other routers' own addresses"]
+    );
+    assert_eq!(
+        peers("    192.0.2.2 min_ttl 65 max_ttl 64\n    192.0.2.3 min_tll 1\n    192.0.2.4 max_ttl\n    192.0.2.5 max_ttl 256\n    192.0.2.6 max_ttl x\n    192.0.2.7 max_ttl 1 max_ttl 2\n    192.0.2.0/24\n    fe80::1%eth0\n    224.0.0.18"),
+        vec![
+            at(6, 5, "min_ttl 65 is above max_ttl 64: every advert from 192.0.2.2 would be dropped"),
+            at(7, 15, "unknown peer option 'min_tll', did you mean 'min_ttl'?"),
+            at(8, 15, "'max_ttl' needs a value 0-255"),
+            at(9, 23, "256 is out of range: expected 0-255"),
+            at(10, 23, "'x' is not a whole number: expected 0-255"),
+            at(11, 25, "'max_ttl' is given twice"),
+            at(12, 5, "'192.0.2.0/24' is not an IP address (a peer is one address: no prefix length)"),
+            at(13, 5, "'fe80::1%eth0' is not an IP address (no zone index: link-local peers are reached on the instance's interface)"),
+            at(14, 5, "224.0.0.18 is a multicast address: a peer is the unicast address of another router"),
+        ]
+    );
+    assert_eq!(
+        errors(&instance_with("  unicast_peer {\n  }")),
+        vec!["/k.conf:4:16: error: vrrp_instance VI_1 > unicast_peer: the block is empty: list the other routers' addresses, or remove it to use multicast (keepalived would silently fall back to multicast)"]
+    );
+}
+
+#[test]
+fn unicast_companions_are_checked() {
+    assert_eq!(
+        errors(&instance_with("  unicast_ttl 64")),
+        vec!["/k.conf:4:15: error: vrrp_instance VI_1 > unicast_ttl: needs unicast_peer: multicast adverts always go out with TTL 255"]
+    );
+    assert_eq!(
+        errors(&instance_with("  unicast_ttl 0\n  unicast_peer {\n    192.0.2.2\n  }")),
+        vec!["/k.conf:4:15: error: vrrp_instance VI_1 > unicast_ttl: 0 is out of range: expected 1-255 (a TTL of 0 never leaves this host)"]
+    );
+    assert_eq!(
+        errors(&instance_with("  mcast_src_ip 192.0.2.7\n  unicast_src_ip 192.0.2.8\n  unicast_peer {\n    192.0.2.2\n  }")),
+        vec!["/k.conf:5:18: error: vrrp_instance VI_1 > unicast_src_ip: mcast_src_ip 192.0.2.7 at /k.conf:4:16 sets the same source address (keepalived keeps whichever comes last): keep one"]
+    );
+    assert_eq!(
+        errors(&instance_with("  unicast_src_ip 2001:db8::1\n  unicast_peer {\n    192.0.2.2\n  }")),
+        vec!["/k.conf:4:18: error: vrrp_instance VI_1 > unicast_src_ip: 2001:db8::1 is IPv6 but the instance's addresses are IPv4"]
+    );
+    assert_eq!(
+        errors(&instance_with("  check_unicast_src off\n  unicast_peer {\n    192.0.2.2 max_ttl 9\n  }")),
+        vec!["/k.conf:6:15: error: vrrp_instance VI_1 > unicast_peer: min_ttl / max_ttl are checked only with source checking, which 'check_unicast_src off' at /k.conf:4:3 turns off: remove one"]
+    );
+    // The same address twice is one setting, as keepalived sees it.
+    let same = only(&instance_with("  mcast_src_ip 192.0.2.7\n  unicast_src_ip 192.0.2.7\n  unicast_peer {\n    192.0.2.2\n  }"));
+    assert_eq!(same.mcast_src_ip, Some("192.0.2.7".parse().unwrap()));
+    let (_, diags) = warnings(&instance_with("  check_unicast_src"));
+    assert_eq!(
+        diags,
+        vec!["/k.conf:4:3: warning: vrrp_instance VI_1 > check_unicast_src: has no effect without unicast_peer"]
+    );
+    // IPv6 peers for an IPv6 instance, link-local ones included.
+    let v6 = only(
+        "vrrp_instance V6 {\n  interface eth0\n  virtual_router_id 5\n  unicast_peer {\n    fe80::2\n    2001:db8::2\n  }\n  virtual_ipaddress {\n    fe80::100/64\n  }\n}\n",
+    );
+    assert_eq!(v6.unicast.unwrap().peers.len(), 2);
+}
+
 // ---- no input panics -------------------------------------------------------------------------------
 
 fn soup_word() -> impl Strategy<Value = String> {
@@ -1074,6 +1223,7 @@ fn soup_word() -> impl Strategy<Value = String> {
         keywords::GLOBAL_DEFS,
         keywords::INSTANCE,
         keywords::VIP_OPTIONS,
+        keywords::UNICAST_PEER_OPTIONS,
     ]
     .iter()
     .flat_map(|t| t.iter().map(|k| k.name.to_string()))

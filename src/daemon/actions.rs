@@ -120,17 +120,6 @@ impl Daemon {
         };
         let family = running.spec.family();
         let src = running.instance.config().primary_address;
-        let dst = match family {
-            Family::V4 => IpAddr::V4(MCAST_V4),
-            Family::V6 => IpAddr::V6(MCAST_V6),
-        };
-        let bytes = match advert.to_bytes(src, dst, running.spec.v3_ipv4_checksum) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                error!("{}: cannot encode an advert: {e:?}", running.spec.name);
-                return;
-            }
-        };
         let Some(slot) = self
             .sockets
             .iter()
@@ -139,11 +128,21 @@ impl Daemon {
         else {
             return;
         };
-        if let Err(e) = slot.socket.send_from(&bytes, Some(src), dst) {
-            warn!(
-                "{}: sending an advert on {} failed: {e}",
-                running.spec.name, running.spec.interface
-            );
+        // The group, or each unicast peer; the v3 checksum covers the destination it goes to.
+        for (dst, ttl) in self.advert_destinations(idx) {
+            let bytes = match advert.to_bytes(src, dst, running.spec.v3_ipv4_checksum) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    error!("{}: cannot encode an advert: {e:?}", running.spec.name);
+                    return;
+                }
+            };
+            if let Err(e) = slot.socket.send_with_ttl(&bytes, Some(src), dst, ttl) {
+                warn!(
+                    "{}: sending an advert to {dst} on {} failed: {e}",
+                    running.spec.name, running.spec.interface
+                );
+            }
         }
     }
 

@@ -145,11 +145,15 @@ impl Daemon {
         Ok(())
     }
 
-    /// keepalived's choice: `mcast_src_ip`, else the interface's first primary IPv4 address (not
-    /// a VIP), or for IPv6 its link-local address once DAD is done.
+    /// keepalived's choice: `mcast_src_ip` / `unicast_src_ip`, else the interface's first primary
+    /// IPv4 address (not a VIP), or for IPv6 its link-local address once DAD is done (a global
+    /// one for unicast to global peers: see `unicast_global_source`).
     pub(super) fn source_address(&self, idx: usize, ifindex: u32) -> Option<IpAddr> {
         let spec = &self.instances[idx].spec;
         if let Some(src) = spec.mcast_src_ip {
+            return Some(src);
+        }
+        if let Some(src) = self.unicast_global_source(idx, ifindex) {
             return Some(src);
         }
         let is_vip = |addr: &IpAddr| {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::unistd::{Group, User};
 
 use crate::config::{self, Config, NotifyScript, VipLease};
-use crate::proto::{AnnounceSchedule, InitialState};
+use crate::proto::{AnnounceSchedule, InitialState, Unicast, UnicastPeer};
 use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
@@ -150,6 +150,19 @@ fn instance_spec(
         scripts,
         garp_interval: garp.interval,
         gna_interval: garp.gna_interval,
+        unicast: instance.unicast.as_ref().map(|u| Unicast {
+            peers: u
+                .peers
+                .iter()
+                .map(|p| UnicastPeer {
+                    address: p.addr,
+                    min_ttl: p.min_ttl,
+                    max_ttl: p.max_ttl,
+                })
+                .collect(),
+            check_src: u.check_src,
+        }),
+        unicast_ttl: instance.unicast.as_ref().and_then(|u| u.ttl),
     }
 }
 

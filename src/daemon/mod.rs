@@ -14,6 +14,7 @@ mod pidfile;
 mod receive;
 mod reload;
 pub mod spec;
+mod unicast;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -117,6 +118,8 @@ struct Running {
     lease_renew_at: Option<Instant>,
     /// VRRPv3-over-IPv4 checksum variant of each peer heard (bounded).
     peer_checksums: peers::PeerChecksums,
+    /// Sources whose adverts were dropped as not unicast peers, already logged at `warn`.
+    strangers_logged: BTreeSet<IpAddr>,
 }
 
 struct SocketSlot {
@@ -259,8 +262,10 @@ impl Daemon {
             holds_vips: false,
             lease_renew_at: None,
             peer_checksums: peers::PeerChecksums::default(),
+            strangers_logged: BTreeSet::new(),
         });
         let idx = self.instances.len() - 1;
+        self.log_unicast_setup(idx);
         let usable = match self.attach(idx) {
             Ok(()) => true,
             Err(why) => {

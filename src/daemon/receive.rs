@@ -50,9 +50,11 @@ impl Daemon {
             match Advert::parse(payload, received.src, received.dst) {
                 Ok((advert, checksum)) => {
                     let accepted_before = self.instances[idx].instance.counters().advert_rcvd;
+                    let strangers = self.instances[idx].instance.counters().unicast_src_err;
                     self.instances[idx].instance.handle_advert(
                         Received {
                             src: received.src,
+                            dst: received.dst,
                             ttl: received.ttl_or_hoplimit,
                             advert: &advert,
                         },
@@ -64,6 +66,9 @@ impl Daemon {
                         self.instances[idx].instance.counters().advert_rcvd > accepted_before;
                     if accepted && advert.version == Version::V3 && family == Family::V4 {
                         self.note_peer_checksum(idx, received.src, checksum);
+                    }
+                    if self.instances[idx].instance.counters().unicast_src_err != strangers {
+                        self.log_stranger(idx, received.src);
                     }
                     self.drain(idx, now);
                 }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use crate::proto::{timers, AnnounceSchedule, InitialState, InstanceConfig};
+use crate::proto::{timers, AnnounceSchedule, InitialState, InstanceConfig, Unicast};
 use crate::wire::{Centis, Checksum, Family, V2Auth, Version};
 
 /// One virtual address and where it goes.
@@ -79,6 +79,10 @@ pub struct InstanceSpec {
     /// interface (`garp_interval` / `gna_interval`); zero = back to back.
     pub garp_interval: Duration,
     pub gna_interval: Duration,
+    /// `unicast_peer`: adverts go to each peer instead of the VRRP group; `None` = multicast.
+    pub unicast: Option<Unicast>,
+    /// `unicast_ttl`: TTL / hop limit of unicast adverts; `None` = 255, as multicast.
+    pub unicast_ttl: Option<u8>,
 }
 
 impl InstanceSpec {
@@ -117,6 +121,7 @@ impl InstanceSpec {
             lower_prio_no_advert: self.lower_prio_no_advert,
             announce: self.announce,
             auth: self.auth,
+            unicast: self.unicast.clone(),
         }
     }
 

@@ -18,6 +18,18 @@
 //! - IPv6 checksum: `IPV6_CHECKSUM` stays off. For a raw IPv6 socket of a protocol other than
 //!   ICMPv6 the kernel then neither computes nor verifies checksums; `wire` computes the VRRP
 //!   checksum (with the pseudo-header) itself and checks it on receive.
+//! - Unicast mode (`unicast_peer`) uses this same socket; it needs no socket of its own. The
+//!   socket is bound to the device but to no address, so the kernel's raw delivery
+//!   (`raw_v4_input` / `raw_v6_input`) hands it every protocol-112 packet addressed to any
+//!   local address that arrives on the device, besides the joined group: the tests prove it
+//!   (`unicast_adverts_carry_ttl_255_and_the_unicast_destination` for global and link-local
+//!   unicast, `a_socket_hears_only_its_own_interface` for the device binding). Sending to a
+//!   peer is the same `sendmsg` with a unicast destination and `IP_PKTINFO` /
+//!   `IPV6_PKTINFO`; `unicast_ttl` rides on the same message (`IP_TTL` / `IPV6_HOPLIMIT`
+//!   ancillary data). Each instance tells unicast from multicast by the destination reported
+//!   with each packet. Unlike keepalived, which opens a socket per unicast source address and
+//!   binds it there, a unicast instance therefore also sees adverts sent to other local
+//!   addresses of the device: the instance's peer check (on by default) is what filters them.
 //! - Receive: source, destination, TTL / hop limit and interface come from the kernel
 //!   (`IP_PKTINFO` + `IP_RECVTTL`, `IPV6_RECVPKTINFO` + `IPV6_RECVHOPLIMIT`), so no IP header
 //!   is parsed here. IPv4 raw sockets hand over the whole datagram, header included; this
@@ -161,6 +173,18 @@ impl VrrpSocket {
     /// Sends `payload` to `dst` from `src` (`None`: the kernel's choice). `WouldBlock` means the
     /// socket buffer is full: the advert is lost, as it would be on the wire.
     pub fn send_from(&self, payload: &[u8], src: Option<IpAddr>, dst: IpAddr) -> io::Result<()> {
+        self.send_with_ttl(payload, src, dst, None)
+    }
+
+    /// [`send_from`](Self::send_from) with the TTL / hop limit of this one packet (`None`: 255,
+    /// the socket's setting). keepalived's `unicast_ttl`; the kernel refuses 0 for IPv4.
+    pub fn send_with_ttl(
+        &self,
+        payload: &[u8],
+        src: Option<IpAddr>,
+        dst: IpAddr,
+        ttl: Option<u8>,
+    ) -> io::Result<()> {
         check_family(self.family, &dst, "destination")?;
         if let Some(src) = &src {
             check_family(self.family, src, "source")?;
@@ -182,15 +206,12 @@ impl VrrpSocket {
                     ipi_addr: libc::in_addr { s_addr: 0 },
                 };
                 let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
-                retry_eintr(|| {
-                    sendmsg(
-                        fd,
-                        &iov,
-                        &[ControlMessage::Ipv4PacketInfo(&info)],
-                        MsgFlags::empty(),
-                        Some(&to),
-                    )
-                })?
+                let ttl = ttl.map(libc::c_int::from);
+                let mut cmsgs = vec![ControlMessage::Ipv4PacketInfo(&info)];
+                if let Some(ttl) = &ttl {
+                    cmsgs.push(ControlMessage::Ipv4Ttl(ttl));
+                }
+                retry_eintr(|| sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&to)))?
             }
             (src, IpAddr::V6(dst)) => {
                 let src = match src {
@@ -206,15 +227,12 @@ impl VrrpSocket {
                 // The scope id matters for link-local destinations; the kernel ignores it
                 // for global ones.
                 let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, self.ifindex));
-                retry_eintr(|| {
-                    sendmsg(
-                        fd,
-                        &iov,
-                        &[ControlMessage::Ipv6PacketInfo(&info)],
-                        MsgFlags::empty(),
-                        Some(&to),
-                    )
-                })?
+                let hop_limit = ttl.map(libc::c_int::from);
+                let mut cmsgs = vec![ControlMessage::Ipv6PacketInfo(&info)];
+                if let Some(hop_limit) = &hop_limit {
+                    cmsgs.push(ControlMessage::Ipv6HopLimit(hop_limit));
+                }
+                retry_eintr(|| sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&to)))?
             }
         };
         if sent == payload.len() {

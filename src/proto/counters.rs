@@ -22,6 +22,9 @@ pub struct Counters {
     pub checksum_err: u64,
     pub version_err: u64,
     pub vrid_err: u64,
+    /// Unicast adverts from an address that is not a `unicast_peer` (keepvip; keepalived drops
+    /// them without counting).
+    pub unicast_src_err: u64,
 }
 
 impl Counters {
@@ -40,7 +43,7 @@ impl Counters {
     }
 
     /// (name, value) pairs in a stable order, for status output and logs.
-    pub fn named(&self) -> [(&'static str, u64); 17] {
+    pub fn named(&self) -> [(&'static str, u64); 18] {
         [
             ("advert_rcvd", self.advert_rcvd),
             ("advert_sent", self.advert_sent),
@@ -59,6 +62,7 @@ impl Counters {
             ("checksum_err", self.checksum_err),
             ("version_err", self.version_err),
             ("vrid_err", self.vrid_err),
+            ("unicast_src_err", self.unicast_src_err),
         ]
     }
 }
@@ -92,6 +96,6 @@ mod tests {
             .iter()
             .map(|(n, _)| *n)
             .collect();
-        assert_eq!(names.len(), 17);
+        assert_eq!(names.len(), 18);
     }
 }

@@ -10,6 +10,7 @@ use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
 use super::counters::Counters;
 use super::timers::{initial_master_wait, master_down_interval, skew_time};
+use super::unicast::{Unicast, UnicastDrop};
 
 /// Priority of the address owner: master at once, never preempted.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -79,6 +80,9 @@ pub struct InstanceConfig {
     pub announce: AnnounceSchedule,
     /// v2 authentication sent and required (type 0 = none).
     pub auth: V2Auth,
+    /// `unicast_peer`: adverts go to these peers and are checked against them; `None` =
+    /// multicast.
+    pub unicast: Option<Unicast>,
 }
 
 impl InstanceConfig {
@@ -127,6 +131,22 @@ impl InstanceConfig {
                 self.family(),
                 self.primary_address
             ));
+        }
+        if let Some(unicast) = &self.unicast {
+            if unicast.peers.is_empty() {
+                return fail("unicast mode needs at least one peer".into());
+            }
+            if let Some(peer) = unicast
+                .peers
+                .iter()
+                .find(|p| Family::of(&p.address) != self.family())
+            {
+                return fail(format!(
+                    "unicast peer {} is not {} like the instance",
+                    peer.address,
+                    self.family()
+                ));
+            }
         }
         Ok(addresses)
     }
@@ -257,7 +277,9 @@ pub enum Action {
 #[derive(Clone, Debug)]
 pub struct Received<'a> {
     pub src: IpAddr,
-    /// TTL (IPv4) or hop limit (IPv6); must be 255.
+    /// The IP destination: the VRRP group, or (unicast mode) our address.
+    pub dst: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6): 255 in multicast mode, the peer's range in unicast mode.
     pub ttl: u8,
     pub advert: &'a Advert,
 }
@@ -585,8 +607,7 @@ impl Instance {
             // Our own advert looped back by some path: never a peer.
             return false;
         }
-        if received.ttl != crate::wire::VRRP_TTL {
-            self.counters.ip_ttl_err += 1;
+        if !self.transport_ok(received) {
             return false;
         }
         if advert.version != self.config.version {
@@ -619,6 +640,38 @@ impl Instance {
             self.counters.addr_list_err += 1;
         }
         true
+    }
+
+    /// Multicast: sent to the group with TTL 255 (RFC 9568 section 7.1). Unicast: keepalived's
+    /// rules (see [`Unicast::check`]). An advert whose destination does not match the mode is
+    /// an `addr_list_err`, as keepalived counts it.
+    fn transport_ok(&mut self, received: &Received<'_>) -> bool {
+        let Some(unicast) = &self.config.unicast else {
+            if !received.dst.is_multicast() {
+                self.counters.addr_list_err += 1;
+                return false;
+            }
+            if received.ttl != crate::wire::VRRP_TTL {
+                self.counters.ip_ttl_err += 1;
+                return false;
+            }
+            return true;
+        };
+        match unicast.check(received.src, received.dst, received.ttl) {
+            Ok(()) => true,
+            Err(UnicastDrop::MulticastDestination) => {
+                self.counters.addr_list_err += 1;
+                false
+            }
+            Err(UnicastDrop::NotAPeer) => {
+                self.counters.unicast_src_err += 1;
+                false
+            }
+            Err(UnicastDrop::TtlOutOfRange { .. }) => {
+                self.counters.ip_ttl_err += 1;
+                false
+            }
+        }
     }
 
     fn auth_ok(&mut self, got: V2Auth) -> bool {
@@ -919,6 +972,7 @@ mod tests {
             lower_prio_no_advert: false,
             announce: AnnounceSchedule::default(),
             auth: V2Auth::NONE,
+            unicast: None,
         }
     }
 
@@ -955,6 +1009,7 @@ mod tests {
         instance.handle_advert(
             Received {
                 src: peer(),
+                dst: IpAddr::V4(crate::wire::MCAST_V4),
                 ttl,
                 advert,
             },
@@ -1422,5 +1477,109 @@ mod tests {
         bad.priority = 0;
         let err = Instance::new(bad).unwrap_err();
         assert!(err.to_string().starts_with("vrrp_instance VI_1: priority"));
+        let mut bad = config(100);
+        bad.unicast = Some(Unicast {
+            peers: Vec::new(),
+            check_src: true,
+        });
+        assert!(Instance::new(bad).is_err(), "unicast without peers");
+        let mut bad = config(100);
+        bad.unicast = Some(Unicast {
+            peers: vec![UnicastPeer::new("2001:db8::2".parse().unwrap())],
+            check_src: true,
+        });
+        assert!(Instance::new(bad).is_err(), "a peer of the other family");
+    }
+
+    // ---- unicast mode ----
+
+    use crate::proto::UnicastPeer;
+
+    fn unicast_config(priority: u8, check_src: bool) -> InstanceConfig {
+        InstanceConfig {
+            unicast: Some(Unicast {
+                peers: vec![UnicastPeer {
+                    address: peer(),
+                    min_ttl: 0,
+                    max_ttl: 64,
+                }],
+                check_src,
+            }),
+            ..config(priority)
+        }
+    }
+
+    fn receive_unicast(
+        instance: &mut Instance,
+        src: IpAddr,
+        advert: &Advert,
+        ttl: u8,
+        now: Instant,
+    ) {
+        instance.handle_advert(
+            Received {
+                src,
+                dst: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                ttl,
+                advert,
+            },
+            now,
+        );
+    }
+
+    #[test]
+    fn unicast_applies_the_peer_ttl_range_instead_of_255() {
+        let now = Instant::now();
+        let mut instance = Instance::new(unicast_config(100, true)).unwrap();
+        instance.handle_startup(true, now);
+        // The peer's range is 0..=64: 253 is outside it, 64 (never valid multicast) inside.
+        receive_unicast(&mut instance, peer(), &advert(200), 253, now);
+        assert_eq!(instance.counters().ip_ttl_err, 1);
+        assert_eq!(instance.last_master(), None);
+        receive_unicast(&mut instance, peer(), &advert(200), 64, now);
+        assert_eq!(instance.counters().advert_rcvd, 1);
+        assert_eq!(instance.last_master().map(|m| m.address), Some(peer()));
+    }
+
+    #[test]
+    fn unicast_drops_and_counts_strangers() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let mut unicast = Instance::new(unicast_config(100, true)).unwrap();
+        unicast.handle_startup(true, now);
+        let at = unicast.poll_timeout().unwrap();
+        unicast.handle_timeout(at);
+        assert_eq!(unicast.state(), StateKind::Master);
+        let stranger: IpAddr = "192.0.2.9".parse().unwrap();
+        receive_unicast(&mut unicast, stranger, &advert(250), 64, at);
+        assert_eq!(unicast.counters().unicast_src_err, 1);
+        assert_eq!(unicast.counters().advert_rcvd, 0);
+        assert_eq!(
+            unicast.state(),
+            StateKind::Master,
+            "a stranger cannot depose us"
+        );
+        // With checking off (keepalived's default), the same advert is obeyed.
+        let mut trusting = Instance::new(unicast_config(100, false)).unwrap();
+        trusting.handle_startup(true, now);
+        trusting.handle_timeout(trusting.poll_timeout().unwrap());
+        receive_unicast(&mut trusting, stranger, &advert(250), 200, at);
+        assert_eq!(trusting.counters().unicast_src_err, 0);
+        assert_eq!(trusting.state(), StateKind::Backup);
+        // The multicast instance ignores unicast adverts altogether, as keepalived does.
+        receive_unicast(&mut instance, peer(), &advert(250), 255, now);
+        assert_eq!(instance.counters().addr_list_err, 1);
+        assert_eq!(instance.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn unicast_ignores_the_multicast_group() {
+        let now = Instant::now();
+        let mut instance = Instance::new(unicast_config(100, true)).unwrap();
+        instance.handle_startup(true, now);
+        receive(&mut instance, &advert(200), 255, now);
+        assert_eq!(instance.counters().addr_list_err, 1);
+        assert_eq!(instance.counters().advert_rcvd, 0);
+        assert_eq!(instance.last_master(), None);
     }
 }

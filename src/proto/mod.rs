@@ -7,9 +7,11 @@ mod instance;
 mod scenarios;
 pub mod sim;
 pub mod timers;
+mod unicast;
 
 pub use counters::Counters;
 pub use instance::{
     Action, AnnounceSchedule, InitialState, Instance, InstanceConfig, InvalidInstance,
     Notification, PeerMaster, Reason, Received, StateKind, PRIORITY_OWNER, PRIORITY_STOP,
 };
+pub use unicast::{Unicast, UnicastDrop, UnicastPeer};

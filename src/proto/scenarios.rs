@@ -28,6 +28,7 @@ fn router(index: u8, priority: u8, version: Version, interval: Centis) -> Instan
         lower_prio_no_advert: false,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
+        unicast: None,
     }
 }
 
@@ -513,5 +514,102 @@ mod properties {
                 None => prop_assert!(masters.is_empty()),
             }
         }
+    }
+}
+
+/// Unicast mode on a LAN that drops multicast, as clouds do.
+mod unicast {
+    use super::*;
+    use crate::proto::{Unicast, UnicastPeer};
+
+    fn address(index: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + index))
+    }
+
+    /// Router `index` sending to (and, with `check_src`, accepting only) the routers `peers`.
+    fn unicast(index: u8, priority: u8, peers: &[u8], check_src: bool) -> InstanceConfig {
+        InstanceConfig {
+            unicast: Some(Unicast {
+                peers: peers
+                    .iter()
+                    .map(|&p| UnicastPeer::new(address(p)))
+                    .collect(),
+                check_src,
+            }),
+            ..v3(index, priority)
+        }
+    }
+
+    #[test]
+    fn unicast_pair_elects_and_fails_over_where_multicast_pairs_cannot() {
+        let mut lan = lan_of(vec![
+            unicast(0, 200, &[1], true),
+            unicast(1, 100, &[0], true),
+            v3(2, 200),
+            v3(3, 100),
+        ]);
+        lan.block_multicast(true);
+        lan.start_all();
+        lan.run_until(Duration::from_secs(10));
+        // The multicast pair hears nothing: both are master. The unicast pair elects.
+        assert_eq!(lan.masters(), vec![0, 2, 3]);
+        assert!(lan.instance(1).unwrap().counters().advert_rcvd >= 5);
+        let crash_at = Duration::from_millis(10_500);
+        lan.run_until(crash_at);
+        lan.crash(0);
+        lan.run_until(Duration::from_secs(20));
+        let last_advert = last_transmit_before(&lan, 0, crash_at);
+        let (took_over, reason) = entered(&lan, 1, StateKind::Master).unwrap();
+        assert_eq!(
+            took_over,
+            last_advert + HOP2 + mdi(Version::V3, 100, Centis(100))
+        );
+        assert_eq!(reason, Reason::MasterDown);
+        // Back again, router 0 preempts; then it stops gracefully and 1 takes over at Skew_Time.
+        lan.start(0);
+        lan.run_until(Duration::from_secs(30));
+        assert_eq!(lan.masters(), vec![0, 2, 3]);
+        let stop_at = Duration::from_millis(30_250);
+        lan.run_until(stop_at);
+        lan.shutdown(0);
+        lan.run_until(Duration::from_secs(40));
+        let (took_over, reason) = entered(&lan, 1, StateKind::Master).unwrap();
+        assert_eq!(
+            took_over,
+            stop_at + HOP2 + skew_time(Version::V3, 100, Centis(100))
+        );
+        assert_eq!(reason, Reason::PriorityZero);
+    }
+
+    #[test]
+    fn a_stranger_cannot_depose_a_unicast_master() {
+        // Router 2 sends its priority 250 to router 0, which does not list it.
+        let mut lan = lan_of(vec![
+            unicast(0, 200, &[1], true),
+            unicast(1, 100, &[0], true),
+            unicast(2, 250, &[0], true),
+        ]);
+        lan.block_multicast(true);
+        lan.start_all();
+        lan.run_until(Duration::from_secs(10));
+        assert_eq!(lan.masters(), vec![0, 2]);
+        let counters = *lan.instance(0).unwrap().counters();
+        assert!(counters.unicast_src_err >= 5, "{counters:?}");
+        assert_eq!(lan.instance(1).unwrap().counters().unicast_src_err, 0);
+    }
+
+    #[test]
+    fn without_source_checking_a_stranger_deposes_the_master() {
+        // keepalived's default: router 0 obeys router 2, goes silent, and router 1 takes over.
+        let mut lan = lan_of(vec![
+            unicast(0, 200, &[1], false),
+            unicast(1, 100, &[0], false),
+            unicast(2, 250, &[0], false),
+        ]);
+        lan.block_multicast(true);
+        lan.start_all();
+        lan.run_until(Duration::from_secs(10));
+        assert_eq!(lan.masters(), vec![1, 2]);
+        assert_eq!(lan.state(0), Some(StateKind::Backup));
     }
 }

@@ -4,6 +4,10 @@
 //! Fully deterministic: the clock is virtual (`start + offset`), the loss generator is seeded, and
 //! simultaneous events are ordered by a sequence number. Adverts go through the real codec
 //! (`emit` then `parse`), so the simulation also proves the two layers agree.
+//!
+//! A router with `unicast` peers sends each advert to the routers whose primary address is a
+//! peer (the checksum computed for that destination); the others multicast to every router,
+//! unless the LAN drops multicast ([`Lan::block_multicast`]), as clouds do.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -53,6 +57,7 @@ struct Router {
 struct Delivery {
     to: usize,
     src: IpAddr,
+    dst: IpAddr,
     bytes: Vec<u8>,
 }
 
@@ -73,6 +78,7 @@ pub struct Lan {
     seq: u64,
     rng: u64,
     loss_per_million: u32,
+    multicast_blocked: bool,
     trace: Vec<TraceEntry>,
 }
 
@@ -88,6 +94,7 @@ impl Lan {
             seq: 0,
             rng: seed | 1,
             loss_per_million: 0,
+            multicast_blocked: false,
             trace: Vec::new(),
         }
     }
@@ -145,6 +152,11 @@ impl Lan {
     /// Loss probability for every delivery, in parts per million.
     pub fn set_loss(&mut self, per_million: u32) {
         self.loss_per_million = per_million.min(1_000_000);
+    }
+
+    /// Drops every multicast advert from now on (or no longer); unicast still flows.
+    pub fn block_multicast(&mut self, blocked: bool) {
+        self.multicast_blocked = blocked;
     }
 
     /// Starts (or restarts after a crash) a router with a fresh instance.
@@ -278,10 +290,11 @@ impl Lan {
         let Some(instance) = router.instance.as_mut() else {
             return;
         };
-        match Advert::parse(&delivery.bytes, delivery.src, group(&delivery.src)) {
+        match Advert::parse(&delivery.bytes, delivery.src, delivery.dst) {
             Ok((advert, _checksum)) => {
                 let received = Received {
                     src: delivery.src,
+                    dst: delivery.dst,
                     ttl: VRRP_TTL,
                     advert: &advert,
                 };
@@ -338,12 +351,23 @@ impl Lan {
             return;
         }
         let src = sender.config.primary_address;
-        let bytes = match advert.to_bytes(src, group(&src), Checksum::PseudoHeader) {
-            Ok(bytes) => bytes,
-            Err(e) => panic!("router {from} built an advert it cannot encode: {e}"),
+        // (receiver, destination address) pairs.
+        let routers = &self.routers;
+        let targets: Vec<(usize, IpAddr)> = match &sender.config.unicast {
+            Some(unicast) => unicast
+                .peers
+                .iter()
+                .flat_map(|peer| {
+                    (0..routers.len())
+                        .filter(move |&to| routers[to].config.primary_address == peer.address)
+                        .map(move |to| (to, peer.address))
+                })
+                .collect(),
+            None if self.multicast_blocked => Vec::new(),
+            None => (0..routers.len()).map(|to| (to, group(&src))).collect(),
         };
         let (latency, partition) = (sender.latency, sender.partition);
-        for to in 0..self.routers.len() {
+        for (to, dst) in targets {
             let receiver = &self.routers[to];
             if to == from || receiver.partition != partition {
                 continue;
@@ -351,6 +375,10 @@ impl Lan {
             if self.lose() {
                 continue;
             }
+            let bytes = match advert.to_bytes(src, dst, Checksum::PseudoHeader) {
+                Ok(bytes) => bytes,
+                Err(e) => panic!("router {from} built an advert it cannot encode: {e}"),
+            };
             let at = self.now + latency + self.routers[to].latency;
             self.seq += 1;
             self.queue.push(Reverse((at, self.seq)));
@@ -359,7 +387,8 @@ impl Lan {
                 Delivery {
                     to,
                     src,
-                    bytes: bytes.clone(),
+                    dst,
+                    bytes,
                 },
             );
         }

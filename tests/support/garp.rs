@@ -108,52 +108,6 @@ impl FrameCapture {
     }
 }
 
-/// keepalived running in a router namespace. Dropping it stops it: SIGTERM to the parent
-/// (which stops its VRRP child), SIGKILL after a grace period, then the VRRP child by the PID
-/// in its pid file if it outlived the parent. Declare it after the lab so it drops first.
-pub struct Keepalived {
-    child: Child,
-    vrrp_pidfile: PathBuf,
-    pub log: PathBuf,
-}
-
-impl Keepalived {
-    pub fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Keepalived {
-    fn drop(&mut self) {
-        let child_pid: Option<u32> = fs::read_to_string(&self.vrrp_pidfile)
-            .ok()
-            .and_then(|t| t.trim().parse().ok());
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = signal_pid(self.child.id(), Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + TEARDOWN_GRACE;
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if matches!(self.child.try_wait(), Ok(None)) {
-            eprintln!("teardown: keepalived ignored SIGTERM: SIGKILL");
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        // A VRRP child that outlived its parent would keep the namespace alive: end it, after
-        // checking that the PID is still a keepalived.
-        if let Some(pid) = child_pid {
-            let is_keepalived = fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains("keepalived"))
-                .unwrap_or(false);
-            if is_keepalived {
-                eprintln!("teardown: keepalived's VRRP child {pid} outlived its parent: SIGKILL");
-                let _ = signal_pid(pid, Signal::SIGKILL);
-            }
-        }
-    }
-}
-
 impl Lab {
     /// Starts tcpdump on the switch's bridge for gratuitous ARPs, unsolicited NAs and IPv4
     /// VRRP, and waits until it is listening.
@@ -207,49 +161,6 @@ impl Lab {
         FrameCapture { out }
     }
 
-    /// Starts keepalived (VRRP only, foreground, logging to a file) on `router` with `config`.
-    pub fn start_keepalived(&self, router: u8, config: &str) -> Keepalived {
-        self.check_router(router);
-        let conf = self.dir().join(format!("keepalived-r{router}.conf"));
-        write_file(&conf, config, 0o644);
-        let log = self.dir().join(format!("keepalived-r{router}.log"));
-        let pidfile = self
-            .dir()
-            .join("run")
-            .join(format!("keepalived-r{router}.pid"));
-        let vrrp_pidfile = self
-            .dir()
-            .join("run")
-            .join(format!("keepalived-vrrp-r{router}.pid"));
-        let (stdout, stderr) = match File::create(&log).and_then(|f| Ok((f.try_clone()?, f))) {
-            Ok(files) => files,
-            Err(e) => panic!("cannot create {}: {e}", log.display()),
-        };
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.router_ns(router), "keepalived"])
-            .args(["-n", "-l", "-D", "-G", "-P", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(&pidfile)
-            .arg("-r")
-            .arg(&vrrp_pidfile)
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
-        let child = match cmd.spawn() {
-            Ok(child) => child,
-            Err(e) => panic!("cannot start {cmd:?} (keepalived must be installed): {e}"),
-        };
-        self.watched
-            .borrow_mut()
-            .push((format!("keepalived on r{router}"), log.clone()));
-        Keepalived {
-            child,
-            vrrp_pidfile,
-            log,
-        }
-    }
-
     /// Makes `router` deaf to VRRP from `src` (nftables in its namespace; gone with it).
     pub fn drop_vrrp_from(&self, router: u8, src: &str) {
         self.check_router(router);
@@ -265,35 +176,6 @@ impl Lab {
                 .args(["netns", "exec", &ns, "nft", "-f"])
                 .arg(&path),
         );
-    }
-
-    /// The counters `router`'s agent logs on SIGUSR2 for `instance`, freshly requested.
-    pub fn counters(&self, router: u8, instance: &str) -> HashMap<String, u64> {
-        let marker = format!("{instance}: advert_rcvd=");
-        let lines = |text: &str| -> Vec<String> {
-            text.lines()
-                .filter(|l| l.contains(&marker))
-                .map(str::to_string)
-                .collect()
-        };
-        let before = lines(&self.log_text(router)).len();
-        self.poke(router, Signal::SIGUSR2);
-        let line = self.wait_for(
-            &format!("r{router} to log its counters after SIGUSR2"),
-            Duration::from_secs(5),
-            || lines(&self.log_text(router)).get(before).cloned(),
-        );
-        let Some((_, values)) = line.split_once(&marker[..marker.len() - "advert_rcvd=".len()])
-        else {
-            self.fail(&format!("cannot parse the counter line {line:?}"));
-        };
-        values
-            .split_whitespace()
-            .filter_map(|pair| {
-                let (name, value) = pair.split_once('=')?;
-                Some((name.to_string(), value.parse().ok()?))
-            })
-            .collect()
     }
 }
 

@@ -212,6 +212,17 @@ impl Lab {
         }
     }
 
+    /// One counter of [`Lab::agent_counters`]; fails the test if the agent does not log it.
+    pub fn agent_counter(&self, router: u8, instance: &str, name: &str) -> u64 {
+        let counters = self.agent_counters(router, instance);
+        match counters.get(name) {
+            Some(value) => *value,
+            None => self.fail(&format!(
+                "r{router} logs no counter {name} for {instance}: {counters:?}"
+            )),
+        }
+    }
+
     /// Asks the agent on `router` for its status (SIGUSR1) and returns the new line about
     /// `instance` (without the log prefix).
     pub fn agent_status(&self, router: u8, instance: &str) -> String {

@@ -200,6 +200,49 @@ fn unicast_adverts_carry_ttl_255_and_the_unicast_destination() {
 }
 
 #[test]
+fn unicast_ttl_is_set_per_packet() {
+    in_new_netns(|| {
+        let hosts = two_hosts("kvU0", "kvU1");
+        let (a, b) = (&hosts.a, &hosts.b);
+        let mut buf = [0u8; 1500];
+        let tx4 = VrrpSocket::open(a.ifindex, &a.name, Family::V4, None).unwrap();
+        let rx4 = hosts
+            .b_ns
+            .run(|| VrrpSocket::open(b.ifindex, &b.name, Family::V4, None))
+            .unwrap();
+        tx4.send_with_ttl(
+            &ADVERT_V4,
+            Some(IpAddr::V4(a.v4)),
+            IpAddr::V4(b.v4),
+            Some(64),
+        )
+        .unwrap();
+        let got = recv_within(&rx4, &mut buf).expect("unicast v4 advert");
+        assert_eq!(got.ttl_or_hoplimit, 64);
+        assert_eq!(buf[8], 64, "TTL in the IPv4 header");
+        // The next packet without a TTL goes out with the socket's 255 again.
+        tx4.send_from(&ADVERT_V4, Some(IpAddr::V4(a.v4)), IpAddr::V4(b.v4))
+            .unwrap();
+        assert_eq!(recv_within(&rx4, &mut buf).unwrap().ttl_or_hoplimit, 255);
+
+        let tx6 = VrrpSocket::open(a.ifindex, &a.name, Family::V6, None).unwrap();
+        let rx6 = hosts
+            .b_ns
+            .run(|| VrrpSocket::open(b.ifindex, &b.name, Family::V6, None))
+            .unwrap();
+        tx6.send_with_ttl(
+            &ADVERT_V6,
+            Some(IpAddr::V6(a.v6)),
+            IpAddr::V6(b.v6),
+            Some(7),
+        )
+        .unwrap();
+        let got = recv_within(&rx6, &mut buf).expect("unicast v6 advert");
+        assert_eq!((got.src, got.ttl_or_hoplimit), (IpAddr::V6(a.v6), 7));
+    });
+}
+
+#[test]
 fn several_sources_share_one_socket() {
     in_new_netns(|| {
         let mut hosts = two_hosts("kvX0", "kvX1");
