@@ -35,6 +35,9 @@ const MAX_VIP_LEASE_SECS: u64 = u32::MAX as u64 - 1;
 /// The count field of an advert is 8 bits wide.
 const MAX_VIPS: usize = 255;
 
+mod track;
+use track::{TrackBuilder, TrackDraft};
+
 pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) -> Config {
     let mut builder = Builder {
         sources,
@@ -44,9 +47,11 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         global_seen: HashMap::new(),
         drafts: Vec::new(),
         saw_instance: false,
+        track: TrackBuilder::default(),
     };
     builder.root(root);
     let drafts = std::mem::take(&mut builder.drafts);
+    let instance_names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
     if !builder.saw_instance {
         builder.diags.warning(
             None,
@@ -54,14 +59,18 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
             "no vrrp_instance is configured: keepvip has nothing to do",
         );
     }
-    let instances: Vec<Instance> = drafts
+    let mut instances: Vec<Instance> = drafts
         .into_iter()
         .filter_map(|d| builder.resolve(d))
         .collect();
     builder.cross_checks(&instances);
+    let tracking = builder.finish_tracking(&mut instances, &instance_names);
     Config {
         global: builder.global,
         instances,
+        scripts: tracking.scripts,
+        track_files: tracking.files,
+        sync_groups: tracking.groups,
         files: sources.paths(),
     }
 }
@@ -97,6 +106,7 @@ struct Draft {
     notify: Notify,
     vip_lease: Option<VipLease>,
     native_ipv6: Option<Span>,
+    track: TrackDraft,
     seen: HashMap<String, Span>,
 }
 
@@ -128,6 +138,7 @@ impl Draft {
             notify: Notify::default(),
             vip_lease: None,
             native_ipv6: None,
+            track: TrackDraft::default(),
             seen: HashMap::new(),
         }
     }
@@ -143,6 +154,8 @@ struct Builder<'a> {
     drafts: Vec<Draft>,
     /// A `vrrp_instance` statement was seen, valid or not.
     saw_instance: bool,
+    /// `vrrp_script`, `track_file`, `vrrp_sync_group` blocks.
+    track: TrackBuilder,
 }
 
 fn with(ctx: &[String], step: &str) -> Vec<String> {
@@ -388,6 +401,9 @@ impl Builder<'_> {
             match st.keyword.text.as_str() {
                 "global_defs" => self.global_defs(st),
                 "vrrp_instance" => self.instance(st),
+                "vrrp_script" => self.vrrp_script(st),
+                "track_file" | "vrrp_track_file" => self.track_file_block(st),
+                "vrrp_sync_group" => self.sync_group(st),
                 _ => self.unhandled(st, &[]),
             }
         }
@@ -596,6 +612,7 @@ impl Builder<'_> {
                 let at = self.loc(previous);
                 match kw.as_str() {
                     "virtual_ipaddress" | "virtual_ipaddress_excluded" | "state" => {}
+                    "track_interface" | "track_script" | "track_file" => {}
                     k if k.starts_with("notify") => {
                         self.err(
                             item.keyword.span,
@@ -806,6 +823,9 @@ impl Builder<'_> {
                 if let Some(lease) = self.vip_lease(st, ctx, "vip_lease") {
                     d.vip_lease = Some(lease);
                 }
+            }
+            "track_interface" | "track_script" | "track_file" | "dont_track_primary" => {
+                self.track_keyword(&mut d.track, st, ctx)
             }
             "native_ipv6" => {
                 if self.simple(st, ctx, 0..=0, "native_ipv6") {
@@ -1261,6 +1281,7 @@ impl Builder<'_> {
             preempt_delay = 0;
         }
 
+        let tracking = self.resolve_tracking(&d.track, &ctx);
         let global = &self.global;
         let garp = Garp {
             master_delay: d.garp_delay.unwrap_or(global.garp.master_delay),
@@ -1293,6 +1314,8 @@ impl Builder<'_> {
             v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
             notify: d.notify,
             vip_lease: d.vip_lease.or(global.vip_lease),
+            tracking,
+            dont_track_primary: d.track.dont_track_primary,
         })
     }
 

@@ -138,7 +138,16 @@ impl Daemon {
         else {
             return;
         };
+        let link_up = self.links.get(&ifindex).is_some_and(|l| l.oper_up);
         if let Err(e) = slot.socket.send_from(&bytes, Some(src), dst) {
+            if !link_up {
+                // dont_track_primary keeps the instance running on a link that is down.
+                debug!(
+                    "{}: not sent, {} is down: {e}",
+                    running.spec.name, running.spec.interface
+                );
+                return;
+            }
             warn!(
                 "{}: sending an advert on {} failed: {e}",
                 running.spec.name, running.spec.interface

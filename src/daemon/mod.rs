@@ -11,6 +11,7 @@ mod load;
 mod pidfile;
 mod receive;
 pub mod spec;
+mod track;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -86,7 +87,7 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     let _pid_file = PidFile::create(&options.run_dir)?;
     let mut daemon = Daemon::new(options.config.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
-    daemon.start(loaded.specs, Instant::now());
+    daemon.start(loaded, Instant::now());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| daemon.run_loop()));
     match outcome {
         Ok(result) => result,
@@ -111,6 +112,8 @@ struct Running {
     usable: bool,
     holds_vips: bool,
     lease_renew_at: Option<Instant>,
+    /// What tracking last said (`None` before the first evaluation).
+    verdict: Option<crate::proto::track::Verdict>,
 }
 
 struct SocketSlot {
@@ -137,6 +140,8 @@ struct Daemon {
     installed: BTreeSet<(u32, IpAddr, u8)>,
     stop_deadline: Option<Instant>,
     rx_buf: Vec<u8>,
+    /// Track scripts and files.
+    tracker: track::Tracker,
 }
 
 impl Daemon {
@@ -172,11 +177,14 @@ impl Daemon {
             installed: BTreeSet::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
+            tracker: track::Tracker::new(),
         })
     }
 
-    fn start(&mut self, specs: Vec<InstanceSpec>, now: Instant) {
+    fn start(&mut self, loaded: Loaded, now: Instant) {
+        let specs = loaded.specs;
         self.remove_stale_vips(&specs);
+        self.configure_tracking(loaded.check_scripts, loaded.track_files, false, now);
         for spec in specs {
             self.add_instance(spec, now);
         }
@@ -249,8 +257,18 @@ impl Daemon {
             usable: false,
             holds_vips: false,
             lease_renew_at: None,
+            verdict: None,
         });
         let idx = self.instances.len() - 1;
+        if !self.instances[idx].spec.tracking.is_empty() {
+            info!(
+                "{}: tracking {}",
+                self.instances[idx].spec.name,
+                track::describe(&self.instances[idx].spec.tracking)
+            );
+            // Before start-up, so that the instance starts in the state tracking calls for.
+            self.retrack(idx, now);
+        }
         let usable = match self.attach(idx) {
             Ok(()) => true,
             Err(why) => {
@@ -291,11 +309,17 @@ impl Daemon {
                     token if self.runner.owns_token(token) => {
                         self.runner.handle_event(token, self.poll.registry())
                     }
+                    token if self.tracker.runner.owns_token(token) => self
+                        .tracker
+                        .runner
+                        .handle_event(token, self.poll.registry()),
+                    track::INOTIFY => self.on_inotify(now),
                     Token(t) if t >= SOCKET_BASE => self.on_socket(t - SOCKET_BASE, now),
                     _ => {}
                 }
             }
             self.fire_timers(Instant::now());
+            self.on_check_events(Instant::now());
             self.log_script_events();
         }
     }
@@ -304,7 +328,11 @@ impl Daemon {
         self.instances
             .iter()
             .flat_map(|r| [r.instance.poll_timeout(), r.lease_renew_at])
-            .chain([self.runner.poll_timeout(), self.stop_deadline])
+            .chain([
+                self.runner.poll_timeout(),
+                self.stop_deadline,
+                self.tracker.next_deadline(),
+            ])
             .flatten()
             .min()
     }
@@ -329,6 +357,17 @@ impl Daemon {
         if self.runner.poll_timeout().is_some_and(|at| at <= now) {
             self.runner.handle_timeout(now, self.poll.registry());
         }
+        if self
+            .tracker
+            .runner
+            .poll_timeout()
+            .is_some_and(|at| at <= now)
+        {
+            self.tracker
+                .runner
+                .handle_timeout(now, self.poll.registry());
+        }
+        self.run_due_checks(now);
     }
 
     // ----- signals -----
@@ -339,7 +378,10 @@ impl Daemon {
                 Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
                     Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.begin_stop(now),
                     Ok(Signal::SIGHUP) => self.reload(now),
-                    Ok(Signal::SIGCHLD) => self.runner.reap(now, self.poll.registry()),
+                    Ok(Signal::SIGCHLD) => {
+                        self.runner.reap(now, self.poll.registry());
+                        self.tracker.runner.reap(now, self.poll.registry());
+                    }
                     Ok(Signal::SIGUSR1) => self.log_status(),
                     Ok(Signal::SIGUSR2) => {
                         // Test hook (debug builds only): proves that a panic releases VIPs.
@@ -373,6 +415,7 @@ impl Daemon {
         }
         self.stop_deadline = Some(now + STOP_GRACE);
         self.runner.shutdown(now + STOP_GRACE);
+        self.stop_checks(now + STOP_GRACE);
     }
 
     fn reload(&mut self, now: Instant) {
@@ -423,6 +466,8 @@ impl Daemon {
         });
         self.close_unused_sockets();
         self.remove_stale_vips(&start);
+        self.configure_tracking(loaded.check_scripts, loaded.track_files, true, now);
+        self.retrack_all(now);
         for spec in start {
             self.add_instance(spec, now);
         }

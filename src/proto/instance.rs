@@ -10,6 +10,7 @@ use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
 use super::counters::Counters;
 use super::timers::{initial_master_wait, master_down_interval, skew_time};
+use super::track::Verdict;
 
 /// Priority of the address owner: master at once, never preempted.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -305,6 +306,8 @@ pub struct Instance {
     started: bool,
     link_up: bool,
     tracking_fault: bool,
+    /// A weight-0 tracked object has no state yet (see [`Instance::handle_tracking_pending`]).
+    tracking_pending: bool,
     effective_priority: u8,
     /// Master_Adver_Interval: our own as master and in v2; learned from the master in v3.
     master_interval: Centis,
@@ -326,6 +329,7 @@ impl Instance {
             started: false,
             link_up: true,
             tracking_fault: false,
+            tracking_pending: false,
             effective_priority,
             master_interval,
             last_master: None,
@@ -463,13 +467,54 @@ impl Instance {
     }
 
     /// The effective priority changed (tracking weights). It is clamped to 1..=254 unless the
-    /// base priority is 255, as keepalived does, and takes effect with the next advert.
+    /// base priority is 255, as keepalived does, and takes effect with the next advert. A
+    /// backup's running down timer moves by the change in its Skew_Time, as in keepalived.
     pub fn handle_priority_change(&mut self, effective: u8, _now: Instant) {
+        let previous = self.effective_priority;
         self.effective_priority = if self.config.priority == PRIORITY_OWNER {
             PRIORITY_OWNER
         } else {
             effective.clamp(1, PRIORITY_OWNER - 1)
         };
+        if let State::Backup {
+            ref mut master_down_at,
+            ..
+        } = self.state
+        {
+            let (version, interval) = (self.config.version, self.master_interval);
+            let old = master_down_interval(version, previous, interval);
+            let new = master_down_interval(version, self.effective_priority, interval);
+            let moved = if new >= old {
+                master_down_at.checked_add(new - old)
+            } else {
+                master_down_at.checked_sub(old - new)
+            };
+            if let Some(at) = moved {
+                *master_down_at = at;
+            }
+        }
+    }
+
+    /// Everything tracking decides at once: the effective priority, whether a weight-0 object
+    /// is still unknown, and whether one requires FAULT.
+    pub fn handle_tracking(&mut self, verdict: &Verdict, now: Instant) {
+        self.handle_priority_change(verdict.priority(self.config.priority), now);
+        self.handle_tracking_pending(verdict.pending, now);
+        self.handle_tracking_fault(verdict.fault, now);
+    }
+
+    /// A weight-0 tracked script has not reported yet. Like keepalived, an address owner then
+    /// starts as backup instead of taking over at once, and takes over when the wait ends.
+    pub fn handle_tracking_pending(&mut self, pending: bool, now: Instant) {
+        let was_pending = std::mem::replace(&mut self.tracking_pending, pending);
+        if was_pending
+            && !pending
+            && self.started
+            && self.config.priority == PRIORITY_OWNER
+            && matches!(self.state, State::Backup { .. })
+        {
+            self.become_master(StateKind::Backup, Reason::Owner, now);
+        }
     }
 
     /// The address we send from changed (the interface got its first address, or was
@@ -740,7 +785,7 @@ impl Instance {
     /// From Initialize or Fault: the owner takes over at once, everyone else waits as backup.
     fn elect_from_idle(&mut self, previous: StateKind, reason: Reason, now: Instant) {
         self.master_interval = self.config.advert_interval;
-        if self.config.priority == PRIORITY_OWNER {
+        if self.config.priority == PRIORITY_OWNER && !self.tracking_pending {
             self.become_master(previous, Reason::Owner, now);
             return;
         }
@@ -1263,6 +1308,85 @@ mod tests {
         let mut owner = Instance::new(config(255)).unwrap();
         owner.handle_priority_change(10, now);
         assert_eq!(owner.effective_priority(), 255);
+    }
+
+    #[test]
+    fn priority_change_moves_a_backup_down_timer_by_the_skew_difference() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        let before = instance.poll_timeout().unwrap();
+        instance.handle_priority_change(200, now);
+        let after = instance.poll_timeout().unwrap();
+        let skew = |p| skew_time(Version::V3, p, Centis(100));
+        assert_eq!(before - after, skew(100) - skew(200));
+        instance.handle_priority_change(50, now);
+        assert_eq!(
+            instance.poll_timeout().unwrap() - before,
+            skew(50) - skew(100)
+        );
+    }
+
+    #[test]
+    fn a_master_advertises_its_new_priority_next_time() {
+        let now = Instant::now();
+        let mut instance = master(200, now);
+        instance.handle_priority_change(90, now);
+        assert!(
+            actions(&mut instance).is_empty(),
+            "no advert before its time"
+        );
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        assert!(matches!(
+            actions(&mut instance).as_slice(),
+            [Action::Transmit(a)] if a.priority == 90
+        ));
+        assert_eq!(instance.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn tracking_verdict_sets_priority_and_fault_together() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let verdict = Verdict {
+            fault: true,
+            pending: false,
+            adjust: -30,
+        };
+        instance.handle_tracking(&verdict, now);
+        assert_eq!(instance.state(), StateKind::Fault);
+        let got = actions(&mut instance);
+        assert!(matches!(
+            got.last(),
+            Some(Action::Notify(Notification {
+                state: Some(StateKind::Fault),
+                reason: Reason::Tracking,
+                priority: 70,
+                ..
+            }))
+        ));
+        instance.handle_tracking(&Verdict::default(), now);
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert_eq!(instance.effective_priority(), 100);
+    }
+
+    #[test]
+    fn an_owner_waits_for_pending_weight_zero_tracking_then_takes_over() {
+        let now = Instant::now();
+        let mut owner = Instance::new(config(255)).unwrap();
+        owner.handle_tracking_pending(true, now);
+        owner.handle_startup(true, now);
+        assert_eq!(owner.state(), StateKind::Backup);
+        owner.handle_tracking_pending(false, now);
+        assert_eq!(owner.state(), StateKind::Master);
+        assert_eq!(owner.last_reason(), Reason::Owner);
+        // A non-owner is not affected by the end of the wait.
+        let mut other = Instance::new(config(100)).unwrap();
+        other.handle_tracking_pending(true, now);
+        other.handle_startup(true, now);
+        other.handle_tracking_pending(false, now);
+        assert_eq!(other.state(), StateKind::Backup);
     }
 
     #[test]

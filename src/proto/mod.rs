@@ -7,6 +7,7 @@ mod instance;
 mod scenarios;
 pub mod sim;
 pub mod timers;
+pub mod track;
 
 pub use counters::Counters;
 pub use instance::{

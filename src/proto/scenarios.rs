@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::sim::{Lan, TraceEvent};
 use super::timers::{master_down_interval, skew_time};
+use super::track::Verdict;
 use super::{AnnounceSchedule, InitialState, InstanceConfig, Reason, StateKind};
 use crate::wire::{Centis, V2Auth, Version};
 
@@ -389,6 +390,109 @@ fn lowered_priority_lets_the_backup_preempt() {
     lan.start_all();
     lan.run_until(Duration::from_secs(10));
     lan.set_priority(0, 100);
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![1]);
+}
+
+fn adjust(by: i64) -> Verdict {
+    Verdict {
+        adjust: by,
+        ..Verdict::default()
+    }
+}
+
+#[test]
+fn tracking_drop_moves_the_master_and_recovery_moves_it_back() {
+    let (r0, r1) = (v3(0, 200), v3(1, 150));
+    let mut lan = lan_of(vec![r0, r1]);
+    lan.start_all();
+    let dropped_at = Duration::from_millis(10_050);
+    lan.run_until(dropped_at);
+    lan.track(0, adjust(-100));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![1]);
+    // r1 discards r0's adverts at 100 from the next one on: its timer, last restarted by r0's
+    // advert at 200, runs out.
+    let last_at_200 = last_transmit_before(&lan, 0, dropped_at);
+    assert_eq!(
+        entered(&lan, 1, StateKind::Master),
+        Some((
+            last_at_200 + HOP2 + mdi(Version::V3, 150, Centis(100)),
+            Reason::Preempted
+        ))
+    );
+    assert_eq!(lan.state(0), Some(StateKind::Backup));
+
+    let recovered_at = Duration::from_millis(20_030);
+    lan.run_until(recovered_at);
+    lan.track(0, Verdict::default());
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(lan.masters(), vec![0]);
+    // r0's timer, restarted by r1's last advert it accepted, moved with r0's new Skew_Time.
+    let last_from_r1 = last_transmit_before(&lan, 1, recovered_at);
+    assert_eq!(
+        entered(&lan, 0, StateKind::Master),
+        Some((
+            last_from_r1 + HOP2 + mdi(Version::V3, 200, Centis(100)),
+            Reason::Preempted
+        ))
+    );
+}
+
+#[test]
+fn tracking_fault_hands_over_at_skew_time_and_its_end_preempts_back() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150)]);
+    lan.start_all();
+    let fault_at = Duration::from_millis(10_020);
+    lan.run_until(fault_at);
+    lan.track(
+        0,
+        Verdict {
+            fault: true,
+            ..Verdict::default()
+        },
+    );
+    assert_eq!(lan.state(0), Some(StateKind::Fault));
+    assert!(!lan.holds_vips(0));
+    lan.run_until(Duration::from_secs(15));
+    assert_eq!(
+        entered(&lan, 1, StateKind::Master),
+        Some((
+            fault_at + HOP2 + skew_time(Version::V3, 150, Centis(100)),
+            Reason::PriorityZero
+        ))
+    );
+    let cleared_at = Duration::from_millis(15_010);
+    lan.run_until(cleared_at);
+    lan.track(0, Verdict::default());
+    assert_eq!(lan.state(0), Some(StateKind::Backup));
+    lan.run_until(Duration::from_secs(25));
+    assert_eq!(lan.masters(), vec![0]);
+    assert_eq!(
+        entered(&lan, 0, StateKind::Master),
+        Some((
+            cleared_at + mdi(Version::V3, 200, Centis(100)),
+            Reason::Preempted
+        ))
+    );
+}
+
+#[test]
+fn tracking_raise_without_preempt_does_not_take_over() {
+    let mut r1 = v3(1, 150);
+    r1.preempt = false;
+    let mut lan = lan_of(vec![v3(0, 200), r1]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(1, adjust(80));
+    assert_eq!(lan.instance(1).map(|i| i.effective_priority()), Some(230));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![0]);
+    // With preemption it would have.
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150)]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(1, adjust(80));
     lan.run_until(Duration::from_secs(20));
     assert_eq!(lan.masters(), vec![1]);
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::wire::{Advert, Checksum, Family, MCAST_V4, MCAST_V6, VRRP_TTL};
 
+use super::track::Verdict;
 use super::{Action, Instance, InstanceConfig, Reason, Received, StateKind};
 
 /// Something that happened, at a virtual time measured from the start of the simulation.
@@ -203,6 +204,15 @@ impl Lan {
         let now = self.now;
         if let Some(instance) = self.routers[router].instance.as_mut() {
             instance.handle_priority_change(priority, now);
+        }
+        self.drain(router);
+    }
+
+    /// Hands a router's instance a tracking verdict (priority adjustment, FAULT, pending).
+    pub fn track(&mut self, router: usize, verdict: Verdict) {
+        let now = self.now;
+        if let Some(instance) = self.routers[router].instance.as_mut() {
+            instance.handle_tracking(&verdict, now);
         }
         self.drain(router);
     }

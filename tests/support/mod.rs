@@ -16,6 +16,7 @@
 pub mod conf;
 pub mod net;
 pub mod notify;
+pub mod track;
 
 pub use conf::{Conf, INSTANCE, VIP, VIP_CIDR, VRID};
 pub use net::{IfAddr, Lifetime, Neigh, SeenAdvert};
