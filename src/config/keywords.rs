@@ -58,7 +58,7 @@ const DEBUG: &str = "keepalived debugging aid";
 pub const ROOT: &[Keyword] = &[
     imp("global_defs"),
     imp("vrrp_instance"),
-    no("vrrp_sync_group"),
+    imp("vrrp_sync_group"),
     imp("vrrp_script"),
     imp("track_file"),
     imp("vrrp_track_file"),

@@ -13,6 +13,7 @@ impl Daemon {
                 Action::Notify(notification) => self.notify(idx, &notification, now),
             }
         }
+        self.sync_group_of(idx, now);
     }
 
     pub(super) fn vip_ifindex(&self, spec: &InstanceSpec, vip: &VipSpec) -> Option<u32> {

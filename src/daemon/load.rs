@@ -12,7 +12,7 @@ use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
 use super::spec::{
-    CheckScriptSpec, InstanceSpec, NotifyScripts, ScriptSpec, TrackFileSpec, VipSpec,
+    CheckScriptSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec, TrackFileSpec, VipSpec,
 };
 
 /// keepalived runs scripts as this user when it exists and no `script_user` is given.
@@ -25,6 +25,7 @@ pub struct Loaded {
     /// The `vrrp_script`s and `track_file`s some instance tracks (keepalived runs no other).
     pub check_scripts: Vec<CheckScriptSpec>,
     pub track_files: Vec<TrackFileSpec>,
+    pub sync_groups: Vec<SyncGroupSpec>,
 }
 
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
@@ -41,12 +42,14 @@ pub fn load_specs(path: &Path) -> Result<Loaded, String> {
         .collect();
     let (check_scripts, track_files) =
         super::track::tracking_specs(config, &mut specs, &mut errors);
+    let sync_groups = super::sync::sync_group_specs(config, &mut specs, &mut errors);
     if errors.is_empty() {
         Ok(Loaded {
             specs,
             warnings,
             check_scripts,
             track_files,
+            sync_groups,
         })
     } else {
         let count = errors.len();
@@ -156,6 +159,7 @@ fn instance_spec(
         scripts,
         tracking: Default::default(),
         dont_track_primary: instance.dont_track_primary,
+        sync_group: None,
     }
 }
 

@@ -11,6 +11,7 @@ mod load;
 mod pidfile;
 mod receive;
 pub mod spec;
+mod sync;
 mod track;
 
 use std::collections::{BTreeSet, HashMap};
@@ -142,6 +143,9 @@ struct Daemon {
     rx_buf: Vec<u8>,
     /// Track scripts and files.
     tracker: track::Tracker,
+    groups: Vec<sync::RunningGroup>,
+    /// A sync group is being reconciled (its members' actions do not start another round).
+    syncing: bool,
 }
 
 impl Daemon {
@@ -178,6 +182,8 @@ impl Daemon {
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
             tracker: track::Tracker::new(),
+            groups: Vec::new(),
+            syncing: false,
         })
     }
 
@@ -185,9 +191,11 @@ impl Daemon {
         let specs = loaded.specs;
         self.remove_stale_vips(&specs);
         self.configure_tracking(loaded.check_scripts, loaded.track_files, false, now);
+        self.configure_groups(loaded.sync_groups);
         for spec in specs {
             self.add_instance(spec, now);
         }
+        self.sync_all_groups(now);
     }
 
     /// A crash (or an operator) may have left our VIPs behind: remove them before electing, so
@@ -227,7 +235,7 @@ impl Daemon {
 
     fn add_instance(&mut self, spec: InstanceSpec, now: Instant) {
         let config = spec.instance_config(spec.mcast_src_ip.unwrap_or(spec.placeholder_source()));
-        let instance = match Instance::new(config) {
+        let mut instance = match Instance::new(config) {
             Ok(instance) => instance,
             Err(e) => {
                 // The config layer validates first; this is a last line of defence.
@@ -235,6 +243,7 @@ impl Daemon {
                 return;
             }
         };
+        instance.set_sync_member(spec.sync_group.is_some());
         info!(
             "{}: VRRP{} {} VRID {} on {}, priority {}, advert interval {}, VIPs {}",
             spec.name,
@@ -413,6 +422,7 @@ impl Daemon {
             self.instances[idx].instance.handle_shutdown(now);
             self.drain(idx, now);
         }
+        self.stop_groups(now);
         self.stop_deadline = Some(now + STOP_GRACE);
         self.runner.shutdown(now + STOP_GRACE);
         self.stop_checks(now + STOP_GRACE);
@@ -467,15 +477,18 @@ impl Daemon {
         self.close_unused_sockets();
         self.remove_stale_vips(&start);
         self.configure_tracking(loaded.check_scripts, loaded.track_files, true, now);
+        self.configure_groups(loaded.sync_groups);
         self.retrack_all(now);
         for spec in start {
             self.add_instance(spec, now);
         }
+        self.sync_all_groups(now);
         info!("reload done: {} instances", self.instances.len());
     }
 
     /// SIGUSR1: one line per instance with what an operator asks first.
     fn log_status(&self) {
+        self.log_group_status();
         for running in &self.instances {
             let instance = &running.instance;
             let master = instance

@@ -80,6 +80,8 @@ pub struct InstanceSpec {
     pub tracking: TrackingSpec,
     /// `dont_track_primary`: the interface going down is not a FAULT.
     pub dont_track_primary: bool,
+    /// The `vrrp_sync_group` it belongs to.
+    pub sync_group: Option<String>,
 }
 
 impl InstanceSpec {
@@ -157,6 +159,15 @@ pub struct CheckScriptSpec {
     pub rise: u32,
     pub fall: u32,
     pub init_fail: bool,
+}
+
+/// A `vrrp_sync_group`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupSpec {
+    pub name: String,
+    /// Instance names, each in no other group.
+    pub members: Vec<String>,
+    pub scripts: NotifyScripts,
 }
 
 /// A `track_file` some instance tracks.

@@ -595,3 +595,74 @@ pub(super) fn describe(tracking: &TrackingSpec) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Loaded {
+        let dir = std::env::temp_dir().join(format!(
+            "keepvip-track-specs-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.conf");
+        std::fs::write(&path, text).unwrap();
+        let loaded = load_specs(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        loaded.unwrap_or_else(|report| panic!("{report}"))
+    }
+
+    fn instance(name: &str, vrid: u8, extra: &str) -> String {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n{extra}\n virtual_ipaddress {{\n  192.0.2.{vrid}\n }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn members_track_their_group_s_objects_too_and_unweighted_entries_stay_unweighted() {
+        let text = format!(
+            "vrrp_sync_group G {{\n group {{\n  VI_1 VI_2\n }}\n sync_group_tracking_weight\n track_interface {{\n  eth9 weight 5\n  eth7 weight -4\n }}\n}}\n{}{}{}",
+            instance("VI_1", 1, " track_interface {\n  eth9\n  eth8 weight 3\n  eth7 weight 2\n }"),
+            instance("VI_2", 2, ""),
+            instance("VI_3", 3, " track_interface {\n  eth9 weight 1\n }\n track_script {\n  used\n }"),
+        ) + "vrrp_script used {\n script /bin/true\n}\nvrrp_script unused {\n script /bin/false\n}\n";
+        let loaded = load(&text);
+        let tracking = |name: &str| {
+            loaded
+                .specs
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.tracking.interfaces.clone())
+                .unwrap()
+        };
+        let w = |n| Weight::new(n, false);
+        assert_eq!(
+            tracking("VI_1"),
+            vec![
+                ("eth9".to_string(), w(0)),
+                ("eth8".to_string(), w(3)),
+                ("eth7".to_string(), w(-4)),
+            ]
+        );
+        assert_eq!(
+            tracking("VI_2"),
+            vec![("eth9".to_string(), w(5)), ("eth7".to_string(), w(-4))]
+        );
+        assert_eq!(tracking("VI_3"), vec![("eth9".to_string(), w(1))]);
+        let groups: Vec<_> = loaded.specs.iter().map(|s| s.sync_group.clone()).collect();
+        assert_eq!(groups, vec![Some("G".into()), Some("G".into()), None]);
+        let scripts: Vec<&str> = loaded
+            .check_scripts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(
+            scripts,
+            vec!["used"],
+            "keepalived runs only tracked scripts"
+        );
+        assert!(loaded.track_files.is_empty());
+    }
+}

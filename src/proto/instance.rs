@@ -194,6 +194,8 @@ pub enum Reason {
     /// A tracked object failed or recovered.
     Tracking,
     Shutdown,
+    /// Its sync group moved it (another member failed, took over or stepped down).
+    SyncGroup,
 }
 
 impl Reason {
@@ -209,6 +211,7 @@ impl Reason {
             Reason::LinkUp => "link_up",
             Reason::Tracking => "tracking",
             Reason::Shutdown => "shutdown",
+            Reason::SyncGroup => "sync_group",
         }
     }
 }
@@ -272,6 +275,9 @@ enum State {
         preempt_at: Option<Instant>,
         /// What it will mean if the down timer fires.
         down_reason: Reason,
+        /// A sync group member whose down timer fired (or an owner): it waits for its group
+        /// to let it take over, with no timer of its own.
+        wants_master: bool,
     },
     Master {
         advert_at: Instant,
@@ -308,6 +314,10 @@ pub struct Instance {
     tracking_fault: bool,
     /// A weight-0 tracked object has no state yet (see [`Instance::handle_tracking_pending`]).
     tracking_pending: bool,
+    /// Member of a sync group: takes over only when the group lets it.
+    sync_member: bool,
+    /// Its sync group is in FAULT because of another member.
+    group_fault: bool,
     effective_priority: u8,
     /// Master_Adver_Interval: our own as master and in v2; learned from the master in v3.
     master_interval: Centis,
@@ -330,6 +340,8 @@ impl Instance {
             link_up: true,
             tracking_fault: false,
             tracking_pending: false,
+            sync_member: false,
+            group_fault: false,
             effective_priority,
             master_interval,
             last_master: None,
@@ -390,6 +402,9 @@ impl Instance {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Initialize | State::Fault => None,
+            State::Backup {
+                wants_master: true, ..
+            } => None,
             State::Backup { master_down_at, .. } => Some(master_down_at),
             State::Master {
                 advert_at,
@@ -513,7 +528,73 @@ impl Instance {
             && self.config.priority == PRIORITY_OWNER
             && matches!(self.state, State::Backup { .. })
         {
-            self.become_master(StateKind::Backup, Reason::Owner, now);
+            self.take_over(StateKind::Backup, Reason::Owner, now);
+        }
+    }
+
+    // ---- sync groups (driven by `proto::sync::SyncGroup`) ----------------------------------
+
+    /// Makes the instance a sync group member: it no longer takes over by itself but waits in
+    /// Backup, wanting to, until its group lets it ([`Instance::handle_group_take_over`]).
+    pub fn set_sync_member(&mut self, member: bool) {
+        self.sync_member = member;
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// Master, or a sync group member waiting for its group to let it take over.
+    pub fn wants_master(&self) -> bool {
+        matches!(
+            self.state,
+            State::Master { .. }
+                | State::Backup {
+                    wants_master: true,
+                    ..
+                }
+        )
+    }
+
+    /// In FAULT for a reason of its own (link, tracking), not because of its group.
+    pub fn own_fault(&self) -> bool {
+        self.started && (!self.link_up || self.tracking_fault)
+    }
+
+    /// Another member of the group is in FAULT (or no longer is).
+    pub fn handle_group_fault(&mut self, faulty: bool, now: Instant) {
+        self.group_fault = faulty;
+        if faulty {
+            if self.started && !matches!(self.state, State::Fault) {
+                let previous = self.state();
+                self.enter_fault(previous, Reason::SyncGroup, now);
+            }
+        } else {
+            self.leave_fault_if_healthy(Reason::SyncGroup, now);
+        }
+    }
+
+    /// The group takes over: a backup becomes master (for the reason it wanted to, if it did).
+    pub fn handle_group_take_over(&mut self, now: Instant) {
+        if let State::Backup {
+            down_reason,
+            wants_master,
+            ..
+        } = self.state
+        {
+            let reason = if wants_master {
+                down_reason
+            } else {
+                Reason::SyncGroup
+            };
+            self.become_master(StateKind::Backup, reason, now);
+        }
+    }
+
+    /// A member left master: so does this one (keepalived sends no advert for it).
+    pub fn handle_group_step_down(&mut self, now: Instant) {
+        if let State::Master { .. } = self.state {
+            self.release_master(Reason::SyncGroup, now);
         }
     }
 
@@ -535,7 +616,7 @@ impl Instance {
                 down_reason,
                 ..
             } if master_down_at <= now => {
-                self.become_master(StateKind::Backup, down_reason, now);
+                self.take_over(StateKind::Backup, down_reason, now);
             }
             State::Master {
                 mut advert_at,
@@ -673,6 +754,7 @@ impl Instance {
                 master_down_at: now + skew,
                 preempt_at: None,
                 down_reason: Reason::PriorityZero,
+                wants_master: self.wants_master(),
             };
             return;
         }
@@ -705,13 +787,20 @@ impl Instance {
                 master_down_at: now + down,
                 preempt_at,
                 down_reason: Reason::MasterDown,
+                wants_master: false,
             };
-        } else if let State::Backup { master_down_at, .. } = self.state {
+        } else if let State::Backup {
+            master_down_at,
+            wants_master,
+            ..
+        } = self.state
+        {
             // Discarded: the down timer runs out and we preempt.
             self.state = State::Backup {
                 master_down_at,
                 preempt_at,
                 down_reason: Reason::Preempted,
+                wants_master,
             };
         }
     }
@@ -771,22 +860,51 @@ impl Instance {
     }
 
     fn is_faulty(&self) -> bool {
-        !self.link_up || self.tracking_fault
+        !self.link_up || self.tracking_fault || self.group_fault
     }
 
     fn fault_reason(&self) -> Reason {
         if !self.link_up {
             Reason::LinkDown
-        } else {
+        } else if self.tracking_fault {
             Reason::Tracking
+        } else {
+            Reason::SyncGroup
         }
+    }
+
+    /// Becomes master; a sync group member instead waits in Backup, wanting to, for its group.
+    fn take_over(&mut self, previous: StateKind, reason: Reason, now: Instant) {
+        if !self.sync_member {
+            self.become_master(previous, reason, now);
+            return;
+        }
+        if let State::Backup {
+            ref mut wants_master,
+            ref mut down_reason,
+            ..
+        } = self.state
+        {
+            *wants_master = true;
+            *down_reason = reason;
+            return;
+        }
+        // From Initialize or Fault (an address owner): a backup that wants to take over.
+        self.state = State::Backup {
+            master_down_at: now,
+            preempt_at: None,
+            down_reason: reason,
+            wants_master: true,
+        };
+        self.last_reason = reason;
+        self.notify(Some(StateKind::Backup), previous, reason);
     }
 
     /// From Initialize or Fault: the owner takes over at once, everyone else waits as backup.
     fn elect_from_idle(&mut self, previous: StateKind, reason: Reason, now: Instant) {
         self.master_interval = self.config.advert_interval;
         if self.config.priority == PRIORITY_OWNER && !self.tracking_pending {
-            self.become_master(previous, Reason::Owner, now);
+            self.take_over(previous, Reason::Owner, now);
             return;
         }
         let wait = if previous == StateKind::Initialize
@@ -804,6 +922,7 @@ impl Instance {
             master_down_at: now + wait,
             preempt_at: None,
             down_reason: Reason::MasterDown,
+            wants_master: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), previous, reason);
@@ -862,6 +981,7 @@ impl Instance {
             master_down_at: now + down,
             preempt_at: None,
             down_reason: Reason::MasterDown,
+            wants_master: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), StateKind::Master, reason);

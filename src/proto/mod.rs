@@ -6,6 +6,7 @@ mod instance;
 #[cfg(test)]
 mod scenarios;
 pub mod sim;
+pub mod sync;
 pub mod timers;
 pub mod track;
 

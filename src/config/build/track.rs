@@ -1031,6 +1031,58 @@ mod tests {
     }
 
     #[test]
+    fn sync_groups_resolve_their_members_and_zero_member_weights() {
+        let text = format!(
+            "vrrp_script s {{\n  script /bin/s\n  weight 10\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  notify_master \"/bin/g master\"\n  notify /bin/g\n  track_interface {{\n    eth9 weight 5\n  }}\n}}\n{}{}",
+            instance("VI_1", 1, "  track_script {\n    s\n  }"),
+            instance("VI_2", 2, "")
+        );
+        let (config, diags) = run(&text);
+        assert_eq!(
+            diags,
+            vec![
+                "/k.conf:13:5: warning: vrrp_sync_group G > track_interface > eth9: weight ignored: members of vrrp_sync_group G track with weight 0 (a failure means FAULT), as in keepalived; add 'sync_group_tracking_weight' to the group to keep weights",
+                "/k.conf:20:5: warning: vrrp_instance VI_1 > track_script > s: weight ignored: members of vrrp_sync_group G track with weight 0 (a failure means FAULT), as in keepalived; add 'sync_group_tracking_weight' to the group to keep weights",
+            ]
+        );
+        let config = config.unwrap();
+        let g = &config.sync_groups[0];
+        assert_eq!(g.members, vec!["VI_1", "VI_2"]);
+        assert_eq!(
+            g.notify.master.as_ref().unwrap().argv().unwrap(),
+            vec!["/bin/g", "master"]
+        );
+        assert_eq!(g.notify.any.as_ref().unwrap().command, "/bin/g");
+        assert_eq!(g.tracking.interfaces[0].weight, w(0, false));
+        assert_eq!(config.instances[0].tracking.scripts[0].weight, w(0, false));
+        assert!(!g.tracking_weight);
+
+        let kept = clean(&text.replace(
+            "  notify /bin/g\n",
+            "  notify /bin/g\n  sync_group_tracking_weight\n",
+        ));
+        assert_eq!(
+            kept.sync_groups[0].tracking.interfaces[0].weight,
+            w(5, false)
+        );
+        assert_eq!(kept.instances[0].tracking.scripts[0].weight, w(10, false));
+    }
+
+    #[test]
+    fn sync_group_errors() {
+        let two = format!("{}{}", instance("VI_1", 1, ""), instance("VI_2", 2, ""));
+        for (group, expected) in [
+            ("vrrp_sync_group G {\n  group {\n    VI_1 VI_3\n  }\n}\n", vec!["/k.conf:3:10: error: vrrp_sync_group G > group > VI_3: no vrrp_instance named 'VI_3'"]),
+            ("vrrp_sync_group G {\n  group {\n    VI_1\n    VI_1\n  }\n}\n", vec!["/k.conf:4:5: error: vrrp_sync_group G > group > VI_1: listed twice"]),
+            ("vrrp_sync_group G {\n  group {\n    VI_1 VI_2\n  }\n}\nvrrp_sync_group H {\n  group {\n    VI_2\n  }\n}\n", vec!["/k.conf:8:5: error: vrrp_sync_group H > group > VI_2: already in vrrp_sync_group G (at /k.conf:3:10): an instance belongs to one sync group at most"]),
+            ("vrrp_sync_group G {\n  notify /bin/x\n}\n", vec!["/k.conf:1:1: error: vrrp_sync_group G: has no members: list them in 'group { VI_1 VI_2 }'"]),
+            ("vrrp_sync_group G {\n  group {\n    VI_1 VI_2\n  }\n  notify_deleted\n}\n", vec!["/k.conf:5:3: error: vrrp_sync_group G > notify_deleted: not supported by keepvip yet"]),
+        ] {
+            assert_eq!(errors(&format!("{group}{two}")), expected, "{group}");
+        }
+    }
+
+    #[test]
     fn every_implemented_keyword_of_the_new_blocks_has_a_handler() {
         let implemented = |table: &'static [keywords::Keyword]| {
             table
@@ -1062,6 +1114,21 @@ mod tests {
                 format!("  {kw} 2")
             };
             let (_, diags) = run(&format!("track_file t {{\n  file /t\n{line}\n}}\n{body}"));
+            assert!(
+                diags.iter().all(|d| !d.contains("keepvip bug")),
+                "{kw}: {diags:?}"
+            );
+        }
+        for kw in implemented(keywords::SYNC_GROUP) {
+            let line = match kw {
+                "group" => String::new(),
+                k if k.starts_with("notify") => format!("  {kw} /bin/n"),
+                k if k.starts_with("track_") => format!("  {kw} {{\n  }}"),
+                _ => format!("  {kw}"),
+            };
+            let (_, diags) = run(&format!(
+                "vrrp_sync_group G {{\n  group {{\n    VI_1 VI_2\n  }}\n{line}\n}}\n{body}"
+            ));
             assert!(
                 diags.iter().all(|d| !d.contains("keepvip bug")),
                 "{kw}: {diags:?}"
