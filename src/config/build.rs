@@ -41,6 +41,9 @@ const MAX_LOWER_PRIO_REPEAT: u64 = i32::MAX as u64;
 /// The v2 authentication data field.
 const AUTH_PASS_BYTES: usize = 8;
 
+mod track;
+use track::{TrackBuilder, TrackDraft};
+
 pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) -> Config {
     let mut builder = Builder {
         sources,
@@ -50,6 +53,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         global_seen: HashMap::new(),
         drafts: Vec::new(),
         saw_instance: false,
+        track: TrackBuilder::default(),
     };
     builder.root(root);
     // keepalived: unset vrrp_garp_lower_prio_* take the global master values, whatever the order.
@@ -66,6 +70,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         builder.global.garp.lower_prio_repeat = builder.global.garp.master_repeat;
     }
     let drafts = std::mem::take(&mut builder.drafts);
+    let instance_names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
     if !builder.saw_instance {
         builder.diags.warning(
             None,
@@ -73,14 +78,18 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
             "no vrrp_instance is configured: keepvip has nothing to do",
         );
     }
-    let instances: Vec<Instance> = drafts
+    let mut instances: Vec<Instance> = drafts
         .into_iter()
         .filter_map(|d| builder.resolve(d))
         .collect();
     builder.cross_checks(&instances);
+    let tracking = builder.finish_tracking(&mut instances, &instance_names);
     Config {
         global: builder.global,
         instances,
+        scripts: tracking.scripts,
+        track_files: tracking.files,
+        sync_groups: tracking.groups,
         files: sources.paths(),
     }
 }
@@ -123,6 +132,7 @@ struct Draft {
     /// The password and where the `authentication` block is.
     auth: Option<([u8; AUTH_PASS_BYTES], Span)>,
     unicast: unicast::UnicastDraft,
+    track: TrackDraft,
     seen: HashMap<String, Span>,
 }
 
@@ -160,6 +170,7 @@ impl Draft {
             gna_interval: None,
             auth: None,
             unicast: unicast::UnicastDraft::default(),
+            track: TrackDraft::default(),
             seen: HashMap::new(),
         }
     }
@@ -175,6 +186,8 @@ struct Builder<'a> {
     drafts: Vec<Draft>,
     /// A `vrrp_instance` statement was seen, valid or not.
     saw_instance: bool,
+    /// `vrrp_script`, `track_file`, `vrrp_sync_group` blocks.
+    track: TrackBuilder,
 }
 
 fn with(ctx: &[String], step: &str) -> Vec<String> {
@@ -420,6 +433,9 @@ impl Builder<'_> {
             match st.keyword.text.as_str() {
                 "global_defs" => self.global_defs(st),
                 "vrrp_instance" => self.instance(st),
+                "vrrp_script" => self.vrrp_script(st),
+                "track_file" | "vrrp_track_file" => self.track_file_block(st),
+                "vrrp_sync_group" => self.sync_group(st),
                 _ => self.unhandled(st, &[]),
             }
         }
@@ -818,6 +834,7 @@ impl Builder<'_> {
                 let at = self.loc(previous);
                 match kw.as_str() {
                     "virtual_ipaddress" | "virtual_ipaddress_excluded" | "state" => {}
+                    "track_interface" | "track_script" | "track_file" => {}
                     k if k.starts_with("notify") => {
                         self.err(
                             item.keyword.span,
@@ -1054,6 +1071,9 @@ impl Builder<'_> {
             }
             "unicast_src_ip" | "unicast_peer" | "unicast_ttl" | "check_unicast_src" => {
                 self.unicast_keyword(d, st, ctx)
+            }
+            "track_interface" | "track_script" | "track_file" | "dont_track_primary" => {
+                self.track_keyword(&mut d.track, st, ctx)
             }
             "native_ipv6" => {
                 if self.simple(st, ctx, 0..=0, "native_ipv6") {
@@ -1518,6 +1538,7 @@ impl Builder<'_> {
             preempt_delay = 0;
         }
 
+        let tracking = self.resolve_tracking(&d.track, &ctx);
         let global = &self.global;
         let garp = Garp {
             master_delay: d.garp_delay.unwrap_or(global.garp.master_delay),
@@ -1562,6 +1583,8 @@ impl Builder<'_> {
             notify: d.notify,
             vip_lease: d.vip_lease.or(global.vip_lease),
             auth_pass: d.auth.map(|(pass, _)| pass),
+            tracking,
+            dont_track_primary: d.track.dont_track_primary,
         })
     }
 

@@ -58,10 +58,10 @@ const DEBUG: &str = "keepalived debugging aid";
 pub const ROOT: &[Keyword] = &[
     imp("global_defs"),
     imp("vrrp_instance"),
-    no("vrrp_sync_group"),
-    no("vrrp_script"),
-    no("track_file"),
-    no("vrrp_track_file"),
+    imp("vrrp_sync_group"),
+    imp("vrrp_script"),
+    imp("track_file"),
+    imp("vrrp_track_file"),
     no("vrrp_track_process"),
     no("garp_group"),
     no("linkbeat_interfaces"),
@@ -276,10 +276,10 @@ pub const INSTANCE: &[Keyword] = &[
     no("vmac_xmit_base"),
     no("use_ipvlan"),
     no("vrf"),
-    no("dont_track_primary"),
-    no("track_interface"),
-    no("track_script"),
-    no("track_file"),
+    imp("dont_track_primary"),
+    imp("track_interface"),
+    imp("track_script"),
+    imp("track_file"),
     no("track_process"),
     no("track_bfd"),
     no("track_src_ip"),
@@ -325,6 +325,41 @@ pub const VIP_OPTIONS: &[Keyword] = &[
     no("no_track"),
     no("preferred_lft"),
     no("track_group"),
+];
+
+/// `vrrp_script NAME { ... }`.
+pub const VRRP_SCRIPT: &[Keyword] = &[
+    imp("script"),
+    imp("interval"),
+    imp("timeout"),
+    imp("weight"),
+    imp("rise"),
+    imp("fall"),
+    imp("user"),
+    imp("init_fail"),
+];
+
+/// `track_file NAME { ... }` and its deprecated synonym `vrrp_track_file`.
+pub const TRACK_FILE: &[Keyword] = &[imp("file"), imp("weight"), imp("init_file")];
+
+/// `vrrp_sync_group NAME { ... }`.
+pub const SYNC_GROUP: &[Keyword] = &[
+    imp("group"),
+    imp("notify_master"),
+    imp("notify_backup"),
+    imp("notify_fault"),
+    imp("notify_stop"),
+    imp("notify"),
+    imp("track_interface"),
+    imp("track_script"),
+    imp("track_file"),
+    imp("sync_group_tracking_weight"),
+    imp("global_tracking"),
+    no("track_process"),
+    no("track_bfd"),
+    no("notify_deleted"),
+    no("notify_priority_changes"),
+    ign("smtp_alert", EMAIL),
 ];
 
 pub fn lookup(table: &'static [Keyword], name: &str) -> Option<Keyword> {
@@ -412,6 +447,9 @@ mod tests {
             AUTHENTICATION,
             VIP_OPTIONS,
             UNICAST_PEER_OPTIONS,
+            VRRP_SCRIPT,
+            TRACK_FILE,
+            SYNC_GROUP,
         ] {
             let mut names: Vec<&str> = table.iter().map(|k| k.name).collect();
             names.sort_unstable();

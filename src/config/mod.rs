@@ -34,6 +34,10 @@ pub use model::{
     Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
     ScriptUser, Vip, VipLease,
 };
+pub use model::{
+    SyncGroup, TrackFile, TrackFileInit, TrackWeight, TrackedInterface, TrackedRef, Tracking,
+    VrrpScript,
+};
 
 use diag::Diags;
 use source::{FileSystem, RealFs};

@@ -15,6 +15,10 @@ pub struct Config {
     pub global: GlobalDefs,
     /// In configuration order.
     pub instances: Vec<Instance>,
+    /// `vrrp_script` blocks, `track_file` blocks and `vrrp_sync_group` blocks.
+    pub scripts: Vec<VrrpScript>,
+    pub track_files: Vec<TrackFile>,
+    pub sync_groups: Vec<SyncGroup>,
     /// Every file read, indexed by [`super::FileId`]; `files[0]` is the main file.
     pub files: Vec<PathBuf>,
 }
@@ -186,6 +190,10 @@ pub struct Instance {
     /// carry it, truncated or NUL-padded to 8 bytes as keepalived does. `None` = no
     /// authentication.
     pub auth_pass: Option<[u8; 8]>,
+    /// `track_interface`, `track_script`, `track_file`.
+    pub tracking: Tracking,
+    /// `dont_track_primary`: the instance's own interface going down is not a FAULT.
+    pub dont_track_primary: bool,
 }
 
 impl Instance {
@@ -343,6 +351,103 @@ impl NotifyScript {
     pub fn argv(&self) -> Result<Vec<String>, SplitError> {
         split_command(&self.command)
     }
+}
+
+// ---- tracking and sync groups ---------------------------------------------------------------
+
+/// A tracking weight as configured: `weight N [reverse]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackWeight {
+    /// 0: the object's failure means FAULT.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// `vrrp_script NAME { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpScript {
+    pub name: String,
+    pub span: Span,
+    /// `script`, with `user USER [GROUP]` as its user and group.
+    pub command: NotifyScript,
+    /// `interval`, whole seconds, default 1.
+    pub interval: Duration,
+    /// `timeout`, whole seconds; defaults to the interval (keepalived's rule).
+    pub timeout: Duration,
+    /// `weight N [reverse]`, default 0: the default for `track_script` entries naming it.
+    pub weight: TrackWeight,
+    /// `rise`, `fall`: default 1.
+    pub rise: u32,
+    pub fall: u32,
+    /// `init_fail`: the script counts as failed until it has succeeded `rise` times.
+    pub init_fail: bool,
+}
+
+/// `track_file NAME { ... }` (`vrrp_track_file` is keepalived's deprecated synonym).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    pub name: String,
+    pub span: Span,
+    /// `file`: an absolute path.
+    pub path: PathBuf,
+    /// `weight N [reverse]`, default 1: the default for `track_file` entries naming it.
+    pub weight: TrackWeight,
+    /// `init_file [VALUE] [overwrite]`.
+    pub init: Option<TrackFileInit>,
+}
+
+/// Write VALUE to the file at start-up if it does not exist (always, with `overwrite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackFileInit {
+    pub value: i32,
+    pub overwrite: bool,
+}
+
+/// One `track_interface` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedInterface {
+    pub name: String,
+    pub weight: TrackWeight,
+    pub span: Span,
+}
+
+/// One `track_script` / `track_file` line, its weight resolved (the line's, else the
+/// definition's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedRef {
+    /// The `vrrp_script` or `track_file` it names (known to exist).
+    pub name: String,
+    pub weight: TrackWeight,
+    pub span: Span,
+}
+
+/// What an instance or a sync group tracks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracking {
+    pub interfaces: Vec<TrackedInterface>,
+    pub scripts: Vec<TrackedRef>,
+    pub files: Vec<TrackedRef>,
+}
+
+impl Tracking {
+    pub fn is_empty(&self) -> bool {
+        self.interfaces.is_empty() && self.scripts.is_empty() && self.files.is_empty()
+    }
+}
+
+/// `vrrp_sync_group NAME { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    pub span: Span,
+    /// `group { ... }`: instance names, each defined and in no other group.
+    pub members: Vec<String>,
+    pub notify: Notify,
+    /// Applies to every member, in addition to the member's own tracking.
+    pub tracking: Tracking,
+    /// `sync_group_tracking_weight`: keep tracking weights; without it keepalived (and keepvip)
+    /// sets every tracking weight of the members to 0, so that all of them move together.
+    pub tracking_weight: bool,
 }
 
 #[cfg(test)]

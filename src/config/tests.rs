@@ -373,15 +373,15 @@ fn unknown_keywords_get_suggestions_from_their_block() {
 #[test]
 fn unsupported_keywords_are_errors_and_their_blocks_are_not_descended() {
     let text = format!(
-        "global_defs {{\n  vrrp_strict\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n}}\n{}",
-        instance_with("  track_script {\n    chk\n  }\n  virtual_routes {\n    192.0.2.0/24 via 192.0.2.254\n  }")
+        "global_defs {{\n  vrrp_strict\n}}\nvrrp_track_process G {{\n  group {{\n    VI_1\n  }}\n}}\n{}",
+        instance_with("  track_process {\n    chk\n  }\n  virtual_routes {\n    192.0.2.0/24 via 192.0.2.254\n  }")
     );
     assert_eq!(
         errors(&text),
         vec![
             "/k.conf:2:3: error: global_defs > vrrp_strict: not supported by keepvip yet",
-            "/k.conf:4:1: error: vrrp_sync_group: not supported by keepvip yet",
-            "/k.conf:12:3: error: vrrp_instance VI_1 > track_script: not supported by keepvip yet",
+            "/k.conf:4:1: error: vrrp_track_process: not supported by keepvip yet",
+            "/k.conf:12:3: error: vrrp_instance VI_1 > track_process: not supported by keepvip yet",
             "/k.conf:15:3: error: vrrp_instance VI_1 > virtual_routes: not supported by keepvip yet",
         ]
     );

@@ -13,6 +13,7 @@ impl Daemon {
                 Action::Notify(notification) => self.notify(idx, &notification, now),
             }
         }
+        self.sync_group_of(idx, now);
     }
 
     pub(super) fn vip_ifindex(&self, spec: &InstanceSpec, vip: &VipSpec) -> Option<u32> {
@@ -128,6 +129,7 @@ impl Daemon {
         else {
             return;
         };
+        let link_up = self.links.get(&ifindex).is_some_and(|l| l.oper_up);
         // The group, or each unicast peer; the v3 checksum covers the destination it goes to.
         for (dst, ttl) in self.advert_destinations(idx) {
             let bytes = match advert.to_bytes(src, dst, running.spec.v3_ipv4_checksum) {
@@ -138,6 +140,14 @@ impl Daemon {
                 }
             };
             if let Err(e) = slot.socket.send_with_ttl(&bytes, Some(src), dst, ttl) {
+                if !link_up {
+                    // dont_track_primary keeps the instance running on a link that is down.
+                    debug!(
+                        "{}: not sent, {} is down: {e}",
+                        running.spec.name, running.spec.interface
+                    );
+                    return;
+                }
                 warn!(
                     "{}: sending an advert to {dst} on {} failed: {e}",
                     running.spec.name, running.spec.interface

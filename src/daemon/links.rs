@@ -39,6 +39,7 @@ impl Daemon {
             }
         }
         self.reconcile(now);
+        self.retrack_all(now);
     }
 
     /// The kernel dropped events: read the whole picture again.
@@ -139,7 +140,7 @@ impl Daemon {
             );
             running.instance.handle_primary_address(source);
         }
-        if !link.oper_up {
+        if !link.oper_up && !running.spec.dont_track_primary {
             return Err(format!("interface {} is down", link.name));
         }
         Ok(())

@@ -11,7 +11,9 @@ use crate::proto::{AnnounceSchedule, InitialState, Unicast, UnicastPeer};
 use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
-use super::spec::{InstanceSpec, NotifyScripts, ScriptSpec, VipSpec};
+use super::spec::{
+    CheckScriptSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec, TrackFileSpec, VipSpec,
+};
 
 /// keepalived runs scripts as this user when it exists and no `script_user` is given.
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
@@ -20,6 +22,10 @@ const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 pub struct Loaded {
     pub specs: Vec<InstanceSpec>,
     pub warnings: Vec<String>,
+    /// The `vrrp_script`s and `track_file`s some instance tracks (keepalived runs no other).
+    pub check_scripts: Vec<CheckScriptSpec>,
+    pub track_files: Vec<TrackFileSpec>,
+    pub sync_groups: Vec<SyncGroupSpec>,
 }
 
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
@@ -29,13 +35,22 @@ pub fn load_specs(path: &Path) -> Result<Loaded, String> {
     let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
     let config = &loaded.config;
     let mut errors = Vec::new();
-    let specs = config
+    let mut specs: Vec<InstanceSpec> = config
         .instances
         .iter()
         .map(|instance| instance_spec(config, instance, &mut errors))
         .collect();
+    let (check_scripts, track_files) =
+        super::track::tracking_specs(config, &mut specs, &mut errors);
+    let sync_groups = super::sync::sync_group_specs(config, &mut specs, &mut errors);
     if errors.is_empty() {
-        Ok(Loaded { specs, warnings })
+        Ok(Loaded {
+            specs,
+            warnings,
+            check_scripts,
+            track_files,
+            sync_groups,
+        })
     } else {
         let count = errors.len();
         let mut report = warnings;
@@ -163,6 +178,9 @@ fn instance_spec(
             check_src: u.check_src,
         }),
         unicast_ttl: instance.unicast.as_ref().and_then(|u| u.ttl),
+        tracking: Default::default(),
+        dont_track_primary: instance.dont_track_primary,
+        sync_group: None,
     }
 }
 
@@ -186,11 +204,21 @@ fn script_spec(
     script: &NotifyScript,
     errors: &mut Vec<String>,
 ) -> Option<ScriptSpec> {
+    let owner = format!("vrrp_instance {instance}");
+    script_spec_in(config, &owner, keyword, script, errors)
+}
+
+/// [`script_spec`] for a script of any block: `owner` names it (`vrrp_script chk`).
+pub(super) fn script_spec_in(
+    config: &Config,
+    owner: &str,
+    keyword: &str,
+    script: &NotifyScript,
+    errors: &mut Vec<String>,
+) -> Option<ScriptSpec> {
     let location = config.location(script.span);
     let mut fail = |message: String| {
-        errors.push(format!(
-            "{location}: error: vrrp_instance {instance} > {keyword}: {message}"
-        ));
+        errors.push(format!("{location}: error: {owner} > {keyword}: {message}"));
         None
     };
     let argv = match crate::script::split_command(&script.command) {

@@ -14,6 +14,8 @@ mod pidfile;
 mod receive;
 mod reload;
 pub mod spec;
+mod sync;
+mod track;
 mod unicast;
 
 use std::collections::{BTreeSet, HashMap};
@@ -91,7 +93,7 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     let _pid_file = PidFile::create(&options.run_dir)?;
     let mut daemon = Daemon::new(options.config.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
-    daemon.start(loaded.specs, Instant::now());
+    daemon.start(loaded, Instant::now());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| daemon.run_loop()));
     match outcome {
         Ok(result) => result,
@@ -120,6 +122,8 @@ struct Running {
     peer_checksums: peers::PeerChecksums,
     /// Sources whose adverts were dropped as not unicast peers, already logged at `warn`.
     strangers_logged: BTreeSet<IpAddr>,
+    /// What tracking last said (`None` before the first evaluation).
+    verdict: Option<crate::proto::track::Verdict>,
 }
 
 struct SocketSlot {
@@ -148,6 +152,11 @@ struct Daemon {
     rx_buf: Vec<u8>,
     /// Gratuitous ARPs / NAs waiting for their interface's garp_interval / gna_interval.
     announcements: AnnounceQueue,
+    /// Track scripts and files.
+    tracker: track::Tracker,
+    groups: Vec<sync::RunningGroup>,
+    /// A sync group is being reconciled (its members' actions do not start another round).
+    syncing: bool,
 }
 
 impl Daemon {
@@ -184,14 +193,21 @@ impl Daemon {
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
             announcements: AnnounceQueue::new(),
+            tracker: track::Tracker::new(),
+            groups: Vec::new(),
+            syncing: false,
         })
     }
 
-    fn start(&mut self, specs: Vec<InstanceSpec>, now: Instant) {
+    fn start(&mut self, loaded: Loaded, now: Instant) {
+        let specs = loaded.specs;
         self.remove_stale_vips(&specs);
+        self.configure_tracking(loaded.check_scripts, loaded.track_files, false, now);
+        self.configure_groups(loaded.sync_groups);
         for spec in specs {
             self.add_instance(spec, now);
         }
+        self.sync_all_groups(now);
     }
 
     /// A crash (or an operator) may have left our VIPs behind: remove them before electing, so
@@ -231,7 +247,7 @@ impl Daemon {
 
     fn add_instance(&mut self, spec: InstanceSpec, now: Instant) {
         let config = spec.instance_config(spec.mcast_src_ip.unwrap_or(spec.placeholder_source()));
-        let instance = match Instance::new(config) {
+        let mut instance = match Instance::new(config) {
             Ok(instance) => instance,
             Err(e) => {
                 // The config layer validates first; this is a last line of defence.
@@ -239,6 +255,7 @@ impl Daemon {
                 return;
             }
         };
+        instance.set_sync_member(spec.sync_group.is_some());
         info!(
             "{}: VRRP{} {} VRID {} on {}, priority {}, advert interval {}, VIPs {}",
             spec.name,
@@ -263,9 +280,19 @@ impl Daemon {
             lease_renew_at: None,
             peer_checksums: peers::PeerChecksums::default(),
             strangers_logged: BTreeSet::new(),
+            verdict: None,
         });
         let idx = self.instances.len() - 1;
         self.log_unicast_setup(idx);
+        if !self.instances[idx].spec.tracking.is_empty() {
+            info!(
+                "{}: tracking {}",
+                self.instances[idx].spec.name,
+                track::describe(&self.instances[idx].spec.tracking)
+            );
+            // Before start-up, so that the instance starts in the state tracking calls for.
+            self.retrack(idx, now);
+        }
         let usable = match self.attach(idx) {
             Ok(()) => true,
             Err(why) => {
@@ -306,11 +333,17 @@ impl Daemon {
                     token if self.runner.owns_token(token) => {
                         self.runner.handle_event(token, self.poll.registry())
                     }
+                    token if self.tracker.runner.owns_token(token) => self
+                        .tracker
+                        .runner
+                        .handle_event(token, self.poll.registry()),
+                    track::INOTIFY => self.on_inotify(now),
                     Token(t) if t >= SOCKET_BASE => self.on_socket(t - SOCKET_BASE, now),
                     _ => {}
                 }
             }
             self.fire_timers(Instant::now());
+            self.on_check_events(Instant::now());
             self.log_script_events();
         }
     }
@@ -319,8 +352,12 @@ impl Daemon {
         self.instances
             .iter()
             .flat_map(|r| [r.instance.poll_timeout(), r.lease_renew_at])
-            .chain([self.runner.poll_timeout(), self.stop_deadline])
-            .chain([self.announcements.poll_timeout()])
+            .chain([
+                self.runner.poll_timeout(),
+                self.stop_deadline,
+                self.tracker.next_deadline(),
+                self.announcements.poll_timeout(),
+            ])
             .flatten()
             .min()
     }
@@ -346,6 +383,17 @@ impl Daemon {
             self.runner.handle_timeout(now, self.poll.registry());
         }
         self.send_due_announcements();
+        if self
+            .tracker
+            .runner
+            .poll_timeout()
+            .is_some_and(|at| at <= now)
+        {
+            self.tracker
+                .runner
+                .handle_timeout(now, self.poll.registry());
+        }
+        self.run_due_checks(now);
     }
 
     // ----- signals -----
@@ -356,7 +404,10 @@ impl Daemon {
                 Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
                     Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.begin_stop(now),
                     Ok(Signal::SIGHUP) => self.reload(now),
-                    Ok(Signal::SIGCHLD) => self.runner.reap(now, self.poll.registry()),
+                    Ok(Signal::SIGCHLD) => {
+                        self.runner.reap(now, self.poll.registry());
+                        self.tracker.runner.reap(now, self.poll.registry());
+                    }
                     Ok(Signal::SIGUSR1) => self.log_status(),
                     Ok(Signal::SIGUSR2) => {
                         // Test hook (debug builds only): proves that a panic releases VIPs.
@@ -388,12 +439,15 @@ impl Daemon {
             self.instances[idx].instance.handle_shutdown(now);
             self.drain(idx, now);
         }
+        self.stop_groups(now);
         self.stop_deadline = Some(now + STOP_GRACE);
         self.runner.shutdown(now + STOP_GRACE);
+        self.stop_checks(now + STOP_GRACE);
     }
 
     /// SIGUSR1: one line per instance with what an operator asks first.
     fn log_status(&self) {
+        self.log_group_status();
         for running in &self.instances {
             let instance = &running.instance;
             let master = instance

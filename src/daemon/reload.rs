@@ -15,6 +15,7 @@ fn key(spec: &InstanceSpec) -> (&str, u8, Family) {
 /// Changes that cannot be made to a running instance.
 fn needs_restart(old: &InstanceSpec, new: &InstanceSpec) -> bool {
     old.name != new.name
+        || old.sync_group != new.sync_group
         || old.version != new.version
         || old.advert_interval != new.advert_interval
         || old.mcast_src_ip != new.mcast_src_ip
@@ -45,7 +46,14 @@ impl Daemon {
         }
         let mut keep = vec![false; self.instances.len()];
         let (mut updates, mut start) = (Vec::new(), Vec::new());
-        for spec in loaded.specs {
+        let Loaded {
+            specs,
+            check_scripts,
+            track_files,
+            sync_groups,
+            ..
+        } = loaded;
+        for spec in specs {
             let found = self
                 .instances
                 .iter()
@@ -80,9 +88,14 @@ impl Daemon {
         });
         self.close_unused_sockets();
         self.remove_stale_vips(&start);
+        // Unchanged track scripts and files keep their state; groups are rebuilt.
+        self.configure_tracking(check_scripts, track_files, true, now);
+        self.configure_groups(sync_groups);
+        self.retrack_all(now);
         for spec in start {
             self.add_instance(spec, now);
         }
+        self.sync_all_groups(now);
         info!("reload done: {} instances", self.instances.len());
     }
 

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use crate::proto::track::Weight;
 use crate::proto::{timers, AnnounceSchedule, InitialState, InstanceConfig, Unicast};
 use crate::wire::{Centis, Checksum, Family, V2Auth, Version};
 
@@ -83,6 +84,12 @@ pub struct InstanceSpec {
     pub unicast: Option<Unicast>,
     /// `unicast_ttl`: TTL / hop limit of unicast adverts; `None` = 255, as multicast.
     pub unicast_ttl: Option<u8>,
+    /// The instance's tracked objects plus those of its sync group.
+    pub tracking: TrackingSpec,
+    /// `dont_track_primary`: the interface going down is not a FAULT.
+    pub dont_track_primary: bool,
+    /// The `vrrp_sync_group` it belongs to.
+    pub sync_group: Option<String>,
 }
 
 impl InstanceSpec {
@@ -133,6 +140,52 @@ impl InstanceSpec {
         let whole = mdi.as_secs() + u64::from(mdi.subsec_nanos() > 0);
         Duration::from_secs(whole + 2)
     }
+}
+
+/// What an instance tracks, by name, with the weight that applies to it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TrackingSpec {
+    pub interfaces: Vec<(String, Weight)>,
+    /// `vrrp_script` names.
+    pub scripts: Vec<(String, Weight)>,
+    /// `track_file` names.
+    pub files: Vec<(String, Weight)>,
+}
+
+impl TrackingSpec {
+    pub fn is_empty(&self) -> bool {
+        self.interfaces.is_empty() && self.scripts.is_empty() && self.files.is_empty()
+    }
+}
+
+/// A `vrrp_script` some instance tracks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckScriptSpec {
+    pub name: String,
+    pub script: ScriptSpec,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub init_fail: bool,
+}
+
+/// A `vrrp_sync_group`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupSpec {
+    pub name: String,
+    /// Instance names, each in no other group.
+    pub members: Vec<String>,
+    pub scripts: NotifyScripts,
+}
+
+/// A `track_file` some instance tracks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFileSpec {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// `init_file VALUE [overwrite]`: (value, overwrite).
+    pub init: Option<(i32, bool)>,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
 use super::counters::Counters;
 use super::timers::{initial_master_wait, master_down_interval, skew_time};
+use super::track::Verdict;
 use super::unicast::{Unicast, UnicastDrop};
 
 /// Priority of the address owner: master at once, never preempted.
@@ -213,6 +214,8 @@ pub enum Reason {
     /// A tracked object failed or recovered.
     Tracking,
     Shutdown,
+    /// Its sync group moved it (another member failed, took over or stepped down).
+    SyncGroup,
 }
 
 impl Reason {
@@ -228,6 +231,7 @@ impl Reason {
             Reason::LinkUp => "link_up",
             Reason::Tracking => "tracking",
             Reason::Shutdown => "shutdown",
+            Reason::SyncGroup => "sync_group",
         }
     }
 }
@@ -293,6 +297,9 @@ enum State {
         preempt_at: Option<Instant>,
         /// What it will mean if the down timer fires.
         down_reason: Reason,
+        /// A sync group member whose down timer fired (or an owner): it waits for its group
+        /// to let it take over, with no timer of its own.
+        wants_master: bool,
     },
     Master {
         advert_at: Instant,
@@ -327,6 +334,12 @@ pub struct Instance {
     started: bool,
     link_up: bool,
     tracking_fault: bool,
+    /// A weight-0 tracked object has no state yet (see [`Instance::handle_tracking_pending`]).
+    tracking_pending: bool,
+    /// Member of a sync group: takes over only when the group lets it.
+    sync_member: bool,
+    /// Its sync group is in FAULT because of another member.
+    group_fault: bool,
     effective_priority: u8,
     /// Master_Adver_Interval: our own as master and in v2; learned from the master in v3.
     master_interval: Centis,
@@ -348,6 +361,9 @@ impl Instance {
             started: false,
             link_up: true,
             tracking_fault: false,
+            tracking_pending: false,
+            sync_member: false,
+            group_fault: false,
             effective_priority,
             master_interval,
             last_master: None,
@@ -408,6 +424,9 @@ impl Instance {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Initialize | State::Fault => None,
+            State::Backup {
+                wants_master: true, ..
+            } => None,
             State::Backup { master_down_at, .. } => Some(master_down_at),
             State::Master {
                 advert_at,
@@ -485,13 +504,120 @@ impl Instance {
     }
 
     /// The effective priority changed (tracking weights). It is clamped to 1..=254 unless the
-    /// base priority is 255, as keepalived does, and takes effect with the next advert.
+    /// base priority is 255, as keepalived does, and takes effect with the next advert. A
+    /// backup's running down timer moves by the change in its Skew_Time, as in keepalived.
     pub fn handle_priority_change(&mut self, effective: u8, _now: Instant) {
+        let previous = self.effective_priority;
         self.effective_priority = if self.config.priority == PRIORITY_OWNER {
             PRIORITY_OWNER
         } else {
             effective.clamp(1, PRIORITY_OWNER - 1)
         };
+        if let State::Backup {
+            ref mut master_down_at,
+            ..
+        } = self.state
+        {
+            let (version, interval) = (self.config.version, self.master_interval);
+            let old = master_down_interval(version, previous, interval);
+            let new = master_down_interval(version, self.effective_priority, interval);
+            let moved = if new >= old {
+                master_down_at.checked_add(new - old)
+            } else {
+                master_down_at.checked_sub(old - new)
+            };
+            if let Some(at) = moved {
+                *master_down_at = at;
+            }
+        }
+    }
+
+    /// Everything tracking decides at once: the effective priority, whether a weight-0 object
+    /// is still unknown, and whether one requires FAULT.
+    pub fn handle_tracking(&mut self, verdict: &Verdict, now: Instant) {
+        self.handle_priority_change(verdict.priority(self.config.priority), now);
+        self.handle_tracking_pending(verdict.pending, now);
+        self.handle_tracking_fault(verdict.fault, now);
+    }
+
+    /// A weight-0 tracked script has not reported yet. Like keepalived, an address owner then
+    /// starts as backup instead of taking over at once, and takes over when the wait ends.
+    pub fn handle_tracking_pending(&mut self, pending: bool, now: Instant) {
+        let was_pending = std::mem::replace(&mut self.tracking_pending, pending);
+        if was_pending
+            && !pending
+            && self.started
+            && self.config.priority == PRIORITY_OWNER
+            && matches!(self.state, State::Backup { .. })
+        {
+            self.take_over(StateKind::Backup, Reason::Owner, now);
+        }
+    }
+
+    // ---- sync groups (driven by `proto::sync::SyncGroup`) ----------------------------------
+
+    /// Makes the instance a sync group member: it no longer takes over by itself but waits in
+    /// Backup, wanting to, until its group lets it ([`Instance::handle_group_take_over`]).
+    pub fn set_sync_member(&mut self, member: bool) {
+        self.sync_member = member;
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// Master, or a sync group member waiting for its group to let it take over.
+    pub fn wants_master(&self) -> bool {
+        matches!(
+            self.state,
+            State::Master { .. }
+                | State::Backup {
+                    wants_master: true,
+                    ..
+                }
+        )
+    }
+
+    /// In FAULT for a reason of its own (link, tracking), not because of its group.
+    pub fn own_fault(&self) -> bool {
+        self.started && (!self.link_up || self.tracking_fault)
+    }
+
+    /// Another member of the group is in FAULT (or no longer is).
+    pub fn handle_group_fault(&mut self, faulty: bool, now: Instant) {
+        self.group_fault = faulty;
+        if faulty {
+            if self.started && !matches!(self.state, State::Fault) {
+                let previous = self.state();
+                self.enter_fault(previous, Reason::SyncGroup, now);
+            }
+        } else {
+            self.leave_fault_if_healthy(Reason::SyncGroup, now);
+        }
+    }
+
+    /// The group takes over: a backup becomes master (for the reason it wanted to, if it did).
+    pub fn handle_group_take_over(&mut self, now: Instant) {
+        if let State::Backup {
+            down_reason,
+            wants_master,
+            ..
+        } = self.state
+        {
+            let reason = if wants_master {
+                down_reason
+            } else {
+                Reason::SyncGroup
+            };
+            self.become_master(StateKind::Backup, reason, now);
+        }
+    }
+
+    /// A member left master: so does this one (keepalived sends no advert for it).
+    pub fn handle_group_step_down(&mut self, now: Instant) {
+        if let State::Master { .. } = self.state {
+            self.release_master(Reason::SyncGroup, now);
+        }
     }
 
     /// A reload changed what may change without a restart: priority, virtual addresses,
@@ -547,7 +673,7 @@ impl Instance {
                 down_reason,
                 ..
             } if master_down_at <= now => {
-                self.become_master(StateKind::Backup, down_reason, now);
+                self.take_over(StateKind::Backup, down_reason, now);
             }
             State::Master {
                 mut advert_at,
@@ -716,6 +842,7 @@ impl Instance {
                 master_down_at: now + skew,
                 preempt_at: None,
                 down_reason: Reason::PriorityZero,
+                wants_master: self.wants_master(),
             };
             return;
         }
@@ -748,13 +875,20 @@ impl Instance {
                 master_down_at: now + down,
                 preempt_at,
                 down_reason: Reason::MasterDown,
+                wants_master: false,
             };
-        } else if let State::Backup { master_down_at, .. } = self.state {
+        } else if let State::Backup {
+            master_down_at,
+            wants_master,
+            ..
+        } = self.state
+        {
             // Discarded: the down timer runs out and we preempt.
             self.state = State::Backup {
                 master_down_at,
                 preempt_at,
                 down_reason: Reason::Preempted,
+                wants_master,
             };
         }
     }
@@ -818,22 +952,51 @@ impl Instance {
     }
 
     fn is_faulty(&self) -> bool {
-        !self.link_up || self.tracking_fault
+        !self.link_up || self.tracking_fault || self.group_fault
     }
 
     fn fault_reason(&self) -> Reason {
         if !self.link_up {
             Reason::LinkDown
-        } else {
+        } else if self.tracking_fault {
             Reason::Tracking
+        } else {
+            Reason::SyncGroup
         }
+    }
+
+    /// Becomes master; a sync group member instead waits in Backup, wanting to, for its group.
+    fn take_over(&mut self, previous: StateKind, reason: Reason, now: Instant) {
+        if !self.sync_member {
+            self.become_master(previous, reason, now);
+            return;
+        }
+        if let State::Backup {
+            ref mut wants_master,
+            ref mut down_reason,
+            ..
+        } = self.state
+        {
+            *wants_master = true;
+            *down_reason = reason;
+            return;
+        }
+        // From Initialize or Fault (an address owner): a backup that wants to take over.
+        self.state = State::Backup {
+            master_down_at: now,
+            preempt_at: None,
+            down_reason: reason,
+            wants_master: true,
+        };
+        self.last_reason = reason;
+        self.notify(Some(StateKind::Backup), previous, reason);
     }
 
     /// From Initialize or Fault: the owner takes over at once, everyone else waits as backup.
     fn elect_from_idle(&mut self, previous: StateKind, reason: Reason, now: Instant) {
         self.master_interval = self.config.advert_interval;
-        if self.config.priority == PRIORITY_OWNER {
-            self.become_master(previous, Reason::Owner, now);
+        if self.config.priority == PRIORITY_OWNER && !self.tracking_pending {
+            self.take_over(previous, Reason::Owner, now);
             return;
         }
         let wait = if previous == StateKind::Initialize
@@ -851,6 +1014,7 @@ impl Instance {
             master_down_at: now + wait,
             preempt_at: None,
             down_reason: Reason::MasterDown,
+            wants_master: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), previous, reason);
@@ -909,6 +1073,7 @@ impl Instance {
             master_down_at: now + down,
             preempt_at: None,
             down_reason: Reason::MasterDown,
+            wants_master: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), StateKind::Master, reason);
@@ -1449,6 +1614,85 @@ mod tests {
         // Becoming the owner takes over at once.
         instance.handle_config_update(config(255), now).unwrap();
         assert_eq!(instance.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn priority_change_moves_a_backup_down_timer_by_the_skew_difference() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        let before = instance.poll_timeout().unwrap();
+        instance.handle_priority_change(200, now);
+        let after = instance.poll_timeout().unwrap();
+        let skew = |p| skew_time(Version::V3, p, Centis(100));
+        assert_eq!(before - after, skew(100) - skew(200));
+        instance.handle_priority_change(50, now);
+        assert_eq!(
+            instance.poll_timeout().unwrap() - before,
+            skew(50) - skew(100)
+        );
+    }
+
+    #[test]
+    fn a_master_advertises_its_new_priority_next_time() {
+        let now = Instant::now();
+        let mut instance = master(200, now);
+        instance.handle_priority_change(90, now);
+        assert!(
+            actions(&mut instance).is_empty(),
+            "no advert before its time"
+        );
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        assert!(matches!(
+            actions(&mut instance).as_slice(),
+            [Action::Transmit(a)] if a.priority == 90
+        ));
+        assert_eq!(instance.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn tracking_verdict_sets_priority_and_fault_together() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let verdict = Verdict {
+            fault: true,
+            pending: false,
+            adjust: -30,
+        };
+        instance.handle_tracking(&verdict, now);
+        assert_eq!(instance.state(), StateKind::Fault);
+        let got = actions(&mut instance);
+        assert!(matches!(
+            got.last(),
+            Some(Action::Notify(Notification {
+                state: Some(StateKind::Fault),
+                reason: Reason::Tracking,
+                priority: 70,
+                ..
+            }))
+        ));
+        instance.handle_tracking(&Verdict::default(), now);
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert_eq!(instance.effective_priority(), 100);
+    }
+
+    #[test]
+    fn an_owner_waits_for_pending_weight_zero_tracking_then_takes_over() {
+        let now = Instant::now();
+        let mut owner = Instance::new(config(255)).unwrap();
+        owner.handle_tracking_pending(true, now);
+        owner.handle_startup(true, now);
+        assert_eq!(owner.state(), StateKind::Backup);
+        owner.handle_tracking_pending(false, now);
+        assert_eq!(owner.state(), StateKind::Master);
+        assert_eq!(owner.last_reason(), Reason::Owner);
+        // A non-owner is not affected by the end of the wait.
+        let mut other = Instance::new(config(100)).unwrap();
+        other.handle_tracking_pending(true, now);
+        other.handle_startup(true, now);
+        other.handle_tracking_pending(false, now);
+        assert_eq!(other.state(), StateKind::Backup);
     }
 
     #[test]

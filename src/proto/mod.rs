@@ -6,7 +6,9 @@ mod instance;
 #[cfg(test)]
 mod scenarios;
 pub mod sim;
+pub mod sync;
 pub mod timers;
+pub mod track;
 mod unicast;
 
 pub use counters::Counters;

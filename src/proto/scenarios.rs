@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::sim::{Lan, TraceEvent};
 use super::timers::{master_down_interval, skew_time};
+use super::track::Verdict;
 use super::{AnnounceSchedule, InitialState, InstanceConfig, Reason, StateKind};
 use crate::wire::{Centis, V2Auth, Version};
 
@@ -399,6 +400,109 @@ fn lowered_priority_lets_the_backup_preempt() {
     assert_eq!(lan.masters(), vec![1]);
 }
 
+fn adjust(by: i64) -> Verdict {
+    Verdict {
+        adjust: by,
+        ..Verdict::default()
+    }
+}
+
+#[test]
+fn tracking_drop_moves_the_master_and_recovery_moves_it_back() {
+    let (r0, r1) = (v3(0, 200), v3(1, 150));
+    let mut lan = lan_of(vec![r0, r1]);
+    lan.start_all();
+    let dropped_at = Duration::from_millis(10_050);
+    lan.run_until(dropped_at);
+    lan.track(0, adjust(-100));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![1]);
+    // r1 discards r0's adverts at 100 from the next one on: its timer, last restarted by r0's
+    // advert at 200, runs out.
+    let last_at_200 = last_transmit_before(&lan, 0, dropped_at);
+    assert_eq!(
+        entered(&lan, 1, StateKind::Master),
+        Some((
+            last_at_200 + HOP2 + mdi(Version::V3, 150, Centis(100)),
+            Reason::Preempted
+        ))
+    );
+    assert_eq!(lan.state(0), Some(StateKind::Backup));
+
+    let recovered_at = Duration::from_millis(20_030);
+    lan.run_until(recovered_at);
+    lan.track(0, Verdict::default());
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(lan.masters(), vec![0]);
+    // r0's timer, restarted by r1's last advert it accepted, moved with r0's new Skew_Time.
+    let last_from_r1 = last_transmit_before(&lan, 1, recovered_at);
+    assert_eq!(
+        entered(&lan, 0, StateKind::Master),
+        Some((
+            last_from_r1 + HOP2 + mdi(Version::V3, 200, Centis(100)),
+            Reason::Preempted
+        ))
+    );
+}
+
+#[test]
+fn tracking_fault_hands_over_at_skew_time_and_its_end_preempts_back() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150)]);
+    lan.start_all();
+    let fault_at = Duration::from_millis(10_020);
+    lan.run_until(fault_at);
+    lan.track(
+        0,
+        Verdict {
+            fault: true,
+            ..Verdict::default()
+        },
+    );
+    assert_eq!(lan.state(0), Some(StateKind::Fault));
+    assert!(!lan.holds_vips(0));
+    lan.run_until(Duration::from_secs(15));
+    assert_eq!(
+        entered(&lan, 1, StateKind::Master),
+        Some((
+            fault_at + HOP2 + skew_time(Version::V3, 150, Centis(100)),
+            Reason::PriorityZero
+        ))
+    );
+    let cleared_at = Duration::from_millis(15_010);
+    lan.run_until(cleared_at);
+    lan.track(0, Verdict::default());
+    assert_eq!(lan.state(0), Some(StateKind::Backup));
+    lan.run_until(Duration::from_secs(25));
+    assert_eq!(lan.masters(), vec![0]);
+    assert_eq!(
+        entered(&lan, 0, StateKind::Master),
+        Some((
+            cleared_at + mdi(Version::V3, 200, Centis(100)),
+            Reason::Preempted
+        ))
+    );
+}
+
+#[test]
+fn tracking_raise_without_preempt_does_not_take_over() {
+    let mut r1 = v3(1, 150);
+    r1.preempt = false;
+    let mut lan = lan_of(vec![v3(0, 200), r1]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(1, adjust(80));
+    assert_eq!(lan.instance(1).map(|i| i.effective_priority()), Some(230));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![0]);
+    // With preemption it would have.
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150)]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(1, adjust(80));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![1]);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -612,4 +716,178 @@ mod unicast {
         assert_eq!(lan.masters(), vec![1, 2]);
         assert_eq!(lan.state(0), Some(StateKind::Backup));
     }
+}
+
+// ---- sync groups ---------------------------------------------------------------------------
+
+/// Two hosts A (routers 0, 1) and B (routers 2, 3), each running VRID 1 and VRID 2.
+fn two_hosts(a: u8, b: u8) -> Lan {
+    let member = |index: u8, vrid: u8, priority: u8| {
+        let mut config = v3(index, priority);
+        config.vrid = vrid;
+        config.name = format!("VI_{vrid}");
+        config.vips = vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99 + vrid))];
+        config
+    };
+    lan_of(vec![
+        member(0, 1, a),
+        member(1, 2, a),
+        member(2, 1, b),
+        member(3, 2, b),
+    ])
+}
+
+/// When the sync group `group` last entered `state`, and why.
+fn group_entered(lan: &Lan, group: usize, state: StateKind) -> Option<(Duration, Reason)> {
+    lan.trace().iter().rev().find_map(|e| match e.event {
+        TraceEvent::Group {
+            group: g,
+            to,
+            reason,
+            ..
+        } if g == group && to == Some(state) => Some((e.at, reason)),
+        _ => None,
+    })
+}
+
+#[test]
+fn sync_group_fails_over_together_when_one_link_goes_down_and_comes_back_together() {
+    let mut lan = two_hosts(200, 100);
+    let ga = lan.add_sync_group("A", &[0, 1]);
+    let gb = lan.add_sync_group("B", &[2, 3]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    assert_eq!(lan.masters(), vec![0, 1]);
+    assert_eq!(
+        (lan.group_state(ga), lan.group_state(gb)),
+        (StateKind::Master, StateKind::Backup)
+    );
+    // A's members wanted to take over at the same instant and did.
+    let mdi_a = mdi(Version::V3, 200, Centis(100));
+    assert_eq!(
+        group_entered(&lan, ga, StateKind::Master),
+        Some((mdi_a, Reason::MasterDown))
+    );
+
+    let down_at = Duration::from_millis(10_050);
+    lan.run_until(down_at);
+    lan.link_down(0);
+    assert_eq!(
+        (lan.state(0), lan.state(1)),
+        (Some(StateKind::Fault), Some(StateKind::Fault))
+    );
+    assert!(
+        !lan.holds_vips(1),
+        "the healthy member released its VIP too"
+    );
+    assert_eq!(
+        entered(&lan, 1, StateKind::Fault),
+        Some((down_at, Reason::SyncGroup))
+    );
+    assert_eq!(
+        group_entered(&lan, ga, StateKind::Fault),
+        Some((down_at, Reason::LinkDown))
+    );
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![2, 3]);
+    // B2 heard A2's priority 0 and wanted to take over after Skew_Time, but waited for B1,
+    // whose master (A1) went silent: both took over together, when B1's timer ran out.
+    // (A1's priority-0 advert at down_at never left: its link was down.)
+    let a1_last = last_transmit_before(&lan, 0, down_at - Duration::from_nanos(1));
+    let b_took_over = a1_last + HOP2 + mdi(Version::V3, 100, Centis(100));
+    assert_eq!(
+        entered(&lan, 2, StateKind::Master),
+        Some((b_took_over, Reason::MasterDown))
+    );
+    assert_eq!(
+        entered(&lan, 3, StateKind::Master),
+        Some((b_took_over, Reason::PriorityZero))
+    );
+    assert_eq!(
+        group_entered(&lan, gb, StateKind::Master),
+        Some((b_took_over, Reason::MasterDown))
+    );
+
+    let up_at = Duration::from_secs(20);
+    lan.link_up(0);
+    assert_eq!(
+        (lan.state(0), lan.state(1)),
+        (Some(StateKind::Backup), Some(StateKind::Backup))
+    );
+    assert_eq!(
+        group_entered(&lan, ga, StateKind::Backup),
+        Some((up_at, Reason::SyncGroup))
+    );
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(lan.masters(), vec![0, 1]);
+    assert_eq!(
+        group_entered(&lan, ga, StateKind::Master),
+        Some((up_at + mdi_a, Reason::Preempted))
+    );
+    assert_eq!(lan.group_state(gb), StateKind::Backup);
+}
+
+#[test]
+fn sync_group_takes_over_only_when_every_member_wants_to() {
+    let mut lan = two_hosts(200, 100);
+    lan.add_sync_group("A", &[0, 1]);
+    let gb = lan.add_sync_group("B", &[2, 3]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    // B1 now outranks A1, but B2 still follows A2: B prefers backup.
+    lan.track(2, adjust(101));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![0, 1]);
+    assert!(lan.instance(2).is_some_and(|i| i.wants_master()));
+    assert_eq!(lan.group_state(gb), StateKind::Backup);
+    // Once B2 outranks A2 as well, B takes over whole.
+    let raised_at = Duration::from_millis(20_010);
+    lan.run_until(raised_at);
+    lan.track(3, adjust(101));
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(lan.masters(), vec![2, 3]);
+    let (at, _) = group_entered(&lan, gb, StateKind::Master).unwrap();
+    assert_eq!(
+        at,
+        last_transmit_before(&lan, 1, raised_at) + HOP2 + mdi(Version::V3, 201, Centis(100))
+    );
+    assert_eq!(
+        entered(&lan, 2, StateKind::Master).map(|(t, _)| t),
+        Some(at)
+    );
+}
+
+#[test]
+fn sync_group_member_leaving_master_takes_the_others_along_silently() {
+    // A is a group; B's instances are not, so B2 only takes over once A2 goes quiet.
+    let mut lan = two_hosts(200, 100);
+    let ga = lan.add_sync_group("A", &[0, 1]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(2, adjust(150));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![2, 3]);
+    let (a1_left, reason) = entered(&lan, 0, StateKind::Backup).unwrap();
+    assert_eq!(reason, Reason::HigherPriority);
+    assert_eq!(
+        entered(&lan, 1, StateKind::Backup),
+        Some((a1_left, Reason::SyncGroup))
+    );
+    assert_eq!(
+        group_entered(&lan, ga, StateKind::Backup),
+        Some((a1_left, Reason::HigherPriority))
+    );
+    // A2 sent nothing when it stepped down: B2 took over when its timer ran out.
+    let a2_last = last_transmit_before(&lan, 1, a1_left);
+    assert!(a2_last < a1_left);
+    assert_eq!(
+        entered(&lan, 3, StateKind::Master),
+        Some((
+            a2_last + HOP2 + mdi(Version::V3, 100, Centis(100)),
+            Reason::MasterDown
+        ))
+    );
+    // A2 outranks B2 and wants to take over, but A1 does not: A stays backup.
+    assert!(lan.instance(1).is_some_and(|i| i.wants_master()));
+    assert_eq!(lan.group_state(ga), StateKind::Backup);
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use crate::wire::{Advert, Checksum, Family, MCAST_V4, MCAST_V6, VRRP_TTL};
 
+use super::sync::SyncGroup;
+use super::track::Verdict;
 use super::{Action, Instance, InstanceConfig, Reason, Received, StateKind};
 
 /// Something that happened, at a virtual time measured from the start of the simulation.
@@ -43,6 +45,19 @@ pub enum TraceEvent {
     InstallVips,
     RemoveVips,
     Crash,
+    /// A sync group changed state (recorded under its first member).
+    Group {
+        group: usize,
+        from: StateKind,
+        /// `None` = stopped.
+        to: Option<StateKind>,
+        reason: Reason,
+    },
+}
+
+struct SimGroup {
+    group: SyncGroup,
+    members: Vec<usize>,
 }
 
 struct Router {
@@ -80,6 +95,9 @@ pub struct Lan {
     loss_per_million: u32,
     multicast_blocked: bool,
     trace: Vec<TraceEntry>,
+    groups: Vec<SimGroup>,
+    /// A group is being reconciled: its members' actions do not start another round.
+    syncing: bool,
 }
 
 impl Lan {
@@ -96,6 +114,8 @@ impl Lan {
             loss_per_million: 0,
             multicast_blocked: false,
             trace: Vec::new(),
+            groups: Vec::new(),
+            syncing: false,
         }
     }
 
@@ -110,6 +130,23 @@ impl Lan {
             holds_vips: false,
         });
         self.routers.len() - 1
+    }
+
+    /// Makes `members` (routers not started yet, each in one group at most) a sync group.
+    pub fn add_sync_group(&mut self, name: &str, members: &[usize]) -> usize {
+        self.groups.push(SimGroup {
+            group: SyncGroup::new(name),
+            members: members.to_vec(),
+        });
+        self.groups.len() - 1
+    }
+
+    pub fn group_state(&self, group: usize) -> StateKind {
+        self.groups[group].group.state()
+    }
+
+    fn group_of(&self, router: usize) -> Option<usize> {
+        self.groups.iter().position(|g| g.members.contains(&router))
     }
 
     /// Virtual time elapsed since the start.
@@ -165,6 +202,7 @@ impl Lan {
             Ok(instance) => instance,
             Err(e) => panic!("simulated router {router} has an invalid config: {e}"),
         };
+        instance.set_sync_member(self.group_of(router).is_some());
         instance.handle_startup(self.routers[router].link_up, self.now);
         self.routers[router].instance = Some(instance);
         self.drain(router);
@@ -215,6 +253,15 @@ impl Lan {
         let now = self.now;
         if let Some(instance) = self.routers[router].instance.as_mut() {
             instance.handle_priority_change(priority, now);
+        }
+        self.drain(router);
+    }
+
+    /// Hands a router's instance a tracking verdict (priority adjustment, FAULT, pending).
+    pub fn track(&mut self, router: usize, verdict: Verdict) {
+        let now = self.now;
+        if let Some(instance) = self.routers[router].instance.as_mut() {
+            instance.handle_tracking(&verdict, now);
         }
         self.drain(router);
     }
@@ -342,6 +389,58 @@ impl Lan {
                     self.transmit(router, &advert);
                 }
             }
+        }
+        self.sync(router);
+    }
+
+    /// Reconciles the sync group of `router`, then executes what that made its members do,
+    /// until nothing changes any more.
+    fn sync(&mut self, router: usize) {
+        let Some(g) = self.group_of(router) else {
+            return;
+        };
+        if self.syncing {
+            return;
+        }
+        self.syncing = true;
+        let members = self.groups[g].members.clone();
+        for _ in 0..4 {
+            let before: Vec<Option<StateKind>> = members.iter().map(|&r| self.state(r)).collect();
+            let now = self.now;
+            let Lan {
+                routers, groups, ..
+            } = self;
+            let mut instances: Vec<&mut Instance> = routers
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| members.contains(i))
+                .filter_map(|(_, r)| r.instance.as_mut())
+                .collect();
+            groups[g].group.reconcile(&mut instances, now);
+            for &member in &members {
+                self.drain(member);
+            }
+            self.record_group(g);
+            let after: Vec<Option<StateKind>> = members.iter().map(|&r| self.state(r)).collect();
+            if before == after {
+                break;
+            }
+        }
+        self.syncing = false;
+    }
+
+    fn record_group(&mut self, g: usize) {
+        let first = self.groups[g].members.first().copied().unwrap_or(0);
+        while let Some(n) = self.groups[g].group.poll_notification() {
+            self.record(
+                first,
+                TraceEvent::Group {
+                    group: g,
+                    from: n.previous,
+                    to: n.state,
+                    reason: n.reason,
+                },
+            );
         }
     }
 

@@ -18,6 +18,7 @@ pub mod garp;
 pub mod keepalived;
 pub mod net;
 pub mod notify;
+pub mod track;
 pub mod unicast;
 pub mod vrrp;
 
