@@ -99,35 +99,26 @@ bound_ms() { # bound_ms SCENARIO CONFIG
         'BEGIN { skew = (256 - 100) * i / 256; printf "%.3f", graceful ? skew : 3 * i + skew }'
 }
 
-# is_our_child PID: PID is still a child of this shell (bash may have reaped a child that exited,
-# and its PID could belong to someone else by now).
-is_our_child() {
-    local key value
-    [[ -r /proc/$1/status ]] || return 1
-    while read -r key value; do
-        [[ $key == PPid: ]] && { [[ $value == "$$" ]]; return; }
-    done <"/proc/$1/status"
-    return 1
-}
+# alive PID: the process exists (cheap: polled while timings are measured).
+alive() { kill -0 "$1" 2>/dev/null; }
+# child_of PID PARENT: PID is PARENT's child. Checked before any kill: bash reaps children that
+# exit, and their PID could belong to someone else by now.
+child_of() { [[ $(ps -o ppid= -p "$1" 2>/dev/null) -eq $2 ]]; }
 # keepalived_child PARENT: prints the PID of keepalived's VRRP child, read from its pid file and
-# checked to run our config and to be PARENT's child.
+# checked to be PARENT's child and to run our config.
 keepalived_child() {
-    local child key value
+    local child
     child=$(cat "${vrrp_pidfile[$1]}" 2>/dev/null) || return 1
-    [[ $child =~ ^[0-9]+$ && -r /proc/$child/status ]] || return 1
+    [[ $child =~ ^[0-9]+$ ]] && child_of "$child" "$1" || return 1
     tr '\0' ' ' <"/proc/$child/cmdline" 2>/dev/null | grep -qF "$work/" || return 1
-    while read -r key value; do
-        [[ $key == PPid: ]] && { [[ $value == "$1" ]] && echo "$child"; return; }
-    done <"/proc/$child/status"
-    return 1
+    echo "$child"
 }
 # pause SECONDS: sleeps on a FIFO nobody writes to; `read -t` forks nothing, so polling stays light
 # while the timings are being measured.
 pause() { read -r -t "$1" -u "$tick_fd" _ || true; }
 
 # started PID: records a process this script started. It is disowned so that bash does not print
-# "Killed" when the crash scenario kills it; bash still reaps it, and is_our_child tells whether it
-# is still running.
+# "Killed" when the crash scenario kills it; bash still reaps it.
 started() {
     pids+=("$1")
     disown "$1"
@@ -136,7 +127,7 @@ started() {
 reap() {
     local pid kept=() stopped=" $* " deadline=$((${EPOCHREALTIME/./} + 5000000))
     for pid in "$@"; do
-        while is_our_child "$pid" && ((${EPOCHREALTIME/./} < deadline)); do pause 0.01; done
+        while alive "$pid" && ((${EPOCHREALTIME/./} < deadline)); do pause 0.01; done
     done
     for pid in "${pids[@]}"; do [[ $stopped == *" $pid "* ]] || kept+=("$pid"); done
     pids=("${kept[@]}")
@@ -149,7 +140,7 @@ stop_all() {
         if child=$(keepalived_child "$pid"); then kill -KILL "$child" 2>/dev/null || true; fi
     done
     for pid in "${pids[@]}"; do
-        if is_our_child "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+        if child_of "$pid" $$; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
     ((${#pids[@]} == 0)) || reap "${pids[@]}"
     vrrp_pidfile=()
@@ -174,6 +165,7 @@ results=$work/results.txt
 mkfifo "$work/tick"
 exec {tick_fd}<>"$work/tick"
 began=$SECONDS
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 write_config() { # write_config IMPL CONFIG ROUTER FILE
     local impl=$1 config=$2 router=$3 file=$4
@@ -224,7 +216,7 @@ wait_for() {
     deadline=$((${EPOCHREALTIME/./} + seconds * 1000000))
     until "$@" >/dev/null; do
         for pid in "${watch_pids[@]}"; do
-            is_our_child "$pid" || { run_error="pid $pid (agent, capture or ping) exited while waiting for $what"; return 1; }
+            alive "$pid" || { run_error="pid $pid (agent, capture or ping) exited while waiting for $what"; return 1; }
         done
         if ((${EPOCHREALTIME/./} > deadline)); then
             run_error="timed out after ${seconds}s waiting for $what"
@@ -234,8 +226,13 @@ wait_for() {
     done
 }
 
-in_backup() { # in_backup LOG: the agent logged that it is a backup
-    grep -qE -- '-> BACKUP|Entering BACKUP STATE' "$1"
+# last_state LOG: the last state the agent logged entering (keepvip: "A -> B", keepalived:
+# "Entering B STATE").
+last_state() {
+    grep -oE -- '-> [A-Z]+ |Entering [A-Z]+ STATE' "$1" | tail -n 1 | grep -oE 'BACKUP|MASTER|FAULT|STOP|INIT'
+}
+settled_backup() { # settled_backup: r2 says it is a backup and does not hold the VIP
+    [[ $(last_state "$dir/r2.log") == BACKUP ]] && ! holds_vip 2
 }
 captured_r1_adverts() { # captured_r1_adverts N: the switch capture holds N adverts from r1
     (($(grep -c "^[^ ]* $R1_MAC > .*VRRP" "$dir/capture.log") >= $1))
@@ -246,7 +243,7 @@ captured_r1_adverts() { # captured_r1_adverts N: the switch capture holds N adve
 run_once() {
     local impl=$1 scenario=$2 config=$3 rep=$4
     local dir=$work/$impl-$scenario-$config-$rep i ms=${interval_ms[$3]}
-    local r1_pid r2_pid r1_vrrp_child="" capture_pid ping_pid trigger wait_s wire client det garp
+    local r1_pid r2_pid r1_vrrp_child="" capture_pid ping_pid trigger wait_s wire client det garp r2_start_master
     mkdir -p "$dir"
     run_error=""
     watch_pids=()
@@ -260,8 +257,12 @@ run_once() {
     start_agent "$impl" 2 "$dir"; r2_pid=$agent_pid
     watch_pids=("$r1_pid" "$r2_pid")
     wait_for "$wait_s" "r1 to hold $VIP" holds_vip 1 || return 1
-    wait_for "$wait_s" "r2 to report BACKUP" in_backup "$dir/r2.log" || return 1
-    holds_vip 2 && { run_error="r2 holds $VIP too before the failover"; return 1; }
+    # r2 may have become master for a moment if r1's first advert was slower than r2's
+    # Master_Down_Interval (keepalived at 20 ms does this): wait until it has stepped back.
+    wait_for "$wait_s" "r2 to be a backup without the VIP" settled_backup || return 1
+    # Noted (an observation, not a failure): r2 was master for a moment at startup.
+    r2_start_master=0
+    grep -qE -- '-> MASTER|Entering MASTER STATE' "$dir/r2.log" && r2_start_master=1
     # "Backup for a few adverts": r2's own interface hears three more adverts from r1.
     timeout "$wait_s" ip netns exec "$LAB-r2" tcpdump -i eth0 -c 3 -nn -q "vrrp and ether src $R1_MAC" \
         >/dev/null 2>&1 || { run_error="r2 did not hear 3 adverts from r1 within ${wait_s}s"; return 1; }
@@ -316,7 +317,7 @@ run_once() {
         >"$dir/capture.txt" 2>"$dir/tshark.err" || { run_error="tshark could not read the capture"; return 1; }
     wire=$(awk -v vip="$VIP" -v master_mac="$R1_MAC" -v backup_mac="$R2_MAC" -f scripts/bench/capture.awk "$dir/capture.txt")
     client=$(awk -v trigger="$trigger" -f scripts/bench/ping-gap.awk "$dir/ping.log")
-    echo "$impl $scenario $config $rep $ms $(bound_ms "$scenario" "$config") ok $wire $client" >>"$results"
+    echo "$impl $scenario $config $rep $ms $(bound_ms "$scenario" "$config") ok $wire $client $r2_start_master" >>"$results"
     read -r det garp _ <<<"$wire"
     printf '%s\n' "detection ${det} ms, GARP ${garp} ms, outage ${client%% *} ms" >&2
 }
@@ -355,6 +356,7 @@ echo
 echo "keepvip failover benchmark: r1 master (priority 200) and r2 backup (priority 100) on one bridge,"
 echo "VIP $VIP/24, garp_master_delay default. Bound: Master_Down_Interval = 3 x interval + 156/256 x interval"
 echo "(crash, link-down), Skew_Time = 156/256 x interval (graceful). Times from the switch capture (tshark)."
+echo "Machine: $(nproc) cores; load average at start $load_at_start, at end $(cut -d' ' -f1-3 /proc/loadavg)."
 awk -v scenarios="${scenarios[*]}" -v configs="${configs[*]}" -v impls="${impls[*]}" \
     -v tolerance_ms="$TOLERANCE_MS" -v ping_ms="$(awk -v i=$PING_INTERVAL 'BEGIN { print i * 1000 }')" \
     -f scripts/bench/report.awk "$results"
