@@ -2,6 +2,7 @@
 #   frame.time_epoch;eth.src;vrrp.prio;arp.src.proto_ipv4;arp.dst.proto_ipv4
 # and prints one line of space-separated measurements (NA when absent), in milliseconds:
 #   detection garp r1_after r1_prio0 r2_adverts r2_max_gap r2_bad_prio garps garp_span r1_garps other
+#   r1_max_gap
 # detection  r2's first advert minus r1's last advert before it (r1's priority-0 one if graceful)
 # garp       r2's first gratuitous ARP for the VIP minus r2's first advert (negative: GARP first)
 # r1_after   adverts from r1 seen after r2's first (r1 still talking once r2 took over)
@@ -11,6 +12,7 @@
 # garps      r2's gratuitous ARPs for the VIP in the capture; garp_span from the first to the last
 # r1_garps   gratuitous ARPs for the VIP from r1 (expected: none; it was master before capture)
 # other      VRRP packets from any other MAC
+# r1_max_gap longest gap between r1's consecutive adverts before r2's first (the master's regularity)
 # Variables (-v): vip, master_mac, backup_mac.
 BEGIN { FS = ";" }
 NR == 1 { base = int($1) }  # keep doubles small enough for microseconds
@@ -27,7 +29,7 @@ NR == 1 { base = int($1) }  # keep doubles small enough for microseconds
 }
 function fmt(x) { return sprintf("%.3f", x) }
 END {
-    detection = garp = r2_max_gap = garp_span = "NA"
+    detection = garp = r2_max_gap = garp_span = r1_max_gap = "NA"
     r1_after = r1_prio0 = bad = 0
     for (i = 1; i <= n1; i++) if (p1[i] == 0) r1_prio0++
     if (n2 > 0) {
@@ -43,5 +45,8 @@ END {
         }
         if (r2_max_gap != "NA") r2_max_gap = fmt(r2_max_gap)
     }
-    print detection, garp, r1_after, r1_prio0, n2 + 0, r2_max_gap, bad, ng + 0, garp_span, r1_garps + 0, other + 0
+    for (i = 2; i <= n1; i++)
+        if ((n2 == 0 || t1[i] <= t2[1]) && (r1_max_gap == "NA" || t1[i] - t1[i - 1] > r1_max_gap)) r1_max_gap = t1[i] - t1[i - 1]
+    if (r1_max_gap != "NA") r1_max_gap = fmt(r1_max_gap)
+    print detection, garp, r1_after, r1_prio0, n2 + 0, r2_max_gap, bad, ng + 0, garp_span, r1_garps + 0, other + 0, r1_max_gap
 }

@@ -2,7 +2,7 @@
 # per implementation side by side. Input lines (space-separated, NA when absent):
 #   impl scenario config rep interval_ms bound_ms status
 #   detection garp r1_after r1_prio0 r2_adverts r2_max_gap r2_bad_prio garps garp_span r1_garps other
-#   outage replies dups r2_start_master
+#   r1_max_gap outage replies dups r2_start_master
 # Variables (-v): scenarios, configs, impls (space-separated, in display order); tolerance_ms.
 function sort_values(list, out,    n, i, j, x) {  # numeric insertion sort of a space list; skips NA
     n = 0
@@ -49,10 +49,10 @@ function header(title, bound_name, c1, c2, c3, verdict,    i) {
     garps[key] = garps[key] " " $15
     garp_span[key] = garp_span[key] " " $16
     r1_garps[key] = r1_garps[key] " " $17
-    outage[key] = outage[key] " " $19
-    dups[key] = dups[key] " " $21
-    start_master[key] += $22
-    interval[$3] = $5
+    r1_gap[key] = r1_gap[key] " " $19
+    outage[key] = outage[key] " " $20
+    dups[key] = dups[key] " " $22
+    start_master[key] += $23
 }
 END {
     nsc = split(scenarios, scenario, " "); ncf = split(configs, config, " "); nimpl = split(impls, impl, " ")
@@ -96,23 +96,24 @@ END {
         printf "\n"
     }
     printf "\nWhat the captures held (max over runs unless noted)\n"
-    printf "%-10s %-9s %-10s %6s %9s %8s %8s %12s %8s %8s %5s %9s\n", "scenario", "config", "impl", "GARPs", "GARP-span",
-        "r1-prio0", "r1-after", "r2-gap", "r2-prio", "r1-GARP", "DUPs", "r2-master"
-    printf "%-10s %-9s %-10s %6s %9s %8s %8s %12s %8s %8s %5s %9s\n", "", "", "", "(p50)", "ms (p50)", "adverts", "adverts",
-        "ms (intv)", "!=100", "", "ping", "at start"
+    printf "%-10s %-9s %-10s %6s %9s %8s %8s %8s %8s %8s %8s %5s %9s\n", "scenario", "config", "impl", "GARPs", "GARP-span",
+        "r1-prio0", "r1-after", "r1-gap", "r2-gap", "r2-prio", "r1-GARP", "DUPs", "r2-master"
+    printf "%-10s %-9s %-10s %6s %9s %8s %8s %8s %8s %8s %8s %5s %9s\n", "", "", "", "(p50)", "ms (p50)", "adverts", "adverts",
+        "ms", "ms", "!=100", "", "ping", "at start"
     for (s = 1; s <= nsc; s++) for (c = 1; c <= ncf; c++) for (i = 1; i <= nimpl; i++) {
         k = scenario[s] SUBSEP config[c] SUBSEP impl[i]
         if (!(k in runs) || runs[k] == failed[k]) continue
-        printf "%-10s %-9s %-10s %6s %9s %8s %8s %12s %8s %8s %5s %9s\n", scenario[s], config[c], impl[i],
+        printf "%-10s %-9s %-10s %6s %9s %8s %8s %8s %8s %8s %8s %5s %9s\n", scenario[s], config[c], impl[i],
             num(p50(garps[k]), "%d"), num(p50(garp_span[k]), "%.1f"), num(max(r1_prio0[k]), "%d"),
-            num(max(r1_after[k]), "%d"), num(max(r2_gap[k]), "%.1f") "(" interval[config[c]] ")",
+            num(max(r1_after[k]), "%d"), num(max(r1_gap[k]), "%.1f"), num(max(r2_gap[k]), "%.1f"),
             num(max(r2_bad[k]), "%d"), num(max(r1_garps[k]), "%d"), num(max(dups[k]), "%d"),
             (start_master[k] + 0) "/" (runs[k] - failed[k])
     }
     print "GARPs: r2's gratuitous ARPs for the VIP in the capture (the first burst: the second one comes"
     print "  garp_master_delay later, after the capture ends), GARP-span: first to last of them;"
     print "r1-prio0: priority-0 adverts from r1 (a graceful stop sends them); r1-after: r1 adverts after r2's"
-    print "  first one; r2-gap: longest gap between r2's adverts (advert interval in parentheses);"
+    print "  first one; r1-gap, r2-gap: longest gap between consecutive adverts of r1 (before the failover)"
+    print "  and of r2 (after it): compare with the advert interval;"
     print "r2-prio: r2 adverts with a priority other than 100; r1-GARP: gratuitous ARPs for the VIP from r1;"
     print "DUPs: duplicate ping replies (two routers answering for the VIP); r2-master at start: runs in which"
     print "  r2 was master for a moment before r1's first advert reached it (the run waits until it steps back)."
