@@ -17,6 +17,9 @@
 #   crash      SIGKILL of r1's agent and r1's eth0 down at once (the host dies)
 #   graceful   SIGTERM of r1's agent (it sends priority 0)
 #   link-down  r1's eth0 down, agent alive
+# The failure strikes at a random phase between two adverts. keepalived runs as
+# `keepalived -n -l -D -P -R` with private pid files (-R: no respawn of a VRRP child the crash
+# killed); its config is keepvip's minus `vip_lease`.
 # Needs root. Touches no host interface; kills only the processes it started, by PID.
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME and ping -D print a '.' before the microseconds
@@ -30,7 +33,7 @@ R2_MAC=02:00:00:00:00:02
 PING_INTERVAL=0.005
 TOLERANCE_MS=1
 
-usage() { sed -n '5,11s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '6,11s/^# \{0,1\}//p' "$0" >&2; exit "$1"; }
 die() { echo "bench-failover.sh: $*" >&2; exit 1; }
 
 repetitions=""
@@ -44,8 +47,8 @@ while (($#)); do
         --only) [[ ${2:-} == keepvip || ${2:-} == keepalived ]] || die "--only takes keepvip or keepalived, got '${2:-}'"
             only=$2; shift ;;
         --keep) keep=1 ;;
-        -h | --help) usage ;;
-        *) echo "bench-failover.sh: unknown argument '$1'" >&2; usage ;;
+        -h | --help) usage 0 ;;
+        *) echo "bench-failover.sh: unknown argument '$1'" >&2; usage 2 ;;
     esac
     shift
 done
