@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::diag::{locate, Location, Span};
 use crate::script::{split_command, SplitError};
-use crate::wire::{Addresses, Centis, Checksum, Family, Version};
+use crate::wire::{Addresses, Centis, Checksum, Family, MacAddr, Version};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +53,9 @@ pub struct GlobalDefs {
     /// keepvip extension `vrrp_vip_lease SECS`: default lifetime of installed VIPs for
     /// instances without `vip_lease`.
     pub vip_lease: Option<VipLease>,
+    /// `vmac_prefix`: generated VMAC names are `PREFIX.VRID` (then `PREFIXn.VRID`), default
+    /// `vrrp`.
+    pub vmac_prefix: String,
 }
 
 impl Default for GlobalDefs {
@@ -66,6 +69,7 @@ impl Default for GlobalDefs {
             script_user: None,
             script_security: true,
             vip_lease: None,
+            vmac_prefix: "vrrp".to_string(),
         }
     }
 }
@@ -157,6 +161,23 @@ pub struct Instance {
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,
+    /// `use_vmac`: the instance runs on a virtual MAC interface.
+    pub vmac: Option<Vmac>,
+}
+
+/// `use_vmac [NAME] [MAC]` (and `vmac_xmit_base`): a private macvlan on the instance's
+/// interface carries the VIPs (those without `dev`) with one MAC on every router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    /// `None`: generated at run time as keepalived does (`vrrp.VRID`, see `vmac_prefix`).
+    pub name: Option<String>,
+    /// The configured MAC (five octets take the VRID as the sixth), else the VRRP virtual MAC
+    /// 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6).
+    pub mac: MacAddr,
+    /// `vmac_xmit_base`: adverts go out (and are heard) on the parent interface, with its MAC.
+    pub xmit_base: bool,
+    /// The `use_vmac` keyword.
+    pub span: Span,
 }
 
 impl Instance {

@@ -11,7 +11,7 @@ use crate::proto::{AnnounceSchedule, InitialState};
 use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
-use super::spec::{InstanceSpec, NotifyScripts, ScriptSpec, VipSpec};
+use super::spec::{InstanceSpec, NotifyScripts, ScriptSpec, VipSpec, VmacSpec};
 
 /// keepalived runs scripts as this user when it exists and no `script_user` is given.
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
@@ -142,6 +142,12 @@ fn instance_spec(
             )),
         },
         scripts,
+        vmac: instance.vmac.as_ref().map(|v| VmacSpec {
+            name: v.name.clone(),
+            prefix: config.global.vmac_prefix.clone(),
+            mac: v.mac,
+            xmit_base: v.xmit_base,
+        }),
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::proto::{timers, AnnounceSchedule, InitialState, InstanceConfig};
-use crate::wire::{Centis, Checksum, Family, V2Auth, Version};
+use crate::wire::{Centis, Checksum, Family, MacAddr, V2Auth, Version};
 
 /// One virtual address and where it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,19 @@ pub struct InstanceSpec {
     /// Valid lifetime of installed VIPs; `None` = permanent (keepalived's behaviour).
     pub vip_lease: Option<Duration>,
     pub scripts: NotifyScripts,
+    /// `use_vmac`: VIPs without `dev` live on a virtual MAC interface.
+    pub vmac: Option<VmacSpec>,
+}
+
+/// `use_vmac [NAME] [MAC]` and `vmac_xmit_base`, with `vmac_prefix`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// The configured name; `None`: generated from `prefix` and the VRID at run time.
+    pub name: Option<String>,
+    pub prefix: String,
+    pub mac: MacAddr,
+    /// Adverts are sent and heard on the parent interface instead of the VMAC.
+    pub xmit_base: bool,
 }
 
 impl InstanceSpec {
