@@ -11,6 +11,7 @@ mod load;
 mod pidfile;
 mod receive;
 pub mod spec;
+mod vmac;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -137,6 +138,8 @@ struct Daemon {
     installed: BTreeSet<(u32, IpAddr, u8)>,
     stop_deadline: Option<Instant>,
     rx_buf: Vec<u8>,
+    /// `use_vmac`: the instances' virtual MAC interfaces.
+    vmacs: vmac::Vmacs,
 }
 
 impl Daemon {
@@ -172,10 +175,13 @@ impl Daemon {
             installed: BTreeSet::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
+            vmacs: vmac::Vmacs::default(),
         })
     }
 
     fn start(&mut self, specs: Vec<InstanceSpec>, now: Instant) {
+        // VMAC names first: a VMAC left by a crash may hold stale VIPs.
+        self.prepare_vmacs(&specs);
         self.remove_stale_vips(&specs);
         for spec in specs {
             self.add_instance(spec, now);
@@ -372,6 +378,7 @@ impl Daemon {
             self.drain(idx, now);
         }
         self.stop_deadline = Some(now + STOP_GRACE);
+        self.remove_all_vmacs();
         self.runner.shutdown(now + STOP_GRACE);
     }
 
@@ -414,6 +421,8 @@ impl Daemon {
                 );
                 self.instances[idx].instance.handle_shutdown(now);
                 self.drain(idx, now);
+                let name = self.instances[idx].spec.name.clone();
+                self.remove_vmac(&name);
             }
         }
         let mut idx = 0;
@@ -422,6 +431,7 @@ impl Daemon {
             keep[idx - 1]
         });
         self.close_unused_sockets();
+        self.prepare_vmacs(&start);
         self.remove_stale_vips(&start);
         for spec in start {
             self.add_instance(spec, now);

@@ -16,10 +16,12 @@
 pub mod conf;
 pub mod net;
 pub mod notify;
+pub mod vmac;
 
 pub use conf::{Conf, INSTANCE, VIP, VIP_CIDR, VRID};
 pub use net::{IfAddr, Lifetime, Neigh, SeenAdvert};
 pub use notify::{Call, Recorder, UNSET};
+pub use vmac::{FrameCapture, SeenFrame};
 
 use std::cell::{Cell, RefCell};
 use std::fs::{self, File};
