@@ -179,6 +179,10 @@ impl Daemon {
         idx: usize,
         parent: &LinkInfo,
     ) -> Result<LinkInfo, String> {
+        if self.stop_deadline.is_some() {
+            // Its VMAC is gone for good.
+            return Err("keepvip is stopping".into());
+        }
         let spec = &self.instances[idx].spec;
         let (instance, Some(vmac)) = (spec.name.clone(), spec.vmac.clone()) else {
             return Err("no use_vmac".into());
@@ -187,9 +191,6 @@ impl Daemon {
             return Err("no name could be chosen for its VMAC (see above)".into());
         };
         let (name, configured) = (state.name.clone(), state.configured);
-        if self.stop_deadline.is_some() {
-            return Err("stopping".into());
-        }
         let existing = self.links.values().find(|l| l.name == name).cloned();
         match existing {
             Some(link) if is_vmac_for(&link, parent.ifindex, vmac.mac) => {
