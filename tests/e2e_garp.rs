@@ -6,7 +6,7 @@
 mod support;
 
 use std::time::Duration;
-use support::garp::FrameCapture;
+use support::FrameCapture;
 use support::*;
 
 /// tcpdump timestamps frames on the bridge; the agent stamps its pacing before the send.
@@ -138,16 +138,16 @@ fn master_hearing_a_lower_priority_reannounces_garp_lower_prio_repeat_times() {
     let first_lower = lab.wait_for(
         "r2 (deaf to r1) to advertise priority 100",
         lower.master_down_interval() + Duration::from_secs(4),
-        || capture.adverts(&router_ip(2), 100).first().copied(),
+        || capture.advert_times(&router_ip(2), 100).first().copied(),
     );
     // Two lower adverts, each answered by its own burst of 3 (r2 adverts are 1 s apart): the
     // third advert closes the window of the second.
     lab.wait_until(
         "r2's third priority-100 advert",
         Duration::from_secs(5),
-        || capture.adverts(&router_ip(2), 100).len() >= 3,
+        || capture.advert_times(&router_ip(2), 100).len() >= 3,
     );
-    let adverts = capture.adverts(&router_ip(2), 100);
+    let adverts = capture.advert_times(&router_ip(2), 100);
     let garps = capture.announcements(&router_mac(1), VIP);
     eprintln!("r2 adverts at {adverts:?}; r1 gratuitous ARPs at {garps:?}");
     let before: Vec<_> = garps.iter().filter(|t| **t < first_lower).collect();

@@ -14,7 +14,7 @@ use super::diag::{locate, Diags, Span};
 use super::keywords::{self, Keyword, Support};
 use super::model::{
     Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
-    ScriptUser, Vip, VipLease,
+    ScriptUser, Vip, VipLease, Vmac,
 };
 use super::source::SourceMap;
 use super::tree::Statement;
@@ -22,6 +22,7 @@ use super::values::{
     interface_name_problem, parse_decimal_micros, parse_scope, parse_uint, NumError,
     MAX_IFNAME_BYTES,
 };
+use super::vmac::{parse_vmac_mac, vmac_prefix_problem, MacSpec};
 use crate::script::{split_command, SplitError};
 use crate::wire::{Centis, Family, Version};
 
@@ -83,6 +84,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         .filter_map(|d| builder.resolve(d))
         .collect();
     builder.cross_checks(&instances);
+    builder.vmac_cross_checks(&instances);
     let tracking = builder.finish_tracking(&mut instances, &instance_names);
     Config {
         global: builder.global,
@@ -133,6 +135,9 @@ struct Draft {
     auth: Option<([u8; AUTH_PASS_BYTES], Span)>,
     unicast: unicast::UnicastDraft,
     track: TrackDraft,
+    /// `use_vmac`: the name and MAC given, if any, and the keyword.
+    vmac: Option<(Option<String>, Option<MacSpec>, Span)>,
+    vmac_xmit_base: Option<Span>,
     seen: HashMap<String, Span>,
 }
 
@@ -171,6 +176,8 @@ impl Draft {
             auth: None,
             unicast: unicast::UnicastDraft::default(),
             track: TrackDraft::default(),
+            vmac: None,
+            vmac_xmit_base: None,
             seen: HashMap::new(),
         }
     }
@@ -563,6 +570,14 @@ impl Builder<'_> {
             "vrrp_check_unicast_src" => {
                 if let Some(b) = self.boolean(st, ctx, "vrrp_check_unicast_src") {
                     self.global.check_unicast_src = b;
+                }
+            }
+            "vmac_prefix" => {
+                if self.simple(st, ctx, 1..=1, "vmac_prefix PREFIX") {
+                    match vmac_prefix_problem(first_arg(st)) {
+                        Some(problem) => self.err(first_arg_span(st), ctx, problem),
+                        None => self.global.vmac_prefix = first_arg(st).to_string(),
+                    }
                 }
             }
             _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
@@ -1075,6 +1090,12 @@ impl Builder<'_> {
             "track_interface" | "track_script" | "track_file" | "dont_track_primary" => {
                 self.track_keyword(&mut d.track, st, ctx)
             }
+            "use_vmac" => self.use_vmac(d, st, ctx),
+            "vmac_xmit_base" => {
+                if self.simple(st, ctx, 0..=0, "vmac_xmit_base") {
+                    d.vmac_xmit_base = Some(span);
+                }
+            }
             "native_ipv6" => {
                 if self.simple(st, ctx, 0..=0, "native_ipv6") {
                     self.warn(
@@ -1087,6 +1108,41 @@ impl Builder<'_> {
             }
             _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
         }
+    }
+
+    /// `use_vmac [NAME] [MAC]`, in either order: an argument with a ':' is the MAC (interface
+    /// names cannot hold one), as keepalived tells them apart.
+    fn use_vmac(&mut self, d: &mut Draft, st: &Statement, ctx: &[String]) {
+        if !self.simple(st, ctx, 0..=2, "use_vmac [NAME] [MAC]") {
+            return;
+        }
+        let (mut name, mut mac) = (None, None);
+        for arg in &st.args {
+            let text = arg.text.as_str();
+            if text.contains(':') {
+                if mac.is_some() {
+                    self.err(arg.span, ctx, "a second MAC address: give one");
+                    return;
+                }
+                match parse_vmac_mac(text) {
+                    Ok(parsed) => mac = Some(parsed),
+                    Err(problem) => {
+                        self.err(arg.span, ctx, problem);
+                        return;
+                    }
+                }
+            } else {
+                if name.is_some() {
+                    self.err(arg.span, ctx, "a second interface name: give one");
+                    return;
+                }
+                if !self.interface_name(text, arg.span, ctx) {
+                    return;
+                }
+                name = Some(text.to_string());
+            }
+        }
+        d.vmac = Some((name, mac, st.keyword.span));
     }
 
     fn notify(&mut self, st: &Statement, ctx: &[String]) -> Option<NotifyScript> {
@@ -1539,6 +1595,7 @@ impl Builder<'_> {
         }
 
         let tracking = self.resolve_tracking(&d.track, &ctx);
+        let vmac = self.resolve_vmac(&mut d, &ctx, interface.as_deref(), vrid, family);
         let global = &self.global;
         let garp = Garp {
             master_delay: d.garp_delay.unwrap_or(global.garp.master_delay),
@@ -1585,7 +1642,94 @@ impl Builder<'_> {
             auth_pass: d.auth.map(|(pass, _)| pass),
             tracking,
             dont_track_primary: d.track.dont_track_primary,
+            vmac,
         })
+    }
+
+    fn resolve_vmac(
+        &mut self,
+        d: &mut Draft,
+        ctx: &[String],
+        interface: Option<&str>,
+        vrid: Option<u8>,
+        family: Family,
+    ) -> Option<Vmac> {
+        let Some((name, mac, span)) = d.vmac.take() else {
+            if let Some(span) = d.vmac_xmit_base {
+                self.warn(
+                    span,
+                    &with(ctx, "vmac_xmit_base"),
+                    "has no effect without 'use_vmac' (keepalived ignores it too)",
+                );
+            }
+            return None;
+        };
+        if let (Some(name), Some(interface)) = (&name, interface) {
+            if name == interface {
+                self.err(
+                    span,
+                    &with(ctx, "use_vmac"),
+                    format!("'{name}' is the instance's own interface: name the VMAC something else, or leave the name out"),
+                );
+            }
+        }
+        let vrid = vrid?;
+        Some(Vmac {
+            name,
+            mac: match mac {
+                Some(mac) => mac.resolve(vrid),
+                None => crate::wire::virtual_mac(family, vrid),
+            },
+            xmit_base: d.vmac_xmit_base.is_some(),
+            span,
+        })
+    }
+
+    /// VMACs of different instances must not collide: one name each, one MAC per parent, and
+    /// no VMAC named like an instance's interface.
+    fn vmac_cross_checks(&mut self, instances: &[Instance]) {
+        let mut names: HashMap<&str, (&str, Span)> = HashMap::new();
+        let mut macs: HashMap<(&str, crate::wire::MacAddr), (&str, Span)> = HashMap::new();
+        for instance in instances {
+            let Some(vmac) = &instance.vmac else { continue };
+            let ctx = vec![
+                format!("vrrp_instance {}", instance.name),
+                "use_vmac".to_string(),
+            ];
+            if let Some(name) = &vmac.name {
+                if let Some(&(other, at)) = names.get(name.as_str()) {
+                    let at = self.loc(at);
+                    self.err(
+                        vmac.span,
+                        &ctx,
+                        format!("'{name}' is already the VMAC of vrrp_instance {other} (at {at}): give each its own name"),
+                    );
+                } else {
+                    names.insert(name, (&instance.name, vmac.span));
+                }
+                if let Some(other) = instances.iter().find(|i| i.interface == *name) {
+                    self.err(
+                        vmac.span,
+                        &ctx,
+                        format!("'{name}' is the interface of vrrp_instance {}: name the VMAC something else", other.name),
+                    );
+                }
+            }
+            let key = (instance.interface.as_str(), vmac.mac);
+            if let Some(&(other, at)) = macs.get(&key) {
+                let at = self.loc(at);
+                self.err(
+                    vmac.span,
+                    &ctx,
+                    format!(
+                        "vrrp_instance {other} (at {at}) already puts a VMAC with MAC {} on {}: the kernel allows one per interface",
+                        vmac.mac, instance.interface
+                    ),
+                );
+            } else {
+                macs.insert(key, (&instance.name, vmac.span));
+            }
+        }
     }
 
     fn advert_interval(

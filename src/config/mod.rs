@@ -26,10 +26,12 @@ mod model;
 mod source;
 mod tree;
 mod values;
+mod vmac;
 
 use std::path::Path;
 
 pub use diag::{Diagnostic, FileId, Location, Report, Severity, Span};
+pub use model::Vmac;
 pub use model::{
     Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
     ScriptUser, Vip, VipLease,

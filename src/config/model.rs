@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::diag::{locate, Location, Span};
 use crate::script::{split_command, SplitError};
-use crate::wire::{Addresses, Centis, Checksum, Family, Version};
+use crate::wire::{Addresses, Centis, Checksum, Family, MacAddr, Version};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,9 @@ pub struct GlobalDefs {
     /// `vrrp_check_unicast_src [BOOL]`: unicast instances drop adverts from non-peers.
     /// keepvip: **on by default** (keepalived: off unless set); `off` is a keepvip extension.
     pub check_unicast_src: bool,
+    /// `vmac_prefix`: generated VMAC names are `PREFIX.VRID` (then `PREFIXn.VRID`), default
+    /// `vrrp`.
+    pub vmac_prefix: String,
 }
 
 impl Default for GlobalDefs {
@@ -75,6 +78,7 @@ impl Default for GlobalDefs {
             script_security: true,
             vip_lease: None,
             check_unicast_src: true,
+            vmac_prefix: "vrrp".to_string(),
         }
     }
 }
@@ -194,6 +198,23 @@ pub struct Instance {
     pub tracking: Tracking,
     /// `dont_track_primary`: the instance's own interface going down is not a FAULT.
     pub dont_track_primary: bool,
+    /// `use_vmac`: the instance runs on a virtual MAC interface.
+    pub vmac: Option<Vmac>,
+}
+
+/// `use_vmac [NAME] [MAC]` (and `vmac_xmit_base`): a private macvlan on the instance's
+/// interface carries the VIPs (those without `dev`) with one MAC on every router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    /// `None`: generated at run time as keepalived does (`vrrp.VRID`, see `vmac_prefix`).
+    pub name: Option<String>,
+    /// The configured MAC (five octets take the VRID as the sixth), else the VRRP virtual MAC
+    /// 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6).
+    pub mac: MacAddr,
+    /// `vmac_xmit_base`: adverts go out (and are heard) on the parent interface, with its MAC.
+    pub xmit_base: bool,
+    /// The `use_vmac` keyword.
+    pub span: Span,
 }
 
 impl Instance {

@@ -1282,6 +1282,120 @@ fn include_fs() -> MemFs {
         .file("/b.conf", "interface eth0 }\ninclude a.conf\n")
 }
 
+// ---- use_vmac, vmac_xmit_base, vmac_prefix ------------------------------------------------
+
+#[test]
+fn use_vmac_defaults_to_the_rfc_virtual_mac_and_a_generated_name() {
+    let i = only(&instance_with("  use_vmac"));
+    let vmac = i.vmac.expect("use_vmac");
+    assert_eq!(vmac.name, None);
+    assert_eq!(vmac.mac.to_string(), "00:00:5e:00:01:33");
+    assert!(!vmac.xmit_base);
+    let v6 = only(&v6_instance("  use_vmac", "    fe80::1\n    2001:db8::1"));
+    assert_eq!(v6.vmac.unwrap().mac.to_string(), "00:00:5e:00:02:3c");
+    assert_eq!(only(&instance_with("")).vmac, None);
+    let (config, _) = run(&instance_with(""));
+    assert_eq!(config.unwrap().global.vmac_prefix, "vrrp");
+}
+
+#[test]
+fn use_vmac_takes_a_name_and_a_mac_in_either_order() {
+    let i = only(&instance_with("  use_vmac vrrp-lan\n  vmac_xmit_base"));
+    let vmac = i.vmac.unwrap();
+    assert_eq!(vmac.name.as_deref(), Some("vrrp-lan"));
+    assert!(vmac.xmit_base);
+    let i = only(&instance_with("  use_vmac 02:aa:bb:cc:dd lan0"));
+    let vmac = i.vmac.unwrap();
+    assert_eq!(vmac.name.as_deref(), Some("lan0"));
+    assert_eq!(
+        vmac.mac.to_string(),
+        "02:aa:bb:cc:dd:33",
+        "five octets: the VRID is the sixth"
+    );
+    let i = only(&instance_with("  use_vmac 02:aa:bb:cc:dd:ee"));
+    assert_eq!(i.vmac.unwrap().mac.to_string(), "02:aa:bb:cc:dd:ee");
+}
+
+#[test]
+fn vmac_xmit_base_without_use_vmac_warns() {
+    let (i, diags) = warnings(&instance_with("  vmac_xmit_base"));
+    assert_eq!(i.vmac, None);
+    assert_eq!(
+        diags,
+        ["/k.conf:4:3: warning: vrrp_instance VI_1 > vmac_xmit_base: has no effect without 'use_vmac' (keepalived ignores it too)"]
+    );
+}
+
+#[test]
+fn use_vmac_errors() {
+    let cases = [
+        ("  use_vmac a/b", "/k.conf:4:12: error: vrrp_instance VI_1 > use_vmac: 'a/b' is not a valid interface name: it contains '/', ':' or white space"),
+        ("  use_vmac a b", "/k.conf:4:14: error: vrrp_instance VI_1 > use_vmac: a second interface name: give one"),
+        ("  use_vmac a 02:00:00:00:00:01 b", "/k.conf:4:32: error: vrrp_instance VI_1 > use_vmac: too many arguments: expected 'use_vmac [NAME] [MAC]', got 3 arguments"),
+        ("  use_vmac 03:00:00:00:00:01", "/k.conf:4:12: error: vrrp_instance VI_1 > use_vmac: 03:00:00:00:00:01 is a multicast MAC address: a VMAC needs a unicast one"),
+        ("  use_vmac 00:00:5e:00:01:07", "/k.conf:4:12: error: vrrp_instance VI_1 > use_vmac: 00:00:5e:00:01:07 is in the VRRP virtual MAC range 00:00:5e:00:01/02:xx, which belongs to each VRID: leave the MAC out to get the instance's own"),
+        ("  use_vmac eth0", "/k.conf:4:3: error: vrrp_instance VI_1 > use_vmac: 'eth0' is the instance's own interface: name the VMAC something else, or leave the name out"),
+        ("  use_vmac_addr", "/k.conf:4:3: error: vrrp_instance VI_1 > use_vmac_addr: not supported by keepvip yet"),
+    ];
+    for (extra, expected) in cases {
+        let diags = errors(&instance_with(extra));
+        assert!(diags.iter().any(|d| d == expected), "{extra}: {diags:#?}");
+    }
+}
+
+#[test]
+fn vmacs_of_different_instances_must_not_collide() {
+    let two = |a: &str, b: &str, b_if: &str, b_vrid: u8| {
+        format!(
+            "vrrp_instance A {{\n  interface eth0\n  virtual_router_id 51\n  {a}\n  virtual_ipaddress {{\n    192.0.2.1\n  }}\n}}\n\
+             vrrp_instance B {{\n  interface {b_if}\n  virtual_router_id {b_vrid}\n  {b}\n  virtual_ipaddress {{\n    192.0.2.2\n  }}\n}}\n"
+        )
+    };
+    let diags = errors(&two("use_vmac lan", "use_vmac lan", "eth1", 51));
+    assert!(
+        diags.iter().any(|d| d.starts_with("/k.conf:12:3: error: vrrp_instance B > use_vmac: 'lan' is already the VMAC of vrrp_instance A (at /k.conf:4:3)")),
+        "{diags:#?}"
+    );
+    let diags = errors(&two("use_vmac eth1", "", "eth1", 52));
+    assert!(
+        diags.iter().any(|d| d
+            .contains("vrrp_instance A > use_vmac: 'eth1' is the interface of vrrp_instance B")),
+        "{diags:#?}"
+    );
+    let diags = errors(&two(
+        "use_vmac 02:00:00:00:00:09",
+        "use_vmac 02:00:00:00:00:09",
+        "eth0",
+        52,
+    ));
+    assert!(
+        diags.iter().any(|d| d.contains("vrrp_instance B > use_vmac: vrrp_instance A (at /k.conf:4:3) already puts a VMAC with MAC 02:00:00:00:00:09 on eth0")),
+        "{diags:#?}"
+    );
+    // The same VRID on two interfaces, or for both families, is fine: names are generated.
+    let (config, diags) = run(&two("use_vmac", "use_vmac", "eth1", 51));
+    assert_eq!(diags, Vec::<String>::new());
+    assert_eq!(config.unwrap().instances.len(), 2);
+}
+
+#[test]
+fn vmac_prefix_is_checked() {
+    let (config, diags) = run(&format!(
+        "global_defs {{\n  vmac_prefix vr\n}}\n{}",
+        instance_with("  use_vmac")
+    ));
+    assert_eq!(diags, Vec::<String>::new());
+    assert_eq!(config.unwrap().global.vmac_prefix, "vr");
+    let diags = errors(&format!(
+        "global_defs {{\n  vmac_prefix abcdefghijkl\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(
+        diags[0],
+        "/k.conf:2:15: error: global_defs > vmac_prefix: 'abcdefghijkl' is longer than 11 bytes: 'abcdefghijkl.255' would not fit an interface name"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -17,7 +17,12 @@ impl Daemon {
     }
 
     pub(super) fn vip_ifindex(&self, spec: &InstanceSpec, vip: &VipSpec) -> Option<u32> {
-        let name = vip.dev.as_deref().unwrap_or(&spec.interface);
+        // use_vmac: addresses without `dev` live on the VMAC (none until it has a name).
+        let name = match (&vip.dev, &spec.vmac) {
+            (Some(dev), _) => dev.as_str(),
+            (None, Some(_)) => self.vmac_name(&spec.name)?,
+            (None, None) => spec.interface.as_str(),
+        };
         self.links
             .values()
             .find(|l| l.name == name)

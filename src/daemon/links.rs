@@ -121,15 +121,37 @@ impl Daemon {
             self.instances[idx].ifindex = None;
             return Err(format!("interface {interface} does not exist"));
         };
+        // use_vmac: the VMAC carries the VIPs and, unless vmac_xmit_base, the adverts; the
+        // parent's link state still decides. IPv6 sends from the VMAC's own link-local address.
+        let parent = link;
+        let (link, source_ifindex, vmac_down) = match self.instances[idx].spec.vmac.clone() {
+            None => (parent.clone(), parent.ifindex, None),
+            Some(vmac) => match self.ensure_vmac(idx, &parent) {
+                Ok(made) => {
+                    let down = (!made.oper_up && parent.oper_up).then(|| made.name.clone());
+                    let source = if family == Family::V6 && !vmac.xmit_base {
+                        made.ifindex
+                    } else {
+                        parent.ifindex
+                    };
+                    let vrrp_link = if vmac.xmit_base { parent.clone() } else { made };
+                    (vrrp_link, source, down)
+                }
+                Err(why) => {
+                    self.instances[idx].ifindex = None;
+                    return Err(why);
+                }
+            },
+        };
         self.instances[idx].ifindex = Some(link.ifindex);
-        let source = self.source_address(idx, link.ifindex);
+        let source = self.source_address(idx, source_ifindex);
         if !self.ensure_socket(link.ifindex, &link.name, family) {
             return Err(format!("cannot open the VRRP socket on {}", link.name));
         }
         let Some(source) = source else {
             return Err(format!(
                 "no usable {family} address on {} to send adverts from",
-                link.name
+                self.link_name(source_ifindex)
             ));
         };
         let running = &mut self.instances[idx];
@@ -140,8 +162,11 @@ impl Daemon {
             );
             running.instance.handle_primary_address(source);
         }
-        if !link.oper_up && !running.spec.dont_track_primary {
-            return Err(format!("interface {} is down", link.name));
+        if !parent.oper_up && !running.spec.dont_track_primary {
+            return Err(format!("interface {} is down", parent.name));
+        }
+        if let Some(vmac) = vmac_down {
+            return Err(format!("the VMAC {vmac} is down"));
         }
         Ok(())
     }

@@ -12,7 +12,8 @@ use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
 use super::spec::{
-    CheckScriptSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec, TrackFileSpec, VipSpec,
+    CheckScriptSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec, TrackFileSpec,
+    VipSpec, VmacSpec,
 };
 
 /// keepalived runs scripts as this user when it exists and no `script_user` is given.
@@ -181,6 +182,12 @@ fn instance_spec(
         tracking: Default::default(),
         dont_track_primary: instance.dont_track_primary,
         sync_group: None,
+        vmac: instance.vmac.as_ref().map(|v| VmacSpec {
+            name: v.name.clone(),
+            prefix: config.global.vmac_prefix.clone(),
+            mac: v.mac,
+            xmit_base: v.xmit_base,
+        }),
     }
 }
 

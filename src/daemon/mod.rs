@@ -17,6 +17,7 @@ pub mod spec;
 mod sync;
 mod track;
 mod unicast;
+mod vmac;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -157,6 +158,8 @@ struct Daemon {
     groups: Vec<sync::RunningGroup>,
     /// A sync group is being reconciled (its members' actions do not start another round).
     syncing: bool,
+    /// `use_vmac`: the instances' virtual MAC interfaces.
+    vmacs: vmac::Vmacs,
 }
 
 impl Daemon {
@@ -196,11 +199,14 @@ impl Daemon {
             tracker: track::Tracker::new(),
             groups: Vec::new(),
             syncing: false,
+            vmacs: vmac::Vmacs::default(),
         })
     }
 
     fn start(&mut self, loaded: Loaded, now: Instant) {
         let specs = loaded.specs;
+        // VMAC names first: a VMAC left by a crash may hold stale VIPs.
+        self.prepare_vmacs(&specs);
         self.remove_stale_vips(&specs);
         self.configure_tracking(loaded.check_scripts, loaded.track_files, false, now);
         self.configure_groups(loaded.sync_groups);
@@ -441,6 +447,7 @@ impl Daemon {
         }
         self.stop_groups(now);
         self.stop_deadline = Some(now + STOP_GRACE);
+        self.remove_all_vmacs();
         self.runner.shutdown(now + STOP_GRACE);
         self.stop_checks(now + STOP_GRACE);
     }

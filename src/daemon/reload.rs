@@ -16,6 +16,7 @@ fn key(spec: &InstanceSpec) -> (&str, u8, Family) {
 fn needs_restart(old: &InstanceSpec, new: &InstanceSpec) -> bool {
     old.name != new.name
         || old.sync_group != new.sync_group
+        || old.vmac != new.vmac
         || old.version != new.version
         || old.advert_interval != new.advert_interval
         || old.mcast_src_ip != new.mcast_src_ip
@@ -79,6 +80,8 @@ impl Daemon {
                 );
                 self.instances[idx].instance.handle_shutdown(now);
                 self.drain(idx, now);
+                let name = self.instances[idx].spec.name.clone();
+                self.remove_vmac(&name);
             }
         }
         let mut idx = 0;
@@ -87,6 +90,7 @@ impl Daemon {
             keep[idx - 1]
         });
         self.close_unused_sockets();
+        self.prepare_vmacs(&start);
         self.remove_stale_vips(&start);
         // Unchanged track scripts and files keep their state; groups are rebuilt.
         self.configure_tracking(check_scripts, track_files, true, now);

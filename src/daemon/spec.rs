@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::proto::track::Weight;
 use crate::proto::{timers, AnnounceSchedule, InitialState, InstanceConfig, Unicast};
-use crate::wire::{Centis, Checksum, Family, V2Auth, Version};
+use crate::wire::{Centis, Checksum, Family, MacAddr, V2Auth, Version};
 
 /// One virtual address and where it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +90,19 @@ pub struct InstanceSpec {
     pub dont_track_primary: bool,
     /// The `vrrp_sync_group` it belongs to.
     pub sync_group: Option<String>,
+    /// `use_vmac`: VIPs without `dev` live on a virtual MAC interface.
+    pub vmac: Option<VmacSpec>,
+}
+
+/// `use_vmac [NAME] [MAC]` and `vmac_xmit_base`, with `vmac_prefix`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// The configured name; `None`: generated from `prefix` and the VRID at run time.
+    pub name: Option<String>,
+    pub prefix: String,
+    pub mac: MacAddr,
+    /// Adverts are sent and heard on the parent interface instead of the VMAC.
+    pub xmit_base: bool,
 }
 
 impl InstanceSpec {

@@ -10,6 +10,7 @@ mod checksum;
 mod golden;
 mod ipv4;
 mod types;
+mod vmac;
 mod vrrp;
 
 pub use announce::{
@@ -19,4 +20,5 @@ pub use announce::{
 };
 pub use ipv4::{Ipv4Header, Ipv4Packet};
 pub use types::*;
+pub use vmac::{eui64_link_local, is_vrrp_virtual_mac, virtual_mac};
 pub use vrrp::{VrrpPacket, HEADER_LEN as VRRP_HEADER_LEN, TYPE_ADVERTISEMENT, V2_AUTH_DATA_LEN};

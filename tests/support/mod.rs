@@ -20,12 +20,14 @@ pub mod net;
 pub mod notify;
 pub mod track;
 pub mod unicast;
+pub mod vmac;
 pub mod vrrp;
 
 pub use conf::{Conf, INSTANCE, VIP, VIP_CIDR, VRID};
 pub use keepalived::Keepalived;
 pub use net::{IfAddr, Lifetime, Neigh, SeenAdvert};
 pub use notify::{Call, Recorder, UNSET};
+pub use vmac::{FrameCapture, SeenFrame};
 pub use vrrp::{TimedAdvert, TimedCapture};
 
 use std::cell::{Cell, RefCell};

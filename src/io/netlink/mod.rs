@@ -22,7 +22,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
+};
 
 use crate::wire::MacAddr;
 
@@ -42,6 +44,8 @@ pub struct LinkInfo {
     /// UNKNOWN, carrier present). This is what VRRP interface tracking should follow.
     pub oper_up: bool,
     pub mtu: u32,
+    /// Set when the interface is a macvlan (keepvip's virtual MAC interfaces are).
+    pub macvlan: Option<MacvlanInfo>,
 }
 
 /// `IFA_F_*` flags of an address.
@@ -76,6 +80,21 @@ impl AddrFlags {
     pub fn secondary(self) -> bool {
         self.has(AddressFlags::Secondary)
     }
+}
+
+/// `MACVLAN_MODE_PRIVATE`: the mode keepalived gives its virtual MAC interfaces. Besides
+/// isolating macvlans of one parent from each other, it makes the parent hand a multicast frame
+/// whose source MAC is one of its own macvlans' to that macvlan alone: so a backup's VMAC hears
+/// the master's adverts, which carry the very same virtual MAC.
+pub const MACVLAN_MODE_PRIVATE: u32 = 1;
+
+/// What makes a macvlan: its lower interface and its mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MacvlanInfo {
+    /// The lower (parent) interface; `None` when it is in another network namespace.
+    pub lower: Option<u32>,
+    /// `MACVLAN_MODE_*` (1 private, 2 vepa, 4 bridge, 8 passthru, 16 source).
+    pub mode: u32,
 }
 
 /// One interface address as the kernel reports it.
@@ -120,6 +139,9 @@ fn link_info_from(msg: &LinkMessage) -> Option<LinkInfo> {
     let mut name = None;
     let mut mac = None;
     let mut mtu = 0;
+    let mut lower = None;
+    let mut lower_elsewhere = false;
+    let mut macvlan_mode = None;
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => name = Some(n.clone()),
@@ -127,6 +149,10 @@ fn link_info_from(msg: &LinkMessage) -> Option<LinkInfo> {
                 mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(MacAddr)
             }
             LinkAttribute::Mtu(m) => mtu = *m,
+            LinkAttribute::Link(index) => lower = Some(*index),
+            // IFLA_LINK then counts in another namespace's index space.
+            LinkAttribute::LinkNetNsId(_) => lower_elsewhere = true,
+            LinkAttribute::LinkInfo(infos) => macvlan_mode = macvlan_mode_of(infos),
             _ => {}
         }
     }
@@ -139,7 +165,29 @@ fn link_info_from(msg: &LinkMessage) -> Option<LinkInfo> {
         admin_up,
         oper_up: admin_up && flags.contains(LinkFlags::Running),
         mtu,
+        macvlan: macvlan_mode.map(|mode| MacvlanInfo {
+            lower: lower.filter(|_| !lower_elsewhere),
+            mode,
+        }),
     })
+}
+
+/// `Some(mode)` when `IFLA_LINKINFO` says macvlan (mode 0 if the kernel did not report one).
+fn macvlan_mode_of(infos: &[NlLinkInfo]) -> Option<u32> {
+    let is_macvlan = infos
+        .iter()
+        .any(|info| matches!(info, NlLinkInfo::Kind(InfoKind::MacVlan)));
+    if !is_macvlan {
+        return None;
+    }
+    let mode = infos.iter().find_map(|info| match info {
+        NlLinkInfo::Data(InfoData::MacVlan(data)) => data.iter().find_map(|d| match d {
+            InfoMacVlan::Mode(mode) => Some(u32::from(*mode)),
+            _ => None,
+        }),
+        _ => None,
+    });
+    Some(mode.unwrap_or(0))
 }
 
 /// Converts an rtnetlink address message; `None` when it carries no address.

@@ -13,8 +13,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
-    LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan, InfoVeth,
+    LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -247,6 +247,35 @@ impl RequestSocket {
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             NlLinkInfo::Kind(InfoKind::Veth),
             NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
+        ]));
+        self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            Reply::Ack,
+        )
+        .map(drop)
+    }
+
+    /// Creates the macvlan `name` on `lower` with hardware address `mac` and mode `mode`
+    /// (`MACVLAN_MODE_*`), down. Fails with `EEXIST` if the name is taken; with
+    /// `EADDRINUSE` if another macvlan of `lower` already has that MAC (seen when it goes up).
+    pub fn create_macvlan(
+        &mut self,
+        name: &str,
+        lower: u32,
+        mac: crate::wire::MacAddr,
+        mode: u32,
+    ) -> io::Result<()> {
+        check_ifname(name)?;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes.push(LinkAttribute::Link(lower));
+        msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            NlLinkInfo::Kind(InfoKind::MacVlan),
+            NlLinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::from(mode),
+            )])),
         ]));
         self.request(
             RouteNetlinkMessage::NewLink(msg),

@@ -106,6 +106,39 @@ fn link_message_conversion() {
 }
 
 #[test]
+fn macvlan_lower_and_mode_are_reported() {
+    use netlink_packet_route::link::{
+        InfoData, InfoKind, InfoMacVlan, LinkInfo as NlLinkInfo, MacVlanMode,
+    };
+    let mut msg = LinkMessage::default();
+    msg.header.index = 9;
+    msg.attributes.push(LinkAttribute::IfName("vrrp.51".into()));
+    msg.attributes.push(LinkAttribute::Link(4));
+    assert_eq!(
+        link_info_from(&msg).unwrap().macvlan,
+        None,
+        "no LINKINFO: not a macvlan"
+    );
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        NlLinkInfo::Kind(InfoKind::MacVlan),
+        NlLinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+            MacVlanMode::Private,
+        )])),
+    ]));
+    let info = link_info_from(&msg).unwrap();
+    assert_eq!(
+        info.macvlan,
+        Some(MacvlanInfo {
+            lower: Some(4),
+            mode: MACVLAN_MODE_PRIVATE
+        })
+    );
+    // The lower interface lives in another namespace: its index means nothing here.
+    msg.attributes.push(LinkAttribute::LinkNetNsId(0));
+    assert_eq!(link_info_from(&msg).unwrap().macvlan.unwrap().lower, None);
+}
+
+#[test]
 fn split_messages_rejects_bad_lengths() {
     // A header claiming 64 bytes in a 16-byte datagram.
     let mut datagram = [0u8; 16];
