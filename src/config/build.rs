@@ -1595,7 +1595,19 @@ impl Builder<'_> {
         }
 
         let tracking = self.resolve_tracking(&d.track, &ctx);
-        let vmac = self.resolve_vmac(&mut d, &ctx, interface.as_deref(), vrid, family);
+        let mut vmac = self.resolve_vmac(&mut d, &ctx, interface.as_deref(), vrid, family);
+        // keepalived sends unicast adverts from the parent interface: a VMAC only carries VIPs.
+        if let (Some(vmac), Some(_)) = (vmac.as_mut(), unicast.as_ref()) {
+            if !vmac.xmit_base {
+                vmac.xmit_base = true;
+                self.warn(
+                    vmac.span,
+                    &with(&ctx, "use_vmac"),
+                    "with unicast_peer, adverts go out on the parent interface \
+                     (vmac_xmit_base is implied, as keepalived does)",
+                );
+            }
+        }
         let global = &self.global;
         let garp = Garp {
             master_delay: d.garp_delay.unwrap_or(global.garp.master_delay),

@@ -1427,3 +1427,18 @@ proptest! {
         let _ = crate::script::split_command(&text);
     }
 }
+
+#[test]
+fn use_vmac_with_unicast_peers_implies_vmac_xmit_base() {
+    let (i, warnings) = warnings(&instance_with(
+        "  use_vmac\n  unicast_peer {\n    192.0.2.2\n  }",
+    ));
+    assert!(i.vmac.expect("use_vmac").xmit_base);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w
+                .contains("use_vmac: with unicast_peer, adverts go out on the parent interface")),
+        "{warnings:?}"
+    );
+}
