@@ -8,7 +8,7 @@
 #   --quick   smoke run: one repetition, VRRPv3 advert_int 0.1 only
 #   --only    run one implementation
 #   --keep    keep the work directory (configs, logs, captures, per-run results) and print its path
-# Environment: KEEPVIP=path to the binary (default: target/release/keepvip, built if missing).
+# Environment: KEEPVIP=path to the binary (default: target/release/keepvip, rebuilt first).
 #
 # Each run: a fresh lab (scripts/lab.sh, namespaces kvb-*): r1 master (priority 200), r2 backup
 # (priority 100), VIP 192.0.2.100/24, a client pinging the VIP every 5 ms. Once r1 holds the VIP and
@@ -67,7 +67,9 @@ if [[ $only != keepalived ]]; then
         BIN=$KEEPVIP
     else
         BIN=$ROOT/target/release/keepvip
-        [[ -x $BIN ]] || { echo "building keepvip (release)" >&2; cargo build --release --quiet; }
+        # Always through cargo: a stale binary would measure old code.
+        echo "building keepvip (release)" >&2
+        (cd "$ROOT" && cargo build --release --quiet)
     fi
     [[ -x $BIN ]] || die "no keepvip binary at $BIN"
     impls+=(keepvip)

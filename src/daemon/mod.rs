@@ -36,6 +36,7 @@ use crate::io::announce::{FrameSender, Icmpv6Sender};
 use crate::io::netlink::{
     AddrInfo, AddressOptions, EventSocket, LinkInfo, NetEvent, RequestSocket,
 };
+use crate::io::timer::DeadlineTimer;
 use crate::io::vrrp_socket::VrrpSocket;
 use crate::proto::{Action, Instance, Notification, Received, StateKind};
 use crate::script::{self, NotifySettings, ScriptEvent, ScriptRunner};
@@ -48,6 +49,7 @@ use spec::{InstanceSpec, VipSpec};
 
 const SIGNALS: Token = Token(0);
 const NETLINK: Token = Token(1);
+const TIMER: Token = Token(3);
 const SOCKET_BASE: usize = 16;
 const SCRIPT_BASE: usize = 1 << 20;
 /// At most this many scripts run at once across all instances.
@@ -136,6 +138,8 @@ struct SocketSlot {
 struct Daemon {
     config_path: PathBuf,
     poll: Poll,
+    /// Wakes the loop at its next deadline with microsecond precision.
+    timer: DeadlineTimer,
     signals: SignalFd,
     events: EventSocket,
     netlink: RequestSocket,
@@ -171,6 +175,9 @@ impl Daemon {
         let links = netlink.get_links()?;
         events.seed_links(&links);
         let addresses = netlink.dump_addresses(None)?;
+        let mut timer = DeadlineTimer::new()?;
+        poll.registry()
+            .register(&mut timer, TIMER, Interest::READABLE)?;
         poll.registry().register(
             &mut SourceFd(&signals.as_raw_fd()),
             SIGNALS,
@@ -181,6 +188,7 @@ impl Daemon {
         Ok(Daemon {
             config_path,
             poll,
+            timer,
             signals,
             events,
             netlink,
@@ -323,9 +331,7 @@ impl Daemon {
                     return Ok(());
                 }
             }
-            let timeout = self
-                .next_deadline()
-                .map(|at| at.saturating_duration_since(now));
+            let timeout = self.arm_timer(now);
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -335,6 +341,7 @@ impl Daemon {
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => self.on_signals(now),
+                    TIMER => self.timer.acknowledge(),
                     NETLINK => self.on_netlink(now),
                     token if self.runner.owns_token(token) => {
                         self.runner.handle_event(token, self.poll.registry())
@@ -351,6 +358,23 @@ impl Daemon {
             self.fire_timers(Instant::now());
             self.on_check_events(Instant::now());
             self.log_script_events();
+        }
+    }
+
+    /// Arms the timerfd for the next deadline; returns the poll timeout: a fallback a little
+    /// after the deadline, in case the timerfd could not be set.
+    fn arm_timer(&self, now: Instant) -> Option<Duration> {
+        let Some(deadline) = self.next_deadline() else {
+            let _ = self.timer.disarm();
+            return None;
+        };
+        let wait = deadline.saturating_duration_since(now);
+        match self.timer.arm_in(wait) {
+            Ok(()) => Some(wait + Duration::from_millis(20)),
+            Err(e) => {
+                warn!("cannot arm the deadline timer ({e}); timers may fire up to a few ms late");
+                Some(wait)
+            }
         }
     }
 

@@ -14,6 +14,7 @@ pub mod caps;
 pub mod netlink;
 mod sys;
 pub mod sysctl;
+pub mod timer;
 pub mod vmac;
 pub mod vrrp_socket;
 
