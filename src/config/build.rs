@@ -197,6 +197,13 @@ struct Builder<'a> {
     track: TrackBuilder,
 }
 
+/// Stores a parsed value; `None` means the parser already reported why there is none.
+fn set<T>(value: Option<T>, slot: &mut T) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
 fn with(ctx: &[String], step: &str) -> Vec<String> {
     let mut out = ctx.to_vec();
     out.push(step.to_string());
@@ -499,31 +506,26 @@ impl Builder<'_> {
                     self.global_version = Some(st.keyword.span);
                 }
             }
-            "vrrp_garp_master_delay" => {
-                if let Some(d) = self.garp_delay(st, ctx, "vrrp_garp_master_delay") {
-                    self.global.garp.master_delay = d;
-                }
-            }
-            "vrrp_garp_master_repeat" => {
-                if let Some(n) = self.garp_count(st, ctx, "vrrp_garp_master_repeat") {
-                    self.global.garp.master_repeat = n;
-                }
-            }
-            "vrrp_garp_master_refresh" => {
-                if let Some(d) = self.garp_refresh(st, ctx, "vrrp_garp_master_refresh") {
-                    self.global.garp.master_refresh = d;
-                }
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                if let Some(n) = self.garp_count(st, ctx, "vrrp_garp_master_refresh_repeat") {
-                    self.global.garp.master_refresh_repeat = n;
-                }
-            }
-            "vrrp_lower_prio_no_advert" => {
-                if let Some(b) = self.boolean(st, ctx, "vrrp_lower_prio_no_advert") {
-                    self.global.lower_prio_no_advert = b;
-                }
-            }
+            "vrrp_garp_master_delay" => set(
+                self.garp_delay(st, ctx, "vrrp_garp_master_delay"),
+                &mut self.global.garp.master_delay,
+            ),
+            "vrrp_garp_master_repeat" => set(
+                self.garp_count(st, ctx, "vrrp_garp_master_repeat"),
+                &mut self.global.garp.master_repeat,
+            ),
+            "vrrp_garp_master_refresh" => set(
+                self.garp_refresh(st, ctx, "vrrp_garp_master_refresh"),
+                &mut self.global.garp.master_refresh,
+            ),
+            "vrrp_garp_master_refresh_repeat" => set(
+                self.garp_count(st, ctx, "vrrp_garp_master_refresh_repeat"),
+                &mut self.global.garp.master_refresh_repeat,
+            ),
+            "vrrp_lower_prio_no_advert" => set(
+                self.boolean(st, ctx, "vrrp_lower_prio_no_advert"),
+                &mut self.global.lower_prio_no_advert,
+            ),
             "v3_checksum_as_v2" => {
                 if let Some(b) = self.boolean(st, ctx, "v3_checksum_as_v2") {
                     self.global.v3_checksum_as_v2 = b;
@@ -537,41 +539,34 @@ impl Builder<'_> {
                     });
                 }
             }
-            "enable_script_security" => {
-                if let Some(b) = self.boolean(st, ctx, "enable_script_security") {
-                    self.global.script_security = b;
-                }
-            }
-            "vrrp_vip_lease" => {
-                if let Some(lease) = self.vip_lease(st, ctx, "vrrp_vip_lease") {
-                    self.global.vip_lease = Some(lease);
-                }
-            }
-            "vrrp_garp_lower_prio_delay" => {
-                if let Some(d) = self.garp_delay(st, ctx, "vrrp_garp_lower_prio_delay") {
-                    self.global.garp.lower_prio_delay = d;
-                }
-            }
-            "vrrp_garp_lower_prio_repeat" => {
-                if let Some(n) = self.lower_prio_count(st, ctx, "vrrp_garp_lower_prio_repeat") {
-                    self.global.garp.lower_prio_repeat = n;
-                }
-            }
-            "vrrp_garp_interval" => {
-                if let Some(d) = self.announce_interval(st, ctx, "vrrp_garp_interval") {
-                    self.global.garp.interval = d;
-                }
-            }
-            "vrrp_gna_interval" => {
-                if let Some(d) = self.announce_interval(st, ctx, "vrrp_gna_interval") {
-                    self.global.garp.gna_interval = d;
-                }
-            }
-            "vrrp_check_unicast_src" => {
-                if let Some(b) = self.boolean(st, ctx, "vrrp_check_unicast_src") {
-                    self.global.check_unicast_src = b;
-                }
-            }
+            "enable_script_security" => set(
+                self.boolean(st, ctx, "enable_script_security"),
+                &mut self.global.script_security,
+            ),
+            "vrrp_vip_lease" => set(
+                self.vip_lease(st, ctx, "vrrp_vip_lease").map(Some),
+                &mut self.global.vip_lease,
+            ),
+            "vrrp_garp_lower_prio_delay" => set(
+                self.garp_delay(st, ctx, "vrrp_garp_lower_prio_delay"),
+                &mut self.global.garp.lower_prio_delay,
+            ),
+            "vrrp_garp_lower_prio_repeat" => set(
+                self.lower_prio_count(st, ctx, "vrrp_garp_lower_prio_repeat"),
+                &mut self.global.garp.lower_prio_repeat,
+            ),
+            "vrrp_garp_interval" => set(
+                self.announce_interval(st, ctx, "vrrp_garp_interval"),
+                &mut self.global.garp.interval,
+            ),
+            "vrrp_gna_interval" => set(
+                self.announce_interval(st, ctx, "vrrp_gna_interval"),
+                &mut self.global.garp.gna_interval,
+            ),
+            "vrrp_check_unicast_src" => set(
+                self.boolean(st, ctx, "vrrp_check_unicast_src"),
+                &mut self.global.check_unicast_src,
+            ),
             "vmac_prefix" => {
                 if self.simple(st, ctx, 1..=1, "vmac_prefix PREFIX") {
                     match vmac_prefix_problem(first_arg(st)) {
@@ -1021,31 +1016,27 @@ impl Builder<'_> {
                     d.accept = Some(st.keyword.text == "accept");
                 }
             }
-            "garp_master_delay" => {
-                if let Some(v) = self.garp_delay(st, ctx, "garp_master_delay") {
-                    d.garp_delay = Some(v);
-                }
-            }
-            "garp_master_repeat" => {
-                if let Some(v) = self.garp_count(st, ctx, "garp_master_repeat") {
-                    d.garp_repeat = Some(v);
-                }
-            }
-            "garp_master_refresh" => {
-                if let Some(v) = self.garp_refresh(st, ctx, "garp_master_refresh") {
-                    d.garp_refresh = Some(v);
-                }
-            }
-            "garp_master_refresh_repeat" => {
-                if let Some(v) = self.garp_count(st, ctx, "garp_master_refresh_repeat") {
-                    d.garp_refresh_repeat = Some(v);
-                }
-            }
-            "lower_prio_no_advert" => {
-                if let Some(b) = self.boolean(st, ctx, "lower_prio_no_advert") {
-                    d.lower_prio_no_advert = Some(b);
-                }
-            }
+            "garp_master_delay" => set(
+                self.garp_delay(st, ctx, "garp_master_delay").map(Some),
+                &mut d.garp_delay,
+            ),
+            "garp_master_repeat" => set(
+                self.garp_count(st, ctx, "garp_master_repeat").map(Some),
+                &mut d.garp_repeat,
+            ),
+            "garp_master_refresh" => set(
+                self.garp_refresh(st, ctx, "garp_master_refresh").map(Some),
+                &mut d.garp_refresh,
+            ),
+            "garp_master_refresh_repeat" => set(
+                self.garp_count(st, ctx, "garp_master_refresh_repeat")
+                    .map(Some),
+                &mut d.garp_refresh_repeat,
+            ),
+            "lower_prio_no_advert" => set(
+                self.boolean(st, ctx, "lower_prio_no_advert").map(Some),
+                &mut d.lower_prio_no_advert,
+            ),
             "v3_checksum_as_v2" => {
                 if let Some(b) = self.boolean(st, ctx, "v3_checksum_as_v2") {
                     d.v3_checksum_as_v2 = Some(b);
@@ -1056,31 +1047,27 @@ impl Builder<'_> {
             "notify_fault" => d.notify.fault = self.notify(st, ctx),
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
-            "vip_lease" => {
-                if let Some(lease) = self.vip_lease(st, ctx, "vip_lease") {
-                    d.vip_lease = Some(lease);
-                }
-            }
-            "garp_lower_prio_delay" => {
-                if let Some(v) = self.garp_delay(st, ctx, "garp_lower_prio_delay") {
-                    d.garp_lower_prio_delay = Some(v);
-                }
-            }
-            "garp_lower_prio_repeat" => {
-                if let Some(v) = self.lower_prio_count(st, ctx, "garp_lower_prio_repeat") {
-                    d.garp_lower_prio_repeat = Some(v);
-                }
-            }
-            "garp_interval" => {
-                if let Some(v) = self.announce_interval(st, ctx, "garp_interval") {
-                    d.garp_interval = Some(v);
-                }
-            }
-            "gna_interval" => {
-                if let Some(v) = self.announce_interval(st, ctx, "gna_interval") {
-                    d.gna_interval = Some(v);
-                }
-            }
+            "vip_lease" => set(
+                self.vip_lease(st, ctx, "vip_lease").map(Some),
+                &mut d.vip_lease,
+            ),
+            "garp_lower_prio_delay" => set(
+                self.garp_delay(st, ctx, "garp_lower_prio_delay").map(Some),
+                &mut d.garp_lower_prio_delay,
+            ),
+            "garp_lower_prio_repeat" => set(
+                self.lower_prio_count(st, ctx, "garp_lower_prio_repeat")
+                    .map(Some),
+                &mut d.garp_lower_prio_repeat,
+            ),
+            "garp_interval" => set(
+                self.announce_interval(st, ctx, "garp_interval").map(Some),
+                &mut d.garp_interval,
+            ),
+            "gna_interval" => set(
+                self.announce_interval(st, ctx, "gna_interval").map(Some),
+                &mut d.gna_interval,
+            ),
             "authentication" => {
                 d.auth = self.authentication(st, ctx).map(|pass| (pass, span));
             }
