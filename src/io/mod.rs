@@ -9,6 +9,39 @@
 //! Everything is synchronous and non-blocking where it sits in the event loop, close-on-exec
 //! (scripts must not inherit sockets), and registrable with mio. Only [`sys`] holds `unsafe`.
 
+/// `mio::event::Source` for a type that owns one file descriptor (it implements `AsRawFd`), so
+/// the event loop can register it.
+macro_rules! impl_mio_source {
+    ($type:ty) => {
+        impl mio::event::Source for $type {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).deregister(registry)
+            }
+        }
+    };
+}
+
 pub mod announce;
 pub mod caps;
 pub mod netlink;

@@ -8,8 +8,6 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
@@ -49,34 +47,18 @@ impl DeadlineTimer {
     }
 }
 
-impl mio::event::Source for DeadlineTimer {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.fd.as_fd().as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.fd.as_fd().as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.fd.as_fd().as_raw_fd()).deregister(registry)
+impl AsRawFd for DeadlineTimer {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_fd().as_raw_fd()
     }
 }
+
+impl_mio_source!(DeadlineTimer);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mio::{Events, Poll};
+    use mio::{Events, Interest, Poll, Token};
     use std::time::Instant;
 
     #[test]

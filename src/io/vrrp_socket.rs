@@ -39,8 +39,6 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{
@@ -390,29 +388,7 @@ impl AsFd for VrrpSocket {
     }
 }
 
-impl mio::event::Source for VrrpSocket {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.as_raw_fd()).deregister(registry)
-    }
-}
+impl_mio_source!(VrrpSocket);
 
 #[cfg(test)]
 mod tests;
