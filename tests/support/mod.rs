@@ -767,9 +767,19 @@ impl Lab {
 
     /// [`Lab::capture_vrrp`] with extra tcpdump options (e.g. `-tt` for epoch timestamps).
     pub fn capture_vrrp_with(&self, extra: &[&str]) -> Capture {
+        let mut args = extra.to_vec();
+        args.push("ip proto 112");
+        Capture {
+            out: self.tcpdump_on_switch("vrrp-capture", "VRRP capture on br0", &args),
+        }
+    }
+
+    /// Starts `tcpdump -i br0 -n -l ARGS` in the switch namespace, writing to a file of its own
+    /// (shown in failure reports), stopped with the lab; waits until it listens.
+    pub(crate) fn tcpdump_on_switch(&self, name: &str, label: &str, args: &[&str]) -> PathBuf {
         let id = self.helpers.borrow().len();
-        let out = self.dir().join(format!("vrrp-capture-{id}.txt"));
-        let err = self.dir().join(format!("vrrp-capture-{id}.err"));
+        let out = self.dir().join(format!("{name}-{id}.txt"));
+        let err = self.dir().join(format!("{name}-{id}.err"));
         let (out_file, err_file) = match (File::create(&out), File::create(&err)) {
             (Ok(o), Ok(e)) => (o, e),
             (Err(e), _) | (_, Err(e)) => panic!(
@@ -778,41 +788,30 @@ impl Lab {
             ),
         };
         let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &self.switch_ns(),
-            "tcpdump",
-            "-i",
-            "br0",
-            "-n",
-            "-l",
-        ])
-        .args(extra)
-        .arg("ip proto 112")
-        .stdin(Stdio::null())
-        .stdout(out_file)
-        .stderr(err_file);
+        cmd.args(["netns", "exec", &self.switch_ns()])
+            .args(["tcpdump", "-i", "br0", "-n", "-l"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out_file)
+            .stderr(err_file);
         let child = match cmd.spawn() {
             Ok(child) => child,
             Err(e) => panic!("cannot start {cmd:?} (tcpdump must be installed): {e}"),
         };
         self.helpers.borrow_mut().push(Helper {
-            name: "tcpdump".into(),
+            name: format!("tcpdump ({label})"),
             child,
         });
+        self.watched.borrow_mut().push((label.into(), out.clone()));
         self.watched
             .borrow_mut()
-            .push(("VRRP capture on br0".into(), out.clone()));
-        self.watched
-            .borrow_mut()
-            .push(("tcpdump stderr".into(), err.clone()));
+            .push((format!("{label}: tcpdump stderr"), err.clone()));
         self.wait_until("tcpdump to listen on br0", Duration::from_secs(10), || {
             fs::read_to_string(&err)
                 .unwrap_or_default()
                 .contains("listening on")
         });
-        Capture { out }
+        out
     }
 
     /// Installs a notify recorder for `router` (root-owned, 0755, in a 0755 directory).

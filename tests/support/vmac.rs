@@ -132,40 +132,17 @@ impl Lab {
     /// Starts `tcpdump -n -e` on the switch's bridge for VRRP, ARP, ICMPv6 and IGMP, and waits until
     /// it listens.
     pub fn capture_frames(&self) -> FrameCapture {
-        let id = self.helpers.borrow().len();
-        let out = self.dir().join(format!("frame-capture-{id}.txt"));
-        let err = self.dir().join(format!("frame-capture-{id}.err"));
-        let (out_file, err_file) = match (File::create(&out), File::create(&err)) {
-            (Ok(o), Ok(e)) => (o, e),
-            (Err(e), _) | (_, Err(e)) => panic!(
-                "cannot create capture files in {}: {e}",
-                self.dir().display()
+        FrameCapture {
+            out: self.tcpdump_on_switch(
+                "frame-capture",
+                "frames on br0 (tcpdump -e)",
+                &[
+                    "-tt",
+                    "-e",
+                    "ip proto 112 or ip6 proto 112 or arp or icmp6 or igmp",
+                ],
             ),
-        };
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.switch_ns()])
-            .args(["tcpdump", "-i", "br0", "-tt", "-n", "-e", "-l"])
-            .args(["ip proto 112 or ip6 proto 112 or arp or icmp6 or igmp"])
-            .stdin(Stdio::null())
-            .stdout(out_file)
-            .stderr(err_file);
-        let child = match cmd.spawn() {
-            Ok(child) => child,
-            Err(e) => panic!("cannot start {cmd:?} (tcpdump must be installed): {e}"),
-        };
-        self.helpers.borrow_mut().push(Helper {
-            name: "tcpdump -e".into(),
-            child,
-        });
-        self.watched
-            .borrow_mut()
-            .push(("frames on br0 (tcpdump -e)".into(), out.clone()));
-        self.wait_until("tcpdump to listen on br0", Duration::from_secs(10), || {
-            fs::read_to_string(&err)
-                .unwrap_or_default()
-                .contains("listening on")
-        });
-        FrameCapture { out }
+        }
     }
 
     /// The addresses on `router`'s interface `dev`; `None` when there is no such interface.

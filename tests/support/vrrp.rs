@@ -108,49 +108,13 @@ impl Lab {
     /// Starts tcpdump on the bridge for VRRP over IPv4 and IPv6 (`-tt`: epoch timestamps) and
     /// waits until it listens.
     pub fn capture_vrrp_timed(&self) -> TimedCapture {
-        let id = self.helpers.borrow().len();
-        let out = self.dir().join(format!("vrrp-timed-{id}.txt"));
-        let err = self.dir().join(format!("vrrp-timed-{id}.err"));
-        let (out_file, err_file) = match (File::create(&out), File::create(&err)) {
-            (Ok(o), Ok(e)) => (o, e),
-            (Err(e), _) | (_, Err(e)) => panic!(
-                "cannot create capture files in {}: {e}",
-                self.dir().display()
+        TimedCapture {
+            out: self.tcpdump_on_switch(
+                "vrrp-timed",
+                "VRRP capture on br0 (IPv4 and IPv6)",
+                &["-tt", "ip proto 112 or ip6 proto 112"],
             ),
-        };
-        let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &self.switch_ns(),
-            "tcpdump",
-            "-i",
-            "br0",
-            "-n",
-            "-l",
-            "-tt",
-            "ip proto 112 or ip6 proto 112",
-        ])
-        .stdin(Stdio::null())
-        .stdout(out_file)
-        .stderr(err_file);
-        let child = match cmd.spawn() {
-            Ok(child) => child,
-            Err(e) => panic!("cannot start {cmd:?} (tcpdump must be installed): {e}"),
-        };
-        self.helpers.borrow_mut().push(Helper {
-            name: "tcpdump".into(),
-            child,
-        });
-        self.watched
-            .borrow_mut()
-            .push(("VRRP capture on br0 (IPv4 and IPv6)".into(), out.clone()));
-        self.wait_until("tcpdump to listen on br0", Duration::from_secs(10), || {
-            fs::read_to_string(&err)
-                .unwrap_or_default()
-                .contains("listening on")
-        });
-        TimedCapture { out }
+        }
     }
 
     /// The IPv6 link-local address of eth0 in namespace `ns`.
