@@ -251,13 +251,6 @@ impl Daemon {
             n.reason,
             n.priority
         );
-        let specific = match n.state {
-            Some(StateKind::Master) => spec.scripts.master.as_ref(),
-            Some(StateKind::Backup) => spec.scripts.backup.as_ref(),
-            Some(StateKind::Fault) => spec.scripts.fault.as_ref(),
-            None => spec.scripts.stop.as_ref(),
-            Some(StateKind::Initialize) => None,
-        };
         let notification = script::Notification {
             subject: script::NotifySubject::Instance,
             name: spec.name.clone(),
@@ -267,22 +260,7 @@ impl Daemon {
             priority: n.priority,
             vips: spec.vips.iter().map(VipSpec::display).collect(),
         };
-        // The state's own script first, then the generic one, one after the other (keepalived
-        // starts both at once; keepvip keeps every script of an instance in order).
-        let mut jobs = Vec::new();
-        for (script, generic) in [(specific, false), (spec.scripts.generic.as_ref(), true)] {
-            let Some(script) = script else { continue };
-            let settings = NotifySettings {
-                user: script.user,
-                ..self.notify_settings.clone()
-            };
-            let argv = Some(script.argv.as_slice());
-            let (specific, generic) = if generic { (None, argv) } else { (argv, None) };
-            for mut job in script::notify_jobs(&notification, specific, generic, &settings) {
-                job.program = Some(script.program.clone());
-                jobs.push(job);
-            }
-        }
+        let jobs = notify_jobs_for(&spec.scripts, n.state, &notification, &self.notify_settings);
         let key = spec.name.clone();
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
@@ -345,4 +323,37 @@ fn ipv6_forwarding(ifname: &str) -> bool {
     std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
         .map(|value| value.trim() == "1")
         .unwrap_or(false)
+}
+
+/// The jobs for one notification: the state's own script, then the generic `notify`, to run one
+/// after the other under one key (keepalived starts both at once; keepvip keeps every script of
+/// an instance or group in order).
+pub(super) fn notify_jobs_for(
+    scripts: &spec::NotifyScripts,
+    state: Option<StateKind>,
+    notification: &script::Notification,
+    settings: &NotifySettings,
+) -> Vec<script::Job> {
+    let specific = match state {
+        Some(StateKind::Master) => scripts.master.as_ref(),
+        Some(StateKind::Backup) => scripts.backup.as_ref(),
+        Some(StateKind::Fault) => scripts.fault.as_ref(),
+        None => scripts.stop.as_ref(),
+        Some(StateKind::Initialize) => None,
+    };
+    let mut jobs = Vec::new();
+    for (script, generic) in [(specific, false), (scripts.generic.as_ref(), true)] {
+        let Some(script) = script else { continue };
+        let settings = NotifySettings {
+            user: script.user,
+            ..settings.clone()
+        };
+        let argv = Some(script.argv.as_slice());
+        let (specific, generic) = if generic { (None, argv) } else { (argv, None) };
+        for mut job in script::notify_jobs(notification, specific, generic, &settings) {
+            job.program = Some(script.program.clone());
+            jobs.push(job);
+        }
+    }
+    jobs
 }

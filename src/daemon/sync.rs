@@ -169,13 +169,6 @@ impl Daemon {
             n.state_word(),
             n.reason
         );
-        let specific = match n.state {
-            Some(StateKind::Master) => spec.scripts.master.as_ref(),
-            Some(StateKind::Backup) => spec.scripts.backup.as_ref(),
-            Some(StateKind::Fault) => spec.scripts.fault.as_ref(),
-            None => spec.scripts.stop.as_ref(),
-            Some(StateKind::Initialize) => None,
-        };
         let vips = self
             .instances
             .iter()
@@ -191,20 +184,12 @@ impl Daemon {
             priority: 0,
             vips,
         };
-        let mut jobs = Vec::new();
-        for (script, generic) in [(specific, false), (spec.scripts.generic.as_ref(), true)] {
-            let Some(script) = script else { continue };
-            let settings = NotifySettings {
-                user: script.user,
-                ..self.notify_settings.clone()
-            };
-            let argv = Some(script.argv.as_slice());
-            let (specific, generic) = if generic { (None, argv) } else { (argv, None) };
-            for mut job in script::notify_jobs(&notification, specific, generic, &settings) {
-                job.program = Some(script.program.clone());
-                jobs.push(job);
-            }
-        }
+        let jobs = super::actions::notify_jobs_for(
+            &spec.scripts,
+            n.state,
+            &notification,
+            &self.notify_settings,
+        );
         let key = spec.name.clone();
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
