@@ -151,3 +151,42 @@ fn config_test_warns_that_lvs_blocks_are_ignored() {
     );
     assert_eq!(code, Some(0), "warnings alone must exit 0; output:\n{text}");
 }
+
+/// Without CAP_NET_RAW and CAP_NET_ADMIN the agent refuses to start with one clear line (no
+/// backtrace), before it touches any interface. `setpriv` (util-linux) drops both from the
+/// bounding set, so even root lacks them after exec.
+#[test]
+fn starting_without_net_capabilities_is_one_clear_error() {
+    let conf = ConfFile::new(
+        "caps",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  \
+         virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n",
+    );
+    let run_dir = conf.dir.join("run");
+    let out = Command::new("setpriv")
+        .args([
+            "--bounding-set=-net_raw,-net_admin",
+            "--inh-caps=-net_raw,-net_admin",
+        ])
+        .arg(KEEPVIP)
+        .arg("-f")
+        .arg(&conf.path)
+        .arg("--run-dir")
+        .arg(&run_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv (util-linux) must be installed");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got:\n{text}");
+    assert!(
+        lines[0].contains("CAP_NET_RAW") || lines[0].contains("CAP_NET_ADMIN"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+}
