@@ -661,7 +661,7 @@ impl Builder<'_> {
             self.warn(
                 first_arg_span(st),
                 ctx,
-                "is very large (keepalived warns too): a burst of N messages per address takes N times this long",
+                "is very large (keepalived warns about vrrp_garp_interval and vrrp_gna_interval over 1 s too): a burst of N messages per address takes N times this long",
             );
         }
         Some(Duration::from_micros(micros))
@@ -1478,7 +1478,7 @@ impl Builder<'_> {
                     self.warn(
                         first.span,
                         &vips_ctx,
-                        "the first IPv6 address should be a link-local (fe80::/10) address (RFC 9568 section 5.2.9; keepalived warns too)",
+                        "the first IPv6 address should be a link-local (fe80::/10) address (RFC 9568 section 5.2.9; keepalived logs this when it starts)",
                     );
                 }
             }

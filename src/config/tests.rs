@@ -236,7 +236,7 @@ fn ipv6_first_address_should_be_link_local() {
     assert_eq!(i.version, Version::V3);
     assert_eq!(
         w,
-        vec!["/k.conf:6:5: warning: vrrp_instance V6 > virtual_ipaddress: the first IPv6 address should be a link-local (fe80::/10) address (RFC 9568 section 5.2.9; keepalived warns too)"]
+        vec!["/k.conf:6:5: warning: vrrp_instance V6 > virtual_ipaddress: the first IPv6 address should be a link-local (fe80::/10) address (RFC 9568 section 5.2.9; keepalived logs this when it starts)"]
     );
 }
 
@@ -647,7 +647,7 @@ fn announce_intervals_global_and_per_instance() {
     assert_eq!(i.garp.gna_interval, Duration::from_millis(1500));
     assert_eq!(
         w,
-        vec!["/k.conf:4:16: warning: vrrp_instance VI_1 > gna_interval: is very large (keepalived warns too): a burst of N messages per address takes N times this long"]
+        vec!["/k.conf:4:16: warning: vrrp_instance VI_1 > gna_interval: is very large (keepalived warns about vrrp_garp_interval and vrrp_gna_interval over 1 s too): a burst of N messages per address takes N times this long"]
     );
     assert_eq!(
         only(&instance_with("  garp_interval 0")).garp.interval,
