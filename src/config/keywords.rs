@@ -49,7 +49,10 @@ const fn no(name: &'static str) -> Keyword {
 const LVS: &str = "keepvip does not do LVS or health checking";
 const BFD: &str = "keepvip does not do BFD";
 const EMAIL: &str = "keepvip sends no email; use notify scripts";
-const SNMP: &str = "keepvip has no SNMP or D-Bus interface; use its status socket";
+const SNMP: &str =
+    "keepvip has no SNMP or D-Bus interface; SIGUSR1 logs the state, SIGUSR2 the counters";
+const ADDR_CHECK: &str =
+    "keepvip never drops an advert for its address list (it counts addr_list_err)";
 const PROCESS: &str = "keepalived process tuning; keepvip is a single process";
 const BUFFERS: &str = "socket buffer tuning; keepvip re-reads state after a netlink overrun";
 const DEBUG: &str = "keepalived debugging aid";
@@ -127,7 +130,7 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     no("nftables_counters"),
     no("nftables_ifindex"),
     no("disable_local_igmp"),
-    no("vrrp_skip_check_adv_addr"),
+    ign("vrrp_skip_check_adv_addr", ADDR_CHECK),
     no("vrrp_strict"),
     no("vrrp_notify_priority_changes"),
     no("notify_fifo"),
@@ -292,7 +295,7 @@ pub const INSTANCE: &[Keyword] = &[
     no("virtual_routes"),
     no("virtual_rules"),
     no("promote_secondaries"),
-    no("skip_check_adv_addr"),
+    ign("skip_check_adv_addr", ADDR_CHECK),
     no("strict_mode"),
     no("notify_master_rx_lower_pri"),
     no("notify_priority_changes"),
