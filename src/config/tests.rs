@@ -400,7 +400,7 @@ fn ignored_keywords_and_lvs_blocks_warn_once() {
         vec![
             "/k.conf:2:3: warning: global_defs > notification_email: block ignored: keepvip sends no email; use notify scripts",
             "/k.conf:5:3: warning: global_defs > smtp_server: ignored: keepvip sends no email; use notify scripts",
-            "/k.conf:6:3: warning: global_defs > enable_snmp_vrrp: ignored: keepvip has no SNMP or D-Bus interface; use its status socket",
+            "/k.conf:6:3: warning: global_defs > enable_snmp_vrrp: ignored: keepvip has no SNMP or D-Bus interface; SIGUSR1 logs the state, SIGUSR2 the counters",
             "/k.conf:11:3: warning: vrrp_instance VI_1 > debug: ignored: keepalived does not implement it either",
             "/k.conf:16:1: warning: virtual_server: block ignored: keepvip does not do LVS or health checking",
             "/k.conf:23:1: warning: virtual_server_group: block ignored: keepvip does not do LVS or health checking",
