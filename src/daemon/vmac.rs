@@ -41,6 +41,8 @@ pub(super) struct VmacState {
     pub(super) name: String,
     /// The interface index we configured, while it lasts.
     configured: Option<u32>,
+    /// The interface index we created, even if configuring it then failed: ours to delete.
+    created: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -165,6 +167,7 @@ impl Daemon {
                         VmacState {
                             name,
                             configured: None,
+                            created: None,
                         },
                     );
                 }
@@ -276,6 +279,9 @@ impl Daemon {
             parent.name
         );
         self.links.insert(link.ifindex, link.clone());
+        if let Some(state) = self.vmacs.by_instance.get_mut(&instance) {
+            state.created = Some(link.ifindex);
+        }
         let running = &mut self.instances[idx];
         if running.holds_vips {
             // It replaces one that vanished with our VIPs: put them back on the next turn.
@@ -458,6 +464,7 @@ impl Daemon {
         };
         let ours = state
             .configured
+            .or(state.created)
             .and_then(|ifindex| self.links.get(&ifindex))
             .filter(|link| link.name == state.name)
             .cloned();
