@@ -1,5 +1,6 @@
 //! Executing what the instances decide: VIPs, adverts, announcements, notify scripts.
 
+use super::installed::Release;
 use super::*;
 
 impl Daemon {
@@ -50,6 +51,9 @@ impl Daemon {
                 );
                 continue;
             };
+            if self.installed.is_host_owned(ifindex, vip.addr) {
+                continue;
+            }
             let options = AddressOptions {
                 label: vip.label.as_deref(),
                 lifetime: lease,
@@ -70,7 +74,8 @@ impl Daemon {
                             self.link_name(ifindex)
                         );
                     }
-                    self.installed.insert((ifindex, vip.addr, vip.prefix_len));
+                    self.installed
+                        .added(ifindex, vip.addr, vip.prefix_len, &spec.name);
                 }
                 Err(e) => error!(
                     "{}: cannot add {} to {}: {e}",
@@ -88,31 +93,71 @@ impl Daemon {
     }
 
     pub(super) fn remove_vips(&mut self, idx: usize) {
-        let spec = self.instances[idx].spec.clone();
-        for vip in spec.all_vips() {
-            let Some(ifindex) = self.vip_ifindex(&spec, vip) else {
-                continue;
-            };
-            self.installed.remove(&(ifindex, vip.addr, vip.prefix_len));
-            self.announcements.cancel(ifindex, vip.addr);
-            match self.netlink.del_address(ifindex, vip.addr, vip.prefix_len) {
-                Ok(()) => info!(
-                    "{}: removed {} from {}",
-                    spec.name,
-                    vip.display(),
-                    self.link_name(ifindex)
-                ),
-                Err(e) => error!(
-                    "{}: cannot remove {} from {}: {e}",
-                    spec.name,
-                    vip.display(),
-                    self.link_name(ifindex)
-                ),
-            }
+        let name = self.instances[idx].spec.name.clone();
+        // What this instance holds, on the interfaces it went on (a name may be gone by now).
+        for (ifindex, addr) in self.installed.held_by(&name) {
+            self.release_address(&name, ifindex, addr);
         }
+        self.retry_orphans();
         let running = &mut self.instances[idx];
         running.holds_vips = false;
         running.lease_renew_at = None;
+    }
+
+    /// `holder` lets go of one address; the kernel's copy goes once nobody holds it.
+    pub(super) fn release_address(&mut self, holder: &str, ifindex: u32, addr: IpAddr) {
+        self.announcements.cancel(ifindex, addr);
+        match self.installed.release(ifindex, addr, holder) {
+            Release::Delete { prefix_len } => {
+                match self.netlink.del_address(ifindex, addr, prefix_len) {
+                    Ok(()) => {
+                        self.installed.deleted(ifindex, addr);
+                        info!(
+                            "{holder}: removed {addr}/{prefix_len} from {}",
+                            self.link_name(ifindex)
+                        );
+                    }
+                    Err(e) => error!(
+                        "{holder}: cannot remove {addr}/{prefix_len} from {} (will retry): {e}",
+                        self.link_name(ifindex)
+                    ),
+                }
+            }
+            Release::StillHeld => debug!(
+                "{holder}: {addr} stays on {}: another instance holds it too",
+                self.link_name(ifindex)
+            ),
+            Release::NotOurs => {}
+        }
+    }
+
+    /// Deletes that failed before: try again.
+    pub(super) fn retry_orphans(&mut self) {
+        for (ifindex, addr, prefix_len) in self.installed.orphans() {
+            if self.netlink.del_address(ifindex, addr, prefix_len).is_ok() {
+                self.installed.deleted(ifindex, addr);
+                info!(
+                    "removed {addr}/{prefix_len} from {} (retried)",
+                    self.link_name(ifindex)
+                );
+            }
+        }
+    }
+
+    /// At a clean stop: anything still installed (a failed delete) goes now.
+    pub(super) fn sweep_installed(&mut self) {
+        for (ifindex, addr, prefix_len) in self.installed.all() {
+            match self.netlink.del_address(ifindex, addr, prefix_len) {
+                Ok(()) => {
+                    self.installed.deleted(ifindex, addr);
+                    warn!(
+                        "removed leftover {addr}/{prefix_len} from {} at stop",
+                        self.link_name(ifindex)
+                    );
+                }
+                Err(e) => error!("cannot remove {addr}/{prefix_len} at stop: {e}"),
+            }
+        }
     }
 
     pub(super) fn transmit(&mut self, idx: usize, advert: &Advert) {
@@ -195,10 +240,8 @@ impl Daemon {
         while let Some(due) = self.announcements.pop_due(Instant::now()) {
             let (ifindex, addr, owner) = (due.ifindex, due.addr, &due.owner);
             // Only an address we hold is announced (its add may have failed, or it is gone).
-            let held = self
-                .installed
-                .iter()
-                .any(|&(i, a, _)| i == ifindex && a == addr);
+            let held = self.installed.contains(ifindex, addr)
+                || self.installed.is_host_owned(ifindex, addr);
             let mac = self.links.get(&ifindex).and_then(|l| l.mac);
             let Some(mac) = mac.filter(|_| held) else {
                 debug!(
@@ -261,7 +304,7 @@ impl Daemon {
             vips: spec.vips.iter().map(VipSpec::display).collect(),
         };
         let jobs = notify_jobs_for(&spec.scripts, n.state, &notification, &self.notify_settings);
-        let key = spec.name.clone();
+        let key = notify_key(&spec.name, n.state);
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }
@@ -308,13 +351,15 @@ impl Daemon {
                 return;
             }
         };
-        for &(ifindex, addr, prefix_len) in &self.installed {
+        for (ifindex, addr, prefix_len) in self.installed.all() {
             match netlink.del_address(ifindex, addr, prefix_len) {
-                Ok(()) => error!("released {addr}/{prefix_len} after an internal error"),
+                Ok(()) => {
+                    self.installed.deleted(ifindex, addr);
+                    error!("released {addr}/{prefix_len} after an internal error");
+                }
                 Err(e) => error!("cannot release {addr}/{prefix_len}: {e}"),
             }
         }
-        self.installed.clear();
     }
 }
 
@@ -356,4 +401,15 @@ pub(super) fn notify_jobs_for(
         }
     }
     jobs
+}
+
+/// The queue a notification's scripts run in: one per instance or group, so its scripts run in
+/// order; but STOP gets its own, so that at SIGTERM notify_stop starts at once instead of
+/// waiting (past the stop grace) behind a script still running for an earlier transition, as
+/// keepalived also runs it on its own.
+pub(super) fn notify_key(name: &str, state: Option<StateKind>) -> String {
+    match state {
+        None => format!("{name} (stop)"),
+        Some(_) => name.to_string(),
+    }
 }

@@ -8,8 +8,9 @@ impl Daemon {
         let events = match self.events.recv_events() {
             Ok(events) => events,
             Err(e) => {
-                error!("reading netlink events failed: {e}");
-                return;
+                // The socket's state is unknown: read the whole picture again.
+                error!("reading netlink events failed: {e}; re-reading links and addresses");
+                vec![NetEvent::Overrun]
             }
         };
         for event in events {
@@ -50,6 +51,20 @@ impl Daemon {
                 self.events.seed_links(&links);
                 self.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
                 self.addresses = addresses;
+                // A VIP may have vanished while events were lost: holders put theirs back now.
+                for running in &mut self.instances {
+                    let missing = self.installed.held_by(&running.spec.name).iter().any(
+                        |&(ifindex, addr)| {
+                            !self
+                                .addresses
+                                .iter()
+                                .any(|a| a.ifindex == ifindex && a.addr == addr)
+                        },
+                    );
+                    if running.holds_vips && missing {
+                        running.lease_renew_at = Some(Instant::now());
+                    }
+                }
             }
             (Err(e), _) | (_, Err(e)) => error!("re-reading links and addresses failed: {e}"),
         }
@@ -58,11 +73,7 @@ impl Daemon {
     /// One of our VIPs vanished while we hold it (removed by hand, or its lease ran out because
     /// renewal failed): put it back.
     pub(super) fn on_address_removed(&mut self, addr: &AddrInfo, now: Instant) {
-        if !self
-            .installed
-            .iter()
-            .any(|&(ifindex, a, _)| ifindex == addr.ifindex && a == addr.addr)
-        {
+        if !self.installed.contains(addr.ifindex, addr.addr) {
             return;
         }
         if let Some(idx) = self
@@ -182,10 +193,13 @@ impl Daemon {
         if let Some(src) = self.unicast_global_source(idx, ifindex) {
             return Some(src);
         }
+        // A VIP is never the source, unless it is the host's own address (an owner's).
         let is_vip = |addr: &IpAddr| {
-            self.instances
-                .iter()
-                .any(|r| r.spec.all_vips().any(|v| v.addr == *addr))
+            !self.installed.is_host_owned(ifindex, *addr)
+                && self
+                    .instances
+                    .iter()
+                    .any(|r| r.spec.all_vips().any(|v| v.addr == *addr))
         };
         self.addresses
             .iter()

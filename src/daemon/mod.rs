@@ -7,6 +7,7 @@
 
 mod actions;
 mod announce_queue;
+mod installed;
 mod links;
 mod load;
 mod peers;
@@ -96,8 +97,11 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     let _pid_file = PidFile::create(&options.run_dir)?;
     let mut daemon = Daemon::new(options.config.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
-    daemon.start(loaded, Instant::now());
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| daemon.run_loop()));
+    // Start-up installs an owner's VIPs: it is inside the net that releases them on a panic.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        daemon.start(loaded, Instant::now());
+        daemon.run_loop()
+    }));
     match outcome {
         Ok(result) => result,
         Err(_) => {
@@ -152,7 +156,7 @@ struct Daemon {
     runner: ScriptRunner,
     notify_settings: NotifySettings,
     /// Every VIP we put on an interface and have not removed: (ifindex, address, prefix).
-    installed: BTreeSet<(u32, IpAddr, u8)>,
+    installed: installed::Installed,
     stop_deadline: Option<Instant>,
     rx_buf: Vec<u8>,
     /// Gratuitous ARPs / NAs waiting for their interface's garp_interval / gna_interval.
@@ -171,7 +175,9 @@ impl Daemon {
         let poll = Poll::new()?;
         let mut events = EventSocket::open()?;
         let mut netlink = RequestSocket::open()?;
-        netlink.set_timeout(Duration::from_secs(2))?;
+        // A kernel that takes longer than this to answer an address change stalls the loop: keep
+        // it short; a failed add is retried at the next lease renewal.
+        netlink.set_timeout(Duration::from_secs(1))?;
         let links = netlink.get_links()?;
         events.seed_links(&links);
         let addresses = netlink.dump_addresses(None)?;
@@ -200,7 +206,7 @@ impl Daemon {
             instances: Vec::new(),
             runner: ScriptRunner::new(Token(SCRIPT_BASE), MAX_CONCURRENT_SCRIPTS),
             notify_settings: NotifySettings::default(),
-            installed: BTreeSet::new(),
+            installed: installed::Installed::default(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
             announcements: AnnounceQueue::new(),
@@ -232,24 +238,43 @@ impl Daemon {
                 let Some(ifindex) = self.vip_ifindex(spec, vip) else {
                     continue;
                 };
-                let present = self
+                // The dumped copy, whatever its prefix (the configuration may have changed).
+                let Some(present) = self
                     .addresses
                     .iter()
-                    .any(|a| a.ifindex == ifindex && a.addr == vip.addr);
-                if !present {
+                    .find(|a| a.ifindex == ifindex && a.addr == vip.addr)
+                    .cloned()
+                else {
+                    continue;
+                };
+                if spec.priority == crate::proto::PRIORITY_OWNER && present.valid_lifetime.is_none()
+                {
+                    // An address owner's VIP is the host's own address: keep it, never lease it.
+                    info!(
+                        "{}: {} on {} is this host's own address (priority 255): left as it is",
+                        spec.name,
+                        vip.addr,
+                        self.link_name(ifindex)
+                    );
+                    self.installed.mark_host_owned(ifindex, vip.addr);
                     continue;
                 }
-                match self.netlink.del_address(ifindex, vip.addr, vip.prefix_len) {
+                match self
+                    .netlink
+                    .del_address(ifindex, present.addr, present.prefix_len)
+                {
                     Ok(()) => warn!(
-                        "{}: removed stale {} from {} (left behind by an earlier run or by hand)",
+                        "{}: removed stale {}/{} from {} (left behind by an earlier run or by hand)",
                         spec.name,
-                        vip.display(),
+                        present.addr,
+                        present.prefix_len,
                         self.link_name(ifindex)
                     ),
                     Err(e) => error!(
-                        "{}: cannot remove stale {} from {}: {e}",
+                        "{}: cannot remove stale {}/{} from {}: {e}",
                         spec.name,
-                        vip.display(),
+                        present.addr,
+                        present.prefix_len,
                         self.link_name(ifindex)
                     ),
                 }
@@ -326,6 +351,7 @@ impl Daemon {
                 if self.runner.is_idle() || deadline <= now {
                     // Scripts still running are killed with their process groups when the
                     // runner is dropped.
+                    self.sweep_installed();
                     self.log_script_events();
                     info!("stopped");
                     return Ok(());

@@ -130,11 +130,9 @@ impl Daemon {
             .collect();
         if self.instances[idx].holds_vips {
             for vip in &dropped {
-                if let Some(ifindex) = self.vip_ifindex(&old, vip) {
-                    self.installed.remove(&(ifindex, vip.addr, vip.prefix_len));
-                    if let Err(e) = self.netlink.del_address(ifindex, vip.addr, vip.prefix_len) {
-                        error!("{}: cannot remove {}: {e}", new.name, vip.display());
-                    }
+                let held = self.installed.held_by(&new.name);
+                for (ifindex, addr) in held.into_iter().filter(|&(_, a)| a == vip.addr) {
+                    self.release_address(&new.name, ifindex, addr);
                 }
             }
             // Adds the new ones and refreshes every lease; announce only what is new.

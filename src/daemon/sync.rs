@@ -190,7 +190,7 @@ impl Daemon {
             &notification,
             &self.notify_settings,
         );
-        let key = spec.name.clone();
+        let key = super::actions::notify_key(&spec.name, n.state);
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }

@@ -178,8 +178,19 @@ impl Tracker {
 /// the number does not fit (the previous value stays).
 fn read_track_file(path: &Path) -> Result<Option<i64>, std::io::Error> {
     let mut text = Vec::new();
-    match std::fs::File::open(path) {
+    // Non-blocking: a FIFO (or a link to one) with no writer must not freeze the loop.
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(file) => {
+            if !file.metadata()?.is_file() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
             file.take(TRACK_FILE_READ_LIMIT).read_to_end(&mut text)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(0)),
@@ -664,5 +675,17 @@ mod tests {
             "keepalived runs only tracked scripts"
         );
         assert!(loaded.track_files.is_empty());
+    }
+
+    #[test]
+    fn a_fifo_track_file_is_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("keepvip-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("value");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let result = read_track_file(&fifo);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(result.is_err(), "{result:?}");
     }
 }

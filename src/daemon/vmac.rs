@@ -454,7 +454,7 @@ impl Daemon {
     fn forget_link(&mut self, ifindex: u32) {
         self.links.remove(&ifindex);
         self.addresses.retain(|a| a.ifindex != ifindex);
-        self.installed.retain(|&(i, _, _)| i != ifindex);
+        self.installed.forget_interface(ifindex);
     }
 
     /// Deletes the VMAC of `instance` (if we configured it and it is still there) and forgets it.
