@@ -181,3 +181,81 @@ fn a_panic_still_releases_the_vips() {
         lab.fail("the release after the panic was not logged");
     }
 }
+
+#[test]
+fn an_address_owner_keeps_the_host_s_own_address_through_start_and_stop() {
+    let lab = Lab::new(1);
+    // r1's own address is 192.0.2.1/24: as its owner (priority 255) r1 advertises it.
+    let conf = Conf::v3(255).vips(&["192.0.2.1/24"]);
+    lab.start(1, &conf);
+    lab.wait_until(
+        "r1 to become master at once",
+        Duration::from_secs(5),
+        || lab.log_text(1).contains("-> MASTER (owner"),
+    );
+    let own = lab.address(1, "192.0.2.1");
+    if own.as_ref().and_then(|a| a.valid_lft) != Some(Lifetime::Forever) {
+        lab.fail(&format!(
+            "r1's own address was changed (it must stay permanent, never leased): {own:?}"
+        ));
+    }
+    if !lab.client_ping("192.0.2.1") {
+        lab.fail("the client cannot reach r1's own address while r1 is its owner");
+    }
+    lab.terminate(1);
+    let (status, _) = lab.wait_exit(1, Duration::from_secs(3));
+    if !status.success() || !lab.has_addr(1, "192.0.2.1") {
+        lab.fail(&format!(
+            "stopping the owner took the host's own address away ({status})"
+        ));
+    }
+}
+
+#[test]
+fn a_vip_shared_by_two_instances_stays_until_the_last_one_releases_it() {
+    let lab = Lab::new(1);
+    let both = "global_defs {\n  vrrp_version 3\n}\n\
+                vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 200\n  \
+                advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n\
+                vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  priority 200\n  \
+                advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n";
+    lab.start_text(1, both, &[]);
+    lab.wait_until(
+        "both instances to be master",
+        Duration::from_secs(5),
+        || lab.log_text(1).matches("-> MASTER").count() == 2,
+    );
+    // VI_2 goes away: VI_1 still holds the address, so it must stay.
+    let only_vi1 = both[..both.find("vrrp_instance VI_2").unwrap_or(both.len())].to_string();
+    lab.reload_text(1, &only_vi1);
+    lab.wait_until("the reload to finish", Duration::from_secs(5), || {
+        lab.log_text(1).contains("reload done: 1 instances")
+    });
+    lab.assert_stays(
+        "the shared VIP stays on r1 while VI_1 holds it",
+        Duration::from_secs(1),
+        || lab.has_vip(1),
+    );
+}
+
+#[test]
+fn notify_stop_runs_at_sigterm_even_behind_a_running_script() {
+    let lab = Lab::new(1);
+    let slow = lab.shell_script("slow-master", "exec sleep 5");
+    let marker = lab.out_path("stopped");
+    let stop = lab.shell_script("stop", &format!("touch '{}'", marker.display()));
+    let conf = Conf::v3(200)
+        .line(format!("notify_master \"{}\"", slow.display()))
+        .line(format!("notify_stop \"{}\"", stop.display()));
+    lab.start(1, &conf);
+    lab.wait_until(
+        "r1 to become master (its notify_master now sleeps 5 s)",
+        conf.master_down_interval() + Duration::from_secs(4),
+        || lab.has_vip(1),
+    );
+    lab.terminate(1);
+    lab.wait_exit(1, Duration::from_secs(3));
+    lab.wait_until("notify_stop to have run", Duration::from_secs(2), || {
+        marker.exists()
+    });
+}
