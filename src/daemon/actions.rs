@@ -335,6 +335,12 @@ impl Daemon {
                 ScriptEvent::SpawnFailed { key, argv, error } => {
                     error!("{key}: cannot run script {}: {error}", argv.join(" "))
                 }
+                ScriptEvent::Dropped { key, argv } => warn!(
+                    "{key}: script {} dropped unstarted: more than {} were waiting behind a \
+                     running one",
+                    argv.join(" "),
+                    script::MAX_QUEUED_PER_KEY
+                ),
                 ScriptEvent::Cancelled { key, argv } => {
                     warn!("{key}: script {} not run: stopping", argv.join(" "))
                 }

@@ -477,7 +477,7 @@ impl Daemon {
                     error!("vrrp_script {key}: cannot run: {error}");
                     (key, false, format!("cannot run: {error}"))
                 }
-                ScriptEvent::Cancelled { .. } => continue,
+                ScriptEvent::Cancelled { .. } | ScriptEvent::Dropped { .. } => continue,
             };
             let Some(check) = self.tracker.scripts.iter_mut().find(|c| c.spec.name == key) else {
                 continue;

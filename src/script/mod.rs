@@ -41,7 +41,7 @@ pub use notify::{
 };
 pub use runner::{
     Job, Outcome, ScriptEvent, ScriptRunner, ScriptUser, Stream, DEFAULT_KILL_GRACE,
-    MAX_LINES_PER_JOB, MAX_LINE_BYTES,
+    MAX_LINES_PER_JOB, MAX_LINE_BYTES, MAX_QUEUED_PER_KEY,
 };
 pub use security::{check_script_security, locate_script, resolve_in_path, ScriptCheckError};
 pub use split::{split_command, SplitError};

@@ -21,6 +21,10 @@ pub const MAX_LINES_PER_JOB: u64 = 10_000;
 
 /// Default time between SIGTERM and SIGKILL for a job that outlived its timeout.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
+/// Jobs that may wait behind a running one under one key; beyond that the oldest waiting job
+/// is dropped (an instance flapping faster than its scripts run must not grow memory or push
+/// its scripts minutes behind reality).
+pub const MAX_QUEUED_PER_KEY: usize = 32;
 
 /// How much is read from a finished job's pipes at most: a background process it left behind
 /// may keep writing to them, and the loop must not spin on that.
@@ -110,6 +114,8 @@ pub enum ScriptEvent {
     },
     /// The job was still queued when the shutdown deadline passed, and never started.
     Cancelled { key: String, argv: Vec<String> },
+    /// The job was dropped unstarted: more than [`MAX_QUEUED_PER_KEY`] jobs waited under its key.
+    Dropped { key: String, argv: Vec<String> },
 }
 
 /// Collects a pipe's bytes into lines, cutting long ones.
@@ -314,6 +320,14 @@ impl ScriptRunner {
     pub fn enqueue(&mut self, key: &str, job: Job, now: Instant, registry: &Registry) {
         let entry = self.keys.entry(key.to_string()).or_default();
         entry.queued.push_back(job);
+        while entry.queued.len() > MAX_QUEUED_PER_KEY {
+            if let Some(oldest) = entry.queued.pop_front() {
+                self.events.push_back(ScriptEvent::Dropped {
+                    key: key.to_string(),
+                    argv: oldest.argv,
+                });
+            }
+        }
         if entry.running.is_none() && !entry.ready {
             entry.ready = true;
             self.ready.push_back(key.to_string());
@@ -885,7 +899,8 @@ mod tests {
             | ScriptEvent::Output { key, .. }
             | ScriptEvent::Finished { key, .. }
             | ScriptEvent::SpawnFailed { key, .. }
-            | ScriptEvent::Cancelled { key, .. } => key,
+            | ScriptEvent::Cancelled { key, .. }
+            | ScriptEvent::Dropped { key, .. } => key,
         }
     }
 
@@ -1021,6 +1036,37 @@ mod tests {
         harness.enqueue("k", job);
         harness.run_until_idle(Duration::from_secs(10));
         assert_eq!(harness.output_of("k", Stream::Stdout), ["configured-name"]);
+    }
+
+    #[test]
+    fn a_flood_of_jobs_on_one_key_keeps_only_the_newest_waiting() {
+        let dir = TestDir::new("flood");
+        let log = dir.path().join("log");
+        let log_path = log.display().to_string();
+        let mut harness = Harness::new(8);
+        let total = MAX_QUEUED_PER_KEY + 11;
+        for index in 0..total {
+            harness.enqueue(
+                "VI_1",
+                sh("echo $1 >> \"$2\"", &[&index.to_string(), &log_path]),
+            );
+        }
+        harness.run_until_idle(Duration::from_secs(30));
+        let dropped = harness
+            .events_of("VI_1")
+            .iter()
+            .filter(|e| matches!(e, ScriptEvent::Dropped { .. }))
+            .count();
+        // The first job starts at once; of the rest, only the newest MAX_QUEUED_PER_KEY wait.
+        assert_eq!(dropped, total - 1 - MAX_QUEUED_PER_KEY);
+        let ran: Vec<usize> = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        let mut expected = vec![0];
+        expected.extend(total - MAX_QUEUED_PER_KEY..total);
+        assert_eq!(ran, expected);
     }
 
     #[test]
