@@ -1,11 +1,17 @@
 //! The pid file in the run directory, which also keeps two agents from sharing one directory.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
 
 pub struct PidFile {
     path: PathBuf,
+    /// Held for the agent's life: a second agent on the same directory fails to take it, even
+    /// if both start at the same moment (the pid check alone would race).
+    _lock: Flock<fs::File>,
 }
 
 impl PidFile {
@@ -30,11 +36,24 @@ impl PidFile {
                 }
             }
         }
-        let mut file = fs::File::create(&path)
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(&path)
             .map_err(|e| format!("cannot write the pid file {}: {e}", path.display()))?;
-        writeln!(file, "{}", std::process::id())
+        let mut lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| {
+            format!(
+                "another keepvip holds the pid file {}; stop it or give this one its own --run-dir",
+                path.display()
+            )
+        })?;
+        lock.set_len(0)
+            .and_then(|()| lock.rewind())
+            .and_then(|()| writeln!(lock, "{}", std::process::id()))
             .map_err(|e| format!("cannot write the pid file {}: {e}", path.display()))?;
-        Ok(PidFile { path })
+        Ok(PidFile { path, _lock: lock })
     }
 }
 
@@ -63,6 +82,12 @@ mod tests {
             assert_eq!(text.trim(), std::process::id().to_string());
         }
         assert!(!dir.join("keepvip.pid").exists());
+        // While one holds it, a second one on the same directory is refused.
+        {
+            let _first = PidFile::create(&dir).unwrap();
+            let second = PidFile::create(&dir);
+            assert!(second.is_err_and(|e| e.contains("another keepvip holds")));
+        }
         // A stale file from a dead process does not block the start.
         fs::write(dir.join("keepvip.pid"), "999999999\n").unwrap();
         assert!(PidFile::create(&dir).is_ok());
