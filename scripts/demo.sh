@@ -19,8 +19,16 @@ BIN=$PWD/target/debug/keepvip
 work=$(mktemp -d /tmp/keepvip-demo.XXXXXX)
 pids=()
 cleanup() {
+    # Agents stop cleanly on SIGTERM (within a second); anything still there then is killed.
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 30); do
+        alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    { wait; } 2>/dev/null || true
     scripts/lab.sh down "$LAB"
     rm -rf "$work"
 }
