@@ -1,6 +1,9 @@
 //! Executing what the instances decide: VIPs, adverts, announcements, notify scripts.
 
 use super::installed::Release;
+
+/// Gratuitous ARPs / NAs sent in one loop turn at most.
+const MAX_FRAMES_PER_TURN: u32 = 256;
 use super::*;
 
 impl Daemon {
@@ -237,7 +240,14 @@ impl Daemon {
     /// Sends every announcement that is due, reading the clock for each so that the spacing
     /// on the wire is never shorter than the configured interval.
     pub(super) fn send_due_announcements(&mut self) {
-        while let Some(due) = self.announcements.pop_due(Instant::now()) {
+        // A bounded batch per loop turn: a huge burst (garp_master_repeat is a u32) must not
+        // hold the loop; what is left is still due, so the next turn comes at once.
+        let mut budget = MAX_FRAMES_PER_TURN;
+        while budget > 0 {
+            budget -= 1;
+            let Some(due) = self.announcements.pop_due(Instant::now()) else {
+                break;
+            };
             let (ifindex, addr, owner) = (due.ifindex, due.addr, &due.owner);
             // Only an address we hold is announced (its add may have failed, or it is gone).
             let held = self.installed.contains(ifindex, addr)

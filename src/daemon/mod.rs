@@ -157,6 +157,8 @@ struct Daemon {
     notify_settings: NotifySettings,
     /// Every VIP we put on an interface and have not removed: (ifindex, address, prefix).
     installed: installed::Installed,
+    /// VRRP sockets (slots) left readable when their batch ran out: read again next turn.
+    backlog: Vec<usize>,
     stop_deadline: Option<Instant>,
     rx_buf: Vec<u8>,
     /// Gratuitous ARPs / NAs waiting for their interface's garp_interval / gna_interval.
@@ -207,6 +209,7 @@ impl Daemon {
             runner: ScriptRunner::new(Token(SCRIPT_BASE), MAX_CONCURRENT_SCRIPTS),
             notify_settings: NotifySettings::default(),
             installed: installed::Installed::default(),
+            backlog: Vec::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
             announcements: AnnounceQueue::new(),
@@ -381,6 +384,9 @@ impl Daemon {
                     _ => {}
                 }
             }
+            for slot in std::mem::take(&mut self.backlog) {
+                self.on_socket(slot, Instant::now());
+            }
             self.fire_timers(Instant::now());
             self.on_check_events(Instant::now());
             self.log_script_events();
@@ -413,6 +419,7 @@ impl Daemon {
                 self.stop_deadline,
                 self.tracker.next_deadline(),
                 self.announcements.poll_timeout(),
+                (!self.backlog.is_empty()).then(Instant::now),
             ])
             .flatten()
             .min()

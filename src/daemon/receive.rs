@@ -1,12 +1,25 @@
 //! Adverts from the VRRP sockets to the instances.
 
 use super::*;
+
+/// Packets read from one VRRP socket in one loop turn at most.
+const MAX_PACKETS_PER_TURN: u32 = 256;
 use crate::wire::{Checksum, Version};
 
 impl Daemon {
     pub(super) fn on_socket(&mut self, slot: usize, now: Instant) {
         let mut buf = std::mem::take(&mut self.rx_buf);
+        // A bounded batch per loop turn, so a flood cannot starve timers and other sockets.
+        // The socket is edge-triggered: if the batch ends before it would block, it is marked
+        // to be read again on the next turn.
+        let mut budget = MAX_PACKETS_PER_TURN;
+        self.backlog.retain(|&s| s != slot);
         while let Some(Some(socket)) = self.sockets.get(slot) {
+            if budget == 0 {
+                self.backlog.push(slot);
+                break;
+            }
+            budget -= 1;
             let (ifindex, family) = (socket.ifindex, socket.family);
             let received = match socket.socket.recv(&mut buf) {
                 Ok(Some(received)) => received,
