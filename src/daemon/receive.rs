@@ -1,5 +1,7 @@
 //! Adverts from the VRRP sockets to the instances.
 
+use log::trace;
+
 use super::*;
 
 /// Packets read from one VRRP socket in one loop turn at most.
@@ -30,7 +32,7 @@ impl Daemon {
                 }
             };
             if received.truncated {
-                debug!("dropped a truncated packet from {}", received.src);
+                trace!("dropped a truncated packet from {}", received.src);
                 continue;
             }
             let Some(datagram) = buf.get(..received.len) else {
@@ -40,20 +42,20 @@ impl Daemon {
                 Family::V4 => match Ipv4Header::parse(datagram) {
                     Ok(header) => header.payload(datagram),
                     Err(e) => {
-                        debug!("dropped a packet from {}: {e}", received.src);
+                        trace!("dropped a packet from {}: {e}", received.src);
                         continue;
                     }
                 },
                 Family::V6 => datagram,
             };
             let Some((_version, vrid)) = Advert::peek_version_vrid(payload) else {
-                debug!("dropped a runt packet from {}", received.src);
+                trace!("dropped a runt packet from {}", received.src);
                 continue;
             };
             let Some(idx) = self.instances.iter().position(|r| {
                 r.ifindex == Some(ifindex) && r.spec.family() == family && r.spec.vrid == vrid
             }) else {
-                debug!(
+                trace!(
                     "advert for VRID {vrid} from {} on {}: no instance of ours",
                     received.src,
                     self.link_name(ifindex)
@@ -88,9 +90,10 @@ impl Daemon {
                 Err(e) => {
                     let running = &mut self.instances[idx];
                     running.instance.counters_mut().record_decode_error(&e);
-                    debug!(
+                    trace!(
                         "{}: dropped a packet from {}: {e}",
-                        running.spec.name, received.src
+                        running.spec.name,
+                        received.src
                     );
                 }
             }

@@ -222,6 +222,49 @@ impl Lab {
                 "cannot encode the test's advert {advert:?}: {e:?}"
             )),
         };
+        self.send_v6_from_client(hop_limit, |send| send(&bytes).map(drop));
+    }
+
+    /// Sends `packets` round-robin to ff02::12 from the client for `duration` at about
+    /// `per_second` packets a second; returns how many went out.
+    pub fn flood_v6_from_client(
+        &self,
+        packets: &[Vec<u8>],
+        per_second: u32,
+        duration: Duration,
+    ) -> u64 {
+        let mut sent = 0u64;
+        self.send_v6_from_client(255, |send| {
+            let start = std::time::Instant::now();
+            for packet in packets.iter().cycle() {
+                let elapsed = start.elapsed();
+                if elapsed >= duration {
+                    break;
+                }
+                // Pace by the clock: ahead of the rate, wait for it to catch up.
+                let due = Duration::from_secs_f64(sent as f64 / f64::from(per_second.max(1)));
+                if due > elapsed {
+                    std::thread::sleep(due - elapsed);
+                }
+                // A full socket buffer just drops the packet, as a flood would.
+                if send(packet).is_ok() {
+                    sent += 1;
+                }
+            }
+            Ok(())
+        });
+        sent
+    }
+
+    /// Runs `body` on a thread inside the client's namespace with a raw IPv6 VRRP socket bound
+    /// to its link-local address on eth0; `body` gets a function sending one packet to ff02::12.
+    fn send_v6_from_client(
+        &self,
+        hop_limit: u32,
+        body: impl FnOnce(&dyn Fn(&[u8]) -> Result<usize, String>) -> Result<(), String> + Send,
+    ) {
+        let ns = self.client_ns();
+        let src = self.link_local(&ns);
         let netns_path = format!("/run/netns/{ns}");
         let sent = std::thread::scope(|scope| {
             scope
@@ -247,18 +290,20 @@ impl Lab {
                     socket
                         .set_multicast_loop_v6(false)
                         .map_err(|e| format!("cannot turn multicast loop off: {e}"))?;
-                    let dst = SocketAddrV6::new(MCAST_V6, 0, 0, ifindex);
-                    socket
-                        .send_to(&bytes, &dst.into())
-                        .map_err(|e| format!("cannot send to {dst}: {e}"))?;
-                    Ok(())
+                    let dst = SocketAddrV6::new(MCAST_V6, 0, 0, ifindex).into();
+                    let send = |bytes: &[u8]| {
+                        socket
+                            .send_to(bytes, &dst)
+                            .map_err(|e| format!("cannot send to ff02::12: {e}"))
+                    };
+                    body(&send)
                 })
                 .join()
         });
         match sent {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => self.fail(&format!("sending the test's advert failed: {e}")),
-            Err(_) => self.fail("the thread sending the test's advert panicked"),
+            Ok(Err(e)) => self.fail(&format!("sending the test's packets failed: {e}")),
+            Err(_) => self.fail("the thread sending the test's packets panicked"),
         }
     }
 }
