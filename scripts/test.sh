@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
-cargo test --all-targets
+# The benchmark once, as a smoke test (debug build; scripts/bench-proto.sh measures in release).
+cargo test --benches
+# Unit tests, simulations, golden vectors and the real-kernel tests, last.
+cargo test
