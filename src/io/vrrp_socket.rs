@@ -50,6 +50,8 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use crate::wire::{Family, IPPROTO_VRRP, MCAST_V4, MCAST_V6, VRRP_TTL};
 
 /// DSCP CS6 ("network control"), what RFC 9568 routers and keepalived send with.
+/// Receive buffer of a VRRP socket (the kernel doubles it for bookkeeping): about 2,500 adverts.
+const RECEIVE_BUFFER_BYTES: usize = 1 << 20;
 const TOS_NETWORK_CONTROL: u32 = 0xc0;
 
 /// One received VRRP packet. The bytes are in the caller's buffer, `buf[..len]`:
@@ -113,6 +115,10 @@ impl VrrpSocket {
             Some(Protocol::from(i32::from(IPPROTO_VRRP))),
         )?;
         socket.bind_device(Some(ifname.as_bytes()))?;
+        // Room for a burst: junk on the VRRP group must not crowd out the master's adverts
+        // while the loop catches up. SO_RCVBUFFORCE (we have CAP_NET_ADMIN) goes past
+        // rmem_max; if refused, the kernel's default stays.
+        let _ = setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER_BYTES);
         match family {
             Family::V4 => {
                 socket.set_multicast_all_v4(false)?;

@@ -71,6 +71,13 @@ fn sockets_are_cloexec_and_nonblocking() {
             assert!(fd_flags.contains(FdFlag::FD_CLOEXEC));
             let fl_flags = OFlag::from_bits_retain(fcntl(&socket, FcntlArg::F_GETFL).unwrap());
             assert!(fl_flags.contains(OFlag::O_NONBLOCK));
+            // Room for a burst beyond the kernel's default (the kernel reports it doubled).
+            let rcvbuf =
+                nix::sys::socket::getsockopt(&socket, nix::sys::socket::sockopt::RcvBuf).unwrap();
+            assert!(
+                rcvbuf >= super::RECEIVE_BUFFER_BYTES,
+                "SO_RCVBUF is {rcvbuf}"
+            );
             assert_eq!(
                 socket.recv(&mut [0u8; 64]).unwrap(),
                 None,
