@@ -95,6 +95,21 @@ fn view<V>(view: Option<V>, needed: usize) -> Result<V, EncodeError> {
     })
 }
 
+/// The first `len` bytes of `buf` as an Ethernet frame with its header filled in.
+fn ethernet_frame(
+    buf: &mut [u8],
+    len: usize,
+    dst: [u8; 6],
+    src: MacAddr,
+    ethertype: pnet_packet::ethernet::EtherType,
+) -> Result<MutableEthernetPacket<'_>, EncodeError> {
+    let mut ethernet = view(MutableEthernetPacket::new(prefix(buf, len)?), len)?;
+    ethernet.set_destination(dst.into());
+    ethernet.set_source(src.0.into());
+    ethernet.set_ethertype(ethertype);
+    Ok(ethernet)
+}
+
 /// Writes a gratuitous ARP announcing `vip` at `src_mac` into the start of `buf` and returns its
 /// length ([`GRATUITOUS_ARP_LEN`]). See the module documentation for the field choices.
 pub fn write_gratuitous_arp(
@@ -102,11 +117,13 @@ pub fn write_gratuitous_arp(
     src_mac: MacAddr,
     vip: Ipv4Addr,
 ) -> Result<usize, EncodeError> {
-    let frame = prefix(buf, GRATUITOUS_ARP_LEN)?;
-    let mut ethernet = view(MutableEthernetPacket::new(frame), GRATUITOUS_ARP_LEN)?;
-    ethernet.set_destination(ETHERNET_BROADCAST.into());
-    ethernet.set_source(src_mac.0.into());
-    ethernet.set_ethertype(EtherTypes::Arp);
+    let mut ethernet = ethernet_frame(
+        buf,
+        GRATUITOUS_ARP_LEN,
+        ETHERNET_BROADCAST,
+        src_mac,
+        EtherTypes::Arp,
+    )?;
 
     let mut arp = view(
         MutableArpPacket::new(ethernet.payload_mut()),
@@ -205,11 +222,13 @@ pub fn write_unsolicited_na_frame(
     target: Ipv6Addr,
     is_router: bool,
 ) -> Result<usize, EncodeError> {
-    let frame = prefix(buf, UNSOLICITED_NA_FRAME_LEN)?;
-    let mut ethernet = view(MutableEthernetPacket::new(frame), UNSOLICITED_NA_FRAME_LEN)?;
-    ethernet.set_destination(ALL_NODES_MAC.into());
-    ethernet.set_source(src_mac.0.into());
-    ethernet.set_ethertype(EtherTypes::Ipv6);
+    let mut ethernet = ethernet_frame(
+        buf,
+        UNSOLICITED_NA_FRAME_LEN,
+        ALL_NODES_MAC,
+        src_mac,
+        EtherTypes::Ipv6,
+    )?;
 
     let mut ipv6 = view(
         MutableIpv6Packet::new(ethernet.payload_mut()),
