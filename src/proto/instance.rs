@@ -1039,14 +1039,16 @@ impl Instance {
         self.notify(Some(StateKind::Fault), previous, reason);
     }
 
-    /// Install, transmit, announce, notify — in that order.
+    /// Transmit, install, announce, notify — in that order. RFC 9568 §6.4.1/§6.4.2 send the
+    /// advert before the gratuitous ARPs; sending it before the (netlink) address install too
+    /// means the other routers stop their down timers as early as possible.
     fn become_master(&mut self, previous: StateKind, reason: Reason, now: Instant) {
         self.master_interval = self.config.advert_interval;
         self.counters.become_master += 1;
         self.last_master = None;
+        self.transmit(self.effective_priority);
         self.actions
             .push_back(Action::InstallVips(self.config.vips.clone()));
-        self.transmit(self.effective_priority);
         let schedule = self.config.announce;
         self.announce(schedule.master_repeat);
         let second_burst_at = (!schedule.master_delay.is_zero() && schedule.master_repeat > 0)
@@ -1204,8 +1206,8 @@ mod tests {
         );
         instance.handle_timeout(at);
         let got = actions(&mut instance);
-        assert!(matches!(got[0], Action::InstallVips(ref v) if v.len() == 1));
-        assert!(matches!(got[1], Action::Transmit(ref a) if a.priority == 100));
+        assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 100));
+        assert!(matches!(got[1], Action::InstallVips(ref v) if v.len() == 1));
         assert!(matches!(got[2], Action::Announce { count: 5, .. }));
         assert!(matches!(
             got[3],

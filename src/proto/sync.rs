@@ -265,8 +265,8 @@ mod tests {
         );
         assert_eq!(a.last_reason(), Reason::MasterDown);
         assert!(matches!(
-            actions(&mut a).first(),
-            Some(Action::InstallVips(_))
+            actions(&mut a).as_slice(),
+            [Action::Transmit(_), Action::InstallVips(_), ..]
         ));
         assert_eq!(
             notifications(&mut group),
