@@ -18,7 +18,9 @@
 #   graceful   SIGTERM of r1's agent (it sends priority 0)
 #   link-down  r1's eth0 down, agent alive
 # The failure strikes at a random phase between two adverts. keepalived runs as
-# `keepalived -n -l -D -P -R` with private pid files (-R: no respawn of a VRRP child the crash
+# `keepalived -n -l -G -D -P -R` with private pid files (-G: no syslog, as keepvip, which logs to
+# stderr only; without it keepalived also tries a syslog socket this machine lacks, which slowed
+# its detection by 1-8 ms and made the comparison unfair; -R: no respawn of a VRRP child the crash
 # killed); its config is keepvip's minus `vip_lease`.
 # Needs root. Touches no host interface; kills only the processes it started, by PID.
 set -euo pipefail
@@ -202,8 +204,9 @@ start_agent() {
         agent_pid=$!
         started "$agent_pid"
     else
-        # -R: the parent must not respawn a VRRP child that the crash scenario killed.
-        ip netns exec "$ns" "$KEEPALIVED" -n -l -D -P -R -f "$dir/r$router.conf" -p "$dir/r$router.pid" \
+        # -G: console logging only, like keepvip (see the header). -R: the parent must not respawn
+        # a VRRP child that the crash scenario killed.
+        ip netns exec "$ns" "$KEEPALIVED" -n -l -G -D -P -R -f "$dir/r$router.conf" -p "$dir/r$router.pid" \
             -r "$dir/r$router.vrrp.pid" >"$dir/r$router.log" 2>&1 &
         agent_pid=$!
         started "$agent_pid"
