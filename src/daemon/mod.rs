@@ -153,6 +153,8 @@ struct Daemon {
     links: HashMap<u32, LinkInfo>,
     addresses: Vec<AddrInfo>,
     instances: Vec<Running>,
+    /// (ifindex, family, VRID) -> index in `instances`; see `instance_for`.
+    demux: HashMap<(u32, Family, u8), usize>,
     runner: ScriptRunner,
     notify_settings: NotifySettings,
     /// Every VIP we put on an interface and have not removed: (ifindex, address, prefix).
@@ -206,6 +208,7 @@ impl Daemon {
             links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
             addresses,
             instances: Vec::new(),
+            demux: HashMap::new(),
             runner: ScriptRunner::new(Token(SCRIPT_BASE), MAX_CONCURRENT_SCRIPTS),
             notify_settings: NotifySettings::default(),
             installed: installed::Installed::default(),

@@ -52,9 +52,7 @@ impl Daemon {
                 trace!("dropped a runt packet from {}", received.src);
                 continue;
             };
-            let Some(idx) = self.instances.iter().position(|r| {
-                r.ifindex == Some(ifindex) && r.spec.family() == family && r.spec.vrid == vrid
-            }) else {
+            let Some(idx) = self.instance_for(ifindex, family, vrid) else {
                 trace!(
                     "advert for VRID {vrid} from {} on {}: no instance of ours",
                     received.src,
@@ -99,6 +97,25 @@ impl Daemon {
             }
         }
         self.rx_buf = buf;
+    }
+
+    /// The instance for (interface, family, VRID): O(1) through a cache whose every hit is
+    /// checked against the instance itself, so an instance that moved (reload, interface
+    /// re-created) is found again by the scan and never misdelivered.
+    fn instance_for(&mut self, ifindex: u32, family: Family, vrid: u8) -> Option<usize> {
+        let matches = |r: &Running| {
+            r.ifindex == Some(ifindex) && r.spec.family() == family && r.spec.vrid == vrid
+        };
+        let key = (ifindex, family, vrid);
+        if let Some(&idx) = self.demux.get(&key) {
+            if self.instances.get(idx).is_some_and(matches) {
+                return Some(idx);
+            }
+            self.demux.remove(&key);
+        }
+        let idx = self.instances.iter().position(matches)?;
+        self.demux.insert(key, idx);
+        Some(idx)
     }
 
     /// Remembers which VRRPv3 checksum variant `peer` sends over IPv4 and logs news.
