@@ -53,21 +53,22 @@ pub fn load_specs(path: &Path) -> Result<Loaded, String> {
             sync_groups,
         })
     } else {
-        let count = errors.len();
+        let summary = summary_line(errors.len(), warnings.len());
         let mut report = warnings;
         report.extend(errors);
-        report.push(format!(
-            "{count} error{}, {} warning{}",
-            if count == 1 { "" } else { "s" },
-            report.len() - 1 - count,
-            if report.len() - 1 - count == 1 {
-                ""
-            } else {
-                "s"
-            }
-        ));
+        report.push(summary);
         Err(report.join("\n"))
     }
+}
+
+/// The last line of a refused configuration's report: `2 errors, 1 warning`.
+fn summary_line(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "{errors} error{}, {warnings} warning{}",
+        plural(errors),
+        plural(warnings)
+    )
 }
 
 /// `keepvip --config-test`: prints every error and warning to stderr; true if the file is usable.
@@ -339,5 +340,36 @@ mod tests {
         assert_eq!(plain.auth, V2Auth::NONE);
         assert_eq!(plain.announce, AnnounceSchedule::default());
         assert_eq!(plain.garp_interval, Duration::ZERO);
+    }
+
+    #[test]
+    fn summary_line_counts_errors_and_warnings_for_every_mix() {
+        assert_eq!(summary_line(1, 0), "1 error, 0 warnings");
+        assert_eq!(summary_line(1, 1), "1 error, 1 warning");
+        assert_eq!(summary_line(1, 2), "1 error, 2 warnings");
+        assert_eq!(summary_line(2, 0), "2 errors, 0 warnings");
+        assert_eq!(summary_line(2, 1), "2 errors, 1 warning");
+        assert_eq!(summary_line(2, 2), "2 errors, 2 warnings");
+    }
+
+    #[test]
+    fn an_error_found_while_building_instances_is_summarised_with_zero_warnings() {
+        let path = std::env::temp_dir().join(format!("keepvip-load-{}.conf", std::process::id()));
+        std::fs::write(
+            &path,
+            "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+             notify_master \"/bin/true\" keepvip_no_such_user_x\n \
+             virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+        )
+        .expect("temp file");
+        let outcome = load_specs(&path);
+        let _ = std::fs::remove_file(&path);
+        let report = outcome.err().expect("a missing user is an error");
+        assert!(report.contains("keepvip_no_such_user_x"), "{report}");
+        assert_eq!(
+            report.lines().last(),
+            Some("1 error, 0 warnings"),
+            "{report}"
+        );
     }
 }
