@@ -261,6 +261,10 @@ pub(crate) fn wait_readable_until<T>(
         if now >= deadline {
             return None;
         }
-        poll.poll(&mut events, Some(deadline - now)).expect("poll");
+        match poll.poll(&mut events, Some(deadline - now)) {
+            // A signal (a test's child exiting) interrupts the wait: just wait again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            result => result.expect("poll"),
+        }
     }
 }
