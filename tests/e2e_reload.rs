@@ -41,6 +41,12 @@ fn twenty_reloads_in_two_seconds_cause_no_transition_and_no_advert_gap() {
         Duration::from_secs(1),
         || lab.only_holder_is(1),
     );
+    // Under load r2 may win a moment at start-up before r1's first advert arrives (20 ms
+    // adverts): count only the transitions the reloads would cause.
+    let settled: Vec<usize> = [1, 2]
+        .iter()
+        .map(|&router| lab.log_text(router).matches(" -> ").count())
+        .collect();
     let capture = lab.capture_vrrp_with(&["-tt"]);
     for i in 0..20 {
         // Alternate between two texts that differ only in a comment, so every SIGHUP really
@@ -82,13 +88,12 @@ fn twenty_reloads_in_two_seconds_cause_no_transition_and_no_advert_gap() {
     if adverts.iter().any(|(_, src, _)| src == "192.0.2.2") {
         lab.fail("r2 advertised: it left BACKUP during the reloads");
     }
-    for router in [1, 2] {
-        let log = lab.log_text(router);
-        let transitions = log.matches(" -> ").count();
-        let expected = if router == 1 { 2 } else { 1 };
-        if transitions != expected {
+    for (router, before) in [1, 2].into_iter().zip(settled) {
+        let transitions = lab.log_text(router).matches(" -> ").count();
+        if transitions != before {
             lab.fail(&format!(
-                "r{router} logged {transitions} transitions; expected {expected} (start-up only)"
+                "r{router} logged {} transitions during the reloads; expected none",
+                transitions.saturating_sub(before)
             ));
         }
     }
