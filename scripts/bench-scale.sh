@@ -2,12 +2,13 @@
 # Scale benchmark: the cost of N instances, keepvip and keepalived side by side in one run. It prints
 # numbers; it is not a test: it exits 0 whatever the numbers are, non-zero only when a run broke.
 #
-# Usage: scripts/bench-scale.sh [-N "255 1000"] [-w SECONDS] [--v2] [--only keepvip|keepalived] [--quick] [--keep]
+# Usage: scripts/bench-scale.sh [-N "255 1000"] [-w SECONDS] [--v2] [--only keepvip|keepalived] [--quick] [--keep] [--perf]
 #   -N LIST   instance counts to measure (default "255 1000")
 #   -w SECS   measuring window once every instance has settled (default 20)
 #   --v2      VRRPv2 / advert_int 1 instead of VRRPv3 / advert_int 0.1
 #   --quick   smoke run: N=50, 5 s window
 #   --keep    keep the work directory (configs, logs, captures) and print its path
+#   --perf    also record `perf record -g` of A and B over the window (implies --keep; costs CPU)
 # Environment: KEEPVIP=path to the binary (default: target/release/keepvip, rebuilt first).
 #
 # Topology (namespaces ksc-*; no host interface is touched): router A (master, priority 200) and
@@ -29,7 +30,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LAB=ksc
 
-usage() { sed -n '5,11s/^# \{0,1\}//p' "$0" >&2; exit "$1"; }
+usage() { sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit "$1"; }
 die() { echo "bench-scale.sh: $*" >&2; exit 1; }
 
 counts="255 1000"
@@ -37,6 +38,8 @@ window=20
 v2=0
 only=""
 keep=0
+perf=0
+perf_pids=()
 while (($#)); do
     case $1 in
         -N) [[ ${2:-} =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] || die "-N takes a list of counts, got '${2:-}'"; counts=$2; shift ;;
@@ -45,6 +48,7 @@ while (($#)); do
         --quick) counts=50; window=5 ;;
         --only) [[ ${2:-} == keepvip || ${2:-} == keepalived ]] || die "--only takes keepvip or keepalived"; only=$2; shift ;;
         --keep) keep=1 ;;
+        --perf) perf=1 keep=1 ;;
         -h | --help) usage 0 ;;
         *) echo "bench-scale.sh: unknown argument '$1'" >&2; usage 2 ;;
     esac
@@ -202,7 +206,18 @@ measure() { # measure IMPL N
     sleep 0.5
     local a0 b0 a1 b1
     a0=$(cpu_ns "${a_procs[@]}") b0=$(cpu_ns "${b_procs[@]}")
+    if ((perf)); then
+        local r procs
+        perf_pids=()
+        for r in a b; do
+            if [[ $r == a ]]; then procs=$(IFS=,; echo "${a_procs[*]}"); else procs=$(IFS=,; echo "${b_procs[*]}"); fi
+            perf record -q -g -F 997 -p "$procs" -o "$dir/perf-$r.data" -- sleep "$window" >/dev/null 2>&1 &
+            perf_pids+=("$!")
+        done
+    fi
     sleep "$window"
+    ((${#perf_pids[@]} == 0)) || wait "${perf_pids[@]}" 2>/dev/null || true
+    perf_pids=()
     a1=$(cpu_ns "${a_procs[@]}") b1=$(cpu_ns "${b_procs[@]}")
     local a_hwm b_hwm
     a_hwm=$(hwm_kib "${a_procs[-1]}") b_hwm=$(hwm_kib "${b_procs[-1]}")
