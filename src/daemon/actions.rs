@@ -27,10 +27,7 @@ impl Daemon {
             (None, Some(_)) => self.vmac_name(&spec.name)?,
             (None, None) => spec.interface.as_str(),
         };
-        self.links
-            .values()
-            .find(|l| l.name == name)
-            .map(|l| l.ifindex)
+        self.links.by_name(name).map(|l| l.ifindex)
     }
 
     pub(super) fn link_name(&self, ifindex: u32) -> String {

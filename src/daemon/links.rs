@@ -13,34 +13,60 @@ impl Daemon {
                 vec![NetEvent::Overrun]
             }
         };
+        // Link changes and overruns re-examine every instance (they are rare); an address
+        // change only the instances on its interface, and a change that cannot move a source
+        // address (one of our VIPs, or a lifetime renewal) none: a master's lease renewals
+        // echo one event per VIP, which must stay O(1) each.
+        let mut everything = false;
+        let mut touched: BTreeSet<u32> = BTreeSet::new();
         for event in events {
             match event {
                 NetEvent::LinkAdded(link)
                 | NetEvent::LinkUp(link)
                 | NetEvent::LinkDown(link)
                 | NetEvent::LinkChanged(link) => {
-                    self.links.insert(link.ifindex, link);
+                    self.links.insert(link);
+                    everything = true;
                 }
                 NetEvent::LinkRemoved(link) => {
                     self.links.remove(&link.ifindex);
                     self.announcements.cancel_interface(link.ifindex);
-                    self.addresses.retain(|a| a.ifindex != link.ifindex);
+                    self.addresses.remove_interface(link.ifindex);
+                    everything = true;
                 }
                 NetEvent::AddressAdded(addr) => {
-                    self.addresses
-                        .retain(|a| !(a.ifindex == addr.ifindex && a.addr == addr.addr));
-                    self.addresses.push(addr);
+                    if !self.addresses.is_same(&addr) && self.may_be_source(&addr) {
+                        touched.insert(addr.ifindex);
+                    }
+                    self.addresses.upsert(addr);
                 }
                 NetEvent::AddressRemoved(addr) => {
-                    self.addresses
-                        .retain(|a| !(a.ifindex == addr.ifindex && a.addr == addr.addr));
+                    if self.may_be_source(&addr) {
+                        touched.insert(addr.ifindex);
+                    }
+                    self.addresses.remove(addr.ifindex, addr.addr);
                     self.on_address_removed(&addr, now);
                 }
-                NetEvent::Overrun => self.resync(),
+                NetEvent::Overrun => {
+                    self.resync();
+                    everything = true;
+                }
             }
         }
-        self.reconcile(now);
-        self.retrack_all(now);
+        if everything {
+            self.reconcile(now);
+            // Interface tracking follows links; scripts and files have their own events.
+            self.retrack_all(now);
+        } else if !touched.is_empty() {
+            self.reconcile_interfaces(&touched, now);
+        }
+    }
+
+    /// Whether an address can be (or stop being) an instance's source: anything but a VIP,
+    /// unless the VIP is the host's own address.
+    fn may_be_source(&self, addr: &AddrInfo) -> bool {
+        !self.vip_addrs.contains(&addr.addr)
+            || self.installed.is_host_owned(addr.ifindex, addr.addr)
     }
 
     /// The kernel dropped events: read the whole picture again.
@@ -49,18 +75,15 @@ impl Daemon {
         match (self.netlink.get_links(), self.netlink.dump_addresses(None)) {
             (Ok(links), Ok(addresses)) => {
                 self.events.seed_links(&links);
-                self.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
-                self.addresses = addresses;
+                self.links = links.into_iter().collect();
+                self.addresses = addresses.into_iter().collect();
                 // A VIP may have vanished while events were lost: holders put theirs back now.
                 for running in &mut self.instances {
-                    let missing = self.installed.held_by(&running.spec.name).iter().any(
-                        |&(ifindex, addr)| {
-                            !self
-                                .addresses
-                                .iter()
-                                .any(|a| a.ifindex == ifindex && a.addr == addr)
-                        },
-                    );
+                    let missing = self
+                        .installed
+                        .held_by(&running.spec.name)
+                        .iter()
+                        .any(|&(ifindex, addr)| self.addresses.get(ifindex, addr).is_none());
                     if running.holds_vips && missing {
                         running.lease_renew_at = Some(Instant::now());
                     }
@@ -94,6 +117,32 @@ impl Daemon {
     /// Brings every instance in line with the interfaces and addresses the kernel has now.
     pub(super) fn reconcile(&mut self, now: Instant) {
         for idx in 0..self.instances.len() {
+            self.reconcile_one(idx, now);
+        }
+        self.close_unused_sockets();
+    }
+
+    /// [`reconcile`](Self::reconcile) for the instances whose interface, VMAC or parent is one
+    /// of `ifindexes` (an address changed there).
+    fn reconcile_interfaces(&mut self, ifindexes: &BTreeSet<u32>, now: Instant) {
+        for idx in 0..self.instances.len() {
+            let running = &self.instances[idx];
+            let parent = self
+                .links
+                .by_name(&running.spec.interface)
+                .map(|l| l.ifindex);
+            let on_it = [running.ifindex, parent]
+                .into_iter()
+                .flatten()
+                .any(|i| ifindexes.contains(&i));
+            if on_it {
+                self.reconcile_one(idx, now);
+            }
+        }
+    }
+
+    fn reconcile_one(&mut self, idx: usize, now: Instant) {
+        {
             let was_usable = self.instances[idx].usable;
             let result = self.attach(idx);
             let running = &mut self.instances[idx];
@@ -113,7 +162,6 @@ impl Daemon {
             }
             self.drain(idx, now);
         }
-        self.close_unused_sockets();
     }
 
     /// Finds the instance's interface, socket and source address and sets `usable`; the error
@@ -128,7 +176,7 @@ impl Daemon {
         let spec = &self.instances[idx].spec;
         let family = spec.family();
         let interface = spec.interface.clone();
-        let Some(link) = self.links.values().find(|l| l.name == interface).cloned() else {
+        let Some(link) = self.links.by_name(&interface).cloned() else {
             self.instances[idx].ifindex = None;
             return Err(format!("interface {interface} does not exist"));
         };
@@ -195,15 +243,11 @@ impl Daemon {
         }
         // A VIP is never the source, unless it is the host's own address (an owner's).
         let is_vip = |addr: &IpAddr| {
-            !self.installed.is_host_owned(ifindex, *addr)
-                && self
-                    .instances
-                    .iter()
-                    .any(|r| r.spec.all_vips().any(|v| v.addr == *addr))
+            self.vip_addrs.contains(addr) && !self.installed.is_host_owned(ifindex, *addr)
         };
         self.addresses
-            .iter()
-            .filter(|a| a.ifindex == ifindex && !is_vip(&a.addr))
+            .on(ifindex)
+            .filter(|a| !is_vip(&a.addr))
             .find(|a| match (spec.family(), a.addr) {
                 (Family::V4, IpAddr::V4(_)) => !a.flags.secondary(),
                 (Family::V6, IpAddr::V6(v6)) => {

@@ -10,6 +10,7 @@ mod announce_queue;
 mod installed;
 mod links;
 mod load;
+mod netstate;
 mod peers;
 mod pidfile;
 mod receive;
@@ -20,7 +21,7 @@ mod track;
 mod unicast;
 mod vmac;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -150,8 +151,10 @@ struct Daemon {
     frames: FrameSender,
     icmpv6: Icmpv6Sender,
     sockets: Vec<Option<SocketSlot>>,
-    links: HashMap<u32, LinkInfo>,
-    addresses: Vec<AddrInfo>,
+    links: netstate::Links,
+    addresses: netstate::Addresses,
+    /// Every address some instance configures as a VIP: never a source address.
+    vip_addrs: HashSet<IpAddr>,
     instances: Vec<Running>,
     /// (ifindex, family, VRID) -> index in `instances`; see `instance_for`.
     demux: HashMap<(u32, Family, u8), usize>,
@@ -205,8 +208,9 @@ impl Daemon {
             frames: FrameSender::open()?,
             icmpv6: Icmpv6Sender::open()?,
             sockets: Vec::new(),
-            links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
-            addresses,
+            links: links.into_iter().collect(),
+            addresses: addresses.into_iter().collect(),
+            vip_addrs: HashSet::new(),
             instances: Vec::new(),
             demux: HashMap::new(),
             runner: ScriptRunner::new(Token(SCRIPT_BASE), MAX_CONCURRENT_SCRIPTS),
@@ -245,12 +249,7 @@ impl Daemon {
                     continue;
                 };
                 // The dumped copy, whatever its prefix (the configuration may have changed).
-                let Some(present) = self
-                    .addresses
-                    .iter()
-                    .find(|a| a.ifindex == ifindex && a.addr == vip.addr)
-                    .cloned()
-                else {
+                let Some(present) = self.addresses.get(ifindex, vip.addr).cloned() else {
                     continue;
                 };
                 if spec.priority == crate::proto::PRIORITY_OWNER && present.valid_lifetime.is_none()
@@ -284,8 +283,7 @@ impl Daemon {
                         self.link_name(ifindex)
                     ),
                 }
-                self.addresses
-                    .retain(|a| !(a.ifindex == ifindex && a.addr == vip.addr));
+                self.addresses.remove(ifindex, vip.addr);
             }
         }
     }
@@ -301,6 +299,7 @@ impl Daemon {
             }
         };
         instance.set_sync_member(spec.sync_group.is_some());
+        self.vip_addrs.extend(spec.all_vips().map(|v| v.addr));
         info!(
             "{}: VRRP{} {} VRID {} on {}, priority {}, advert interval {}, VIPs {}",
             spec.name,

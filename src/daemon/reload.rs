@@ -89,6 +89,11 @@ impl Daemon {
             idx += 1;
             keep[idx - 1]
         });
+        self.vip_addrs = self
+            .instances
+            .iter()
+            .flat_map(|r| r.spec.all_vips().map(|v| v.addr))
+            .collect();
         self.close_unused_sockets();
         self.prepare_vmacs(&start);
         self.remove_stale_vips(&start);

@@ -507,7 +507,7 @@ impl Daemon {
     }
 
     fn link_condition(&self, name: &str) -> Condition {
-        match self.links.values().find(|l| l.name == name) {
+        match self.links.by_name(name) {
             Some(link) if link.oper_up => Condition::Up,
             _ => Condition::Down,
         }

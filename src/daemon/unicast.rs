@@ -35,7 +35,7 @@ impl Daemon {
     }
 
     fn is_local_address(&self, addr: IpAddr) -> bool {
-        self.addresses.iter().any(|a| a.addr == addr)
+        self.addresses.is_local(addr)
     }
 
     /// One line at start-up describing the unicast setup of instance `idx`, if it has one.
@@ -103,14 +103,9 @@ impl Daemon {
         if spec.mcast_src_ip.is_some() || is_link_local_v6(&first_peer) {
             return None;
         }
-        let is_vip = |addr: &IpAddr| {
-            self.instances
-                .iter()
-                .any(|r| r.spec.all_vips().any(|v| v.addr == *addr))
-        };
         self.addresses
-            .iter()
-            .filter(|a| a.ifindex == ifindex && !is_vip(&a.addr))
+            .on(ifindex)
+            .filter(|a| !self.vip_addrs.contains(&a.addr))
             .find(|a| match a.addr {
                 IpAddr::V6(v6) => {
                     !is_link_local_v6(&v6)

@@ -28,6 +28,7 @@ use super::*;
 use crate::io::sysctl::{self, SavedParentArp, SavedRpFilter};
 use crate::io::vmac::{configure_vmac, create_vmac, is_vmac_for, VmacConfig};
 use crate::wire::{eui64_link_local, MacAddr};
+use netstate::Links;
 use spec::VmacSpec;
 
 /// `IFNAMSIZ - 1`.
@@ -87,12 +88,12 @@ pub(super) fn choose_name(
     vrid: u8,
     family: Family,
     parent: Option<u32>,
-    links: &HashMap<u32, LinkInfo>,
+    links: &Links,
     taken: &BTreeSet<String>,
 ) -> Result<(String, Option<String>), String> {
     let mut passed_over = None;
     if let Some(name) = &vmac.name {
-        match links.values().find(|l| l.name == *name) {
+        match links.by_name(name) {
             Some(link) if link.macvlan.is_none() => {
                 passed_over = Some(format!(
                     "interface {name} exists and is not a macvlan, so it cannot be the VMAC; \
@@ -114,7 +115,7 @@ pub(super) fn choose_name(
     }
     generated_names(&vmac.prefix, vrid, family)
         .into_iter()
-        .find(|name| !taken.contains(name) && !links.values().any(|l| l.name == *name))
+        .find(|name| !taken.contains(name) && links.by_name(name).is_none())
         .map(|name| (name, passed_over))
         .ok_or_else(|| {
             format!(
@@ -151,11 +152,7 @@ impl Daemon {
                     .filter(|other| other.name != spec.name)
                     .filter_map(|other| other.vmac.as_ref()?.name.clone()),
             );
-            let parent = self
-                .links
-                .values()
-                .find(|l| l.name == spec.interface)
-                .map(|l| l.ifindex);
+            let parent = self.links.by_name(&spec.interface).map(|l| l.ifindex);
             match choose_name(vmac, spec.vrid, spec.family(), parent, &self.links, &taken) {
                 Ok((name, passed_over)) => {
                     if let Some(why) = passed_over {
@@ -194,7 +191,7 @@ impl Daemon {
             return Err("no name could be chosen for its VMAC (see above)".into());
         };
         let (name, configured) = (state.name.clone(), state.configured);
-        let existing = self.links.values().find(|l| l.name == name).cloned();
+        let existing = self.links.by_name(&name).cloned();
         match existing {
             Some(link) if is_vmac_for(&link, parent.ifindex, vmac.mac) => {
                 if configured == Some(link.ifindex) && link.admin_up && self.vmac_has_its_address(idx, &link) {
@@ -208,7 +205,7 @@ impl Daemon {
                             return self.create_vmac(idx, &name, vmac.mac, parent);
                         }
                         Ok(Some(fresh)) if fresh.admin_up && self.vmac_has_its_address(idx, &fresh) => {
-                            self.links.insert(fresh.ifindex, fresh.clone());
+                            self.links.insert(fresh.clone());
                             return Ok(fresh);
                         }
                         _ => {}
@@ -241,8 +238,8 @@ impl Daemon {
         !needs_link_local
             || self
                 .addresses
-                .iter()
-                .any(|a| a.ifindex == link.ifindex && is_link_local(&a.addr))
+                .on(link.ifindex)
+                .any(|a| is_link_local(&a.addr))
     }
 
     fn create_vmac(
@@ -278,7 +275,7 @@ impl Daemon {
             "{instance}: created the VMAC {name} ({mac}) on {}",
             parent.name
         );
-        self.links.insert(link.ifindex, link.clone());
+        self.links.insert(link.clone());
         if let Some(state) = self.vmacs.by_instance.get_mut(&instance) {
             state.created = Some(link.ifindex);
         }
@@ -328,12 +325,11 @@ impl Daemon {
             Ok(None) => return Err(format!("the VMAC {} vanished", link.name)),
             Err(e) => return Err(format!("cannot read the VMAC {}: {e}", link.name)),
         };
-        self.links.insert(fresh.ifindex, fresh.clone());
+        self.links.insert(fresh.clone());
         if link_local.is_some() {
             match self.netlink.dump_addresses(Some(fresh.ifindex)) {
                 Ok(addresses) => {
-                    self.addresses.retain(|a| a.ifindex != fresh.ifindex);
-                    self.addresses.extend(addresses);
+                    self.addresses.replace_interface(fresh.ifindex, addresses);
                 }
                 Err(e) => warn!(
                     "{instance}: cannot read the addresses of {}: {e}",
@@ -354,17 +350,19 @@ impl Daemon {
         if let Some(IpAddr::V6(src)) = spec.mcast_src_ip {
             return Ok(src);
         }
-        let parents_own = self.addresses.iter().find_map(|a| match a.addr {
-            IpAddr::V6(v6)
-                if a.ifindex == parent.ifindex
-                    && is_link_local(&a.addr)
-                    && !a.flags.dad_failed()
-                    && !spec.all_vips().any(|v| v.addr == a.addr) =>
-            {
-                Some(v6)
-            }
-            _ => None,
-        });
+        let parents_own = self
+            .addresses
+            .on(parent.ifindex)
+            .find_map(|a| match a.addr {
+                IpAddr::V6(v6)
+                    if is_link_local(&a.addr)
+                        && !a.flags.dad_failed()
+                        && !spec.all_vips().any(|v| v.addr == a.addr) =>
+                {
+                    Some(v6)
+                }
+                _ => None,
+            });
         match (parents_own, parent.mac) {
             (Some(own), _) => Ok(own),
             (None, Some(mac)) => Ok(eui64_link_local(mac)),
@@ -453,7 +451,7 @@ impl Daemon {
     /// The interface is gone, and its addresses with it.
     fn forget_link(&mut self, ifindex: u32) {
         self.links.remove(&ifindex);
-        self.addresses.retain(|a| a.ifindex != ifindex);
+        self.addresses.remove_interface(ifindex);
         self.installed.forget_interface(ifindex);
     }
 
@@ -520,8 +518,8 @@ mod tests {
         }
     }
 
-    fn table(links: Vec<LinkInfo>) -> HashMap<u32, LinkInfo> {
-        links.into_iter().map(|l| (l.ifindex, l)).collect()
+    fn table(links: Vec<LinkInfo>) -> Links {
+        links.into_iter().collect()
     }
 
     fn spec(name: Option<&str>, mac: MacAddr) -> VmacSpec {
