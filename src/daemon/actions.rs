@@ -1,10 +1,14 @@
 //! Executing what the instances decide: VIPs, adverts, announcements, notify scripts.
 
 use super::installed::Release;
+use super::vip_changes::{self, Parked, Purpose};
+use super::*;
+use crate::io::netlink::{AddressChange, ChangeKind};
 
 /// Gratuitous ARPs / NAs sent in one loop turn at most.
 const MAX_FRAMES_PER_TURN: u32 = 256;
-use super::*;
+/// An address change slower than this is logged: the kernel's RTNL lock was busy.
+const SLOW_KERNEL: Duration = Duration::from_millis(250);
 
 impl Daemon {
     pub(super) fn drain(&mut self, idx: usize, now: Instant) {
@@ -37,12 +41,24 @@ impl Daemon {
             .unwrap_or_else(|| format!("ifindex {ifindex}"))
     }
 
-    /// Adds (or, with `renew`, refreshes the lease of) every VIP of the instance.
+    /// Adds (or, with `renew`, refreshes the lease of) every VIP of the instance, through the
+    /// address worker: nothing here waits for the kernel. An add counts as installed from now
+    /// on (a release right after it queues the delete behind it); its announcements wait for
+    /// the kernel's answer (see [`announce`](Self::announce)).
     pub(super) fn install_vips(&mut self, idx: usize, renew: bool, now: Instant) {
-        let spec = self.instances[idx].spec.clone();
-        let lease = spec.vip_lease;
+        let name = self.instances[idx].spec.name.clone();
+        let lease = self.instances[idx].spec.vip_lease;
+        if renew && self.vip_changes.is_renewing(&name) {
+            // The last renewal is still waiting for the kernel: one at a time, try again soon
+            // (a third of the lease leaves two more chances before it expires).
+            self.instances[idx].lease_renew_at =
+                lease.map(|lease| now + (lease / 12).max(Duration::from_millis(500)));
+            return;
+        }
+        let mut changes = Vec::new();
+        let spec = &self.instances[idx].spec;
         for vip in spec.all_vips() {
-            let Some(ifindex) = self.vip_ifindex(&spec, vip) else {
+            let Some(ifindex) = self.vip_ifindex(spec, vip) else {
                 error!(
                     "{}: cannot add {}: interface {} does not exist",
                     spec.name,
@@ -54,42 +70,161 @@ impl Daemon {
             if self.installed.is_host_owned(ifindex, vip.addr) {
                 continue;
             }
-            let options = AddressOptions {
-                label: vip.label.as_deref(),
-                lifetime: lease,
-                scope: vip.scope,
-                broadcast: vip.broadcast,
-                deprecated: vip.deprecated,
-            };
-            match self
-                .netlink
-                .add_address_with(ifindex, vip.addr, vip.prefix_len, &options, true)
-            {
-                Ok(()) => {
-                    if !renew {
-                        info!(
-                            "{}: added {} to {}",
-                            spec.name,
-                            vip.display(),
-                            self.link_name(ifindex)
-                        );
-                    }
-                    self.installed
-                        .added(ifindex, vip.addr, vip.prefix_len, &spec.name);
-                }
-                Err(e) => error!(
-                    "{}: cannot add {} to {}: {e}",
-                    spec.name,
-                    vip.display(),
-                    self.link_name(ifindex)
-                ),
+            changes.push(AddressChange {
+                ifindex,
+                addr: vip.addr,
+                prefix_len: vip.prefix_len,
+                kind: ChangeKind::Add {
+                    label: vip.label.clone(),
+                    lifetime: lease,
+                    scope: vip.scope,
+                    broadcast: vip.broadcast,
+                    deprecated: vip.deprecated,
+                    replace: true,
+                },
+            });
+        }
+        for change in changes {
+            if !renew {
+                self.installed
+                    .added(change.ifindex, change.addr, change.prefix_len, &name);
             }
+            let purpose = Purpose {
+                holder: name.clone(),
+                renew,
+            };
+            self.submit_vip_change(change, purpose, now);
         }
         let running = &mut self.instances[idx];
         running.holds_vips = true;
-        // Renew at a third of the lease: two renewals may fail before the kernel expires it.
-        running.lease_renew_at =
-            lease.map(|lease| now + (lease / 3).max(Duration::from_millis(500)));
+        running.lease_renew_at = lease.map(|lease| now + vip_changes::renew_period(&name, lease));
+    }
+
+    /// Queues a change on the worker, or makes it here if the worker is gone.
+    fn submit_vip_change(&mut self, change: AddressChange, purpose: Purpose, now: Instant) {
+        if let Err((change, purpose)) = self.vip_changes.submit(change, purpose) {
+            warn!(
+                "the address worker is gone: changing {} on the event loop",
+                change.addr
+            );
+            let started = Instant::now();
+            let result = crate::io::netlink::apply_change(&mut self.netlink, &change);
+            let done = self
+                .vip_changes
+                .done_inline(change, purpose, result, started.elapsed());
+            self.vip_change_done(done, now);
+        }
+    }
+
+    /// The worker answered: what each answer means for the addresses and their announcements.
+    pub(super) fn on_vip_changes(&mut self, now: Instant) {
+        let mut released = false;
+        while let Some(done) = self.vip_changes.next() {
+            released |= !done.released.is_empty();
+            self.vip_change_done(done, now);
+        }
+        if released {
+            self.send_due_announcements();
+        }
+    }
+
+    /// At stop, after the grace: waits (bounded) for the changes in flight, then the caller
+    /// sweeps whatever is left itself.
+    pub(super) fn finish_vip_changes(&mut self, deadline: Instant) {
+        let now = Instant::now();
+        for done in self.vip_changes.wait_idle(deadline) {
+            self.vip_change_done(done, now);
+        }
+        self.vip_changes.cancel_queued();
+    }
+
+    fn vip_change_done(&mut self, done: vip_changes::Done, now: Instant) {
+        let vip_changes::Done {
+            change,
+            purpose,
+            result,
+            took,
+            released,
+            dropped,
+        } = done;
+        let AddressChange {
+            ifindex,
+            addr,
+            prefix_len,
+            ..
+        } = change;
+        let holder = purpose.holder.as_str();
+        if took > SLOW_KERNEL {
+            warn!(
+                "{holder}: the kernel took {took:?} to change {addr} on {} (RTNL busy?); \
+                 adverts were not held up",
+                self.link_name(ifindex)
+            );
+        }
+        match (&change.kind, result) {
+            (ChangeKind::Add { .. }, Ok(())) => {
+                if !purpose.renew {
+                    info!(
+                        "{holder}: added {addr}/{prefix_len} to {}",
+                        self.link_name(ifindex)
+                    );
+                }
+                for parked in released {
+                    self.announcements.request(
+                        ifindex,
+                        addr,
+                        parked.count,
+                        parked.interval,
+                        &parked.owner,
+                        now,
+                    );
+                }
+            }
+            (ChangeKind::Add { .. }, Err(e)) => {
+                let what = if purpose.renew {
+                    "renew the lease of"
+                } else {
+                    "add"
+                };
+                error!(
+                    "{holder}: cannot {what} {addr}/{prefix_len} on {}: {e}",
+                    self.link_name(ifindex)
+                );
+                if !dropped.is_empty() {
+                    debug!("{holder}: not announcing {addr}: it could not be added");
+                }
+                // A first add that failed is not ours to delete later (unless another holder's
+                // add, or a delete, is still on its way).
+                if !purpose.renew
+                    && !self.vip_changes.is_adding(ifindex, addr)
+                    && !self.vip_changes.is_deleting(ifindex, addr)
+                    && self.installed.release(ifindex, addr, holder) != Release::StillHeld
+                {
+                    self.installed.deleted(ifindex, addr);
+                }
+            }
+            (ChangeKind::Delete, result) => {
+                let gone_with_interface =
+                    matches!(&result, Err(e) if e.raw_os_error() == Some(nix::libc::ENODEV));
+                match result {
+                    Ok(()) => {
+                        info!(
+                            "{holder}: removed {addr}/{prefix_len} from {}",
+                            self.link_name(ifindex)
+                        );
+                        self.installed.deleted_if_unheld(ifindex, addr);
+                    }
+                    Err(_) if gone_with_interface => {
+                        debug!("{holder}: {addr} went with its interface");
+                        self.installed.deleted_if_unheld(ifindex, addr);
+                    }
+                    Err(e) => error!(
+                        "{holder}: cannot remove {addr}/{prefix_len} from {} (will retry): {e}",
+                        self.link_name(ifindex)
+                    ),
+                }
+            }
+        }
     }
 
     pub(super) fn remove_vips(&mut self, idx: usize) {
@@ -109,19 +244,18 @@ impl Daemon {
         self.announcements.cancel(ifindex, addr);
         match self.installed.release(ifindex, addr, holder) {
             Release::Delete { prefix_len } => {
-                match self.netlink.del_address(ifindex, addr, prefix_len) {
-                    Ok(()) => {
-                        self.installed.deleted(ifindex, addr);
-                        info!(
-                            "{holder}: removed {addr}/{prefix_len} from {}",
-                            self.link_name(ifindex)
-                        );
-                    }
-                    Err(e) => error!(
-                        "{holder}: cannot remove {addr}/{prefix_len} from {} (will retry): {e}",
-                        self.link_name(ifindex)
-                    ),
-                }
+                self.vip_changes.unpark(ifindex, addr);
+                let change = AddressChange {
+                    ifindex,
+                    addr,
+                    prefix_len,
+                    kind: ChangeKind::Delete,
+                };
+                let purpose = Purpose {
+                    holder: holder.to_string(),
+                    renew: false,
+                };
+                self.submit_vip_change(change, purpose, Instant::now());
             }
             Release::StillHeld => debug!(
                 "{holder}: {addr} stays on {}: another instance holds it too",
@@ -131,16 +265,23 @@ impl Daemon {
         }
     }
 
-    /// Deletes that failed before: try again.
+    /// Deletes that failed before (and are not being retried already): try again.
     pub(super) fn retry_orphans(&mut self) {
         for (ifindex, addr, prefix_len) in self.installed.orphans() {
-            if self.netlink.del_address(ifindex, addr, prefix_len).is_ok() {
-                self.installed.deleted(ifindex, addr);
-                info!(
-                    "removed {addr}/{prefix_len} from {} (retried)",
-                    self.link_name(ifindex)
-                );
+            if self.vip_changes.is_deleting(ifindex, addr) {
+                continue;
             }
+            let change = AddressChange {
+                ifindex,
+                addr,
+                prefix_len,
+                kind: ChangeKind::Delete,
+            };
+            let purpose = Purpose {
+                holder: "retry".to_string(),
+                renew: false,
+            };
+            self.submit_vip_change(change, purpose, Instant::now());
         }
     }
 
@@ -228,6 +369,16 @@ impl Daemon {
         let name = spec.name.clone();
         debug!("{name}: announcing {} address(es) x{count}", requests.len());
         for (ifindex, addr, interval) in requests {
+            if self.vip_changes.is_adding(ifindex, addr) {
+                // Announced once the kernel has it.
+                let parked = Parked {
+                    count,
+                    interval,
+                    owner: name.clone(),
+                };
+                self.vip_changes.park(ifindex, addr, parked);
+                continue;
+            }
             self.announcements
                 .request(ifindex, addr, count, interval, &name, now);
         }
@@ -357,6 +508,11 @@ impl Daemon {
 
     /// After a panic: take every VIP we added off the interfaces, with a fresh socket.
     pub(super) fn emergency_release(&mut self) {
+        // Queued adds must not land after the deletes below.
+        self.vip_changes.cancel_queued();
+        let _ = self
+            .vip_changes
+            .wait_idle(Instant::now() + VIP_CHANGES_AT_STOP);
         let mut netlink = match RequestSocket::open() {
             Ok(socket) => socket,
             Err(e) => {

@@ -73,6 +73,18 @@ impl Installed {
         self.entries.remove(&(ifindex, addr));
     }
 
+    /// A delete was confirmed: the entry goes unless somebody took the address again
+    /// meanwhile (their add is queued behind the delete).
+    pub(super) fn deleted_if_unheld(&mut self, ifindex: u32, addr: IpAddr) {
+        if self
+            .entries
+            .get(&(ifindex, addr))
+            .is_some_and(|e| e.holders.is_empty())
+        {
+            self.entries.remove(&(ifindex, addr));
+        }
+    }
+
     pub(super) fn forget_interface(&mut self, ifindex: u32) {
         self.entries.retain(|&(i, _), _| i != ifindex);
         self.host_owned.retain(|&(i, _)| i != ifindex);

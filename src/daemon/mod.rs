@@ -19,6 +19,7 @@ pub mod spec;
 mod sync;
 mod track;
 mod unicast;
+mod vip_changes;
 mod vmac;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -35,9 +36,7 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
 use crate::io::announce::{FrameSender, Icmpv6Sender};
-use crate::io::netlink::{
-    AddrInfo, AddressOptions, EventSocket, LinkInfo, NetEvent, RequestSocket,
-};
+use crate::io::netlink::{AddrInfo, EventSocket, LinkInfo, NetEvent, RequestSocket};
 use crate::io::timer::DeadlineTimer;
 use crate::io::vrrp_socket::VrrpSocket;
 use crate::proto::{Action, Instance, Notification, Received, StateKind};
@@ -52,6 +51,8 @@ use spec::{InstanceSpec, VipSpec};
 const SIGNALS: Token = Token(0);
 const NETLINK: Token = Token(1);
 const TIMER: Token = Token(3);
+/// The address worker finished a change.
+const VIP_CHANGES: Token = Token(4);
 const SOCKET_BASE: usize = 16;
 const SCRIPT_BASE: usize = 1 << 20;
 /// At most this many scripts run at once across all instances.
@@ -59,6 +60,9 @@ const MAX_CONCURRENT_SCRIPTS: usize = 64;
 /// SIGTERM must end the process within a second: adverts and VIP removal are immediate, this is
 /// what notify_stop scripts get.
 const STOP_GRACE: Duration = Duration::from_millis(800);
+/// After the grace, how long the stop still waits for address changes in flight before it
+/// deletes what is left itself.
+const VIP_CHANGES_AT_STOP: Duration = Duration::from_secs(2);
 
 /// Where the daemon's files are.
 #[derive(Clone, Debug)]
@@ -162,6 +166,8 @@ struct Daemon {
     notify_settings: NotifySettings,
     /// Every VIP we put on an interface and have not removed: (ifindex, address, prefix).
     installed: installed::Installed,
+    /// VIP adds, renewals and deletes in flight on the address worker.
+    vip_changes: vip_changes::VipChanges,
     /// VRRP sockets (slots) left readable when their batch ran out: read again next turn.
     backlog: Vec<usize>,
     stop_deadline: Option<Instant>,
@@ -198,6 +204,8 @@ impl Daemon {
         )?;
         poll.registry()
             .register(&mut events, NETLINK, Interest::READABLE)?;
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), VIP_CHANGES)?);
+        let vip_changes = vip_changes::VipChanges::spawn(waker)?;
         Ok(Daemon {
             config_path,
             poll,
@@ -216,6 +224,7 @@ impl Daemon {
             runner: ScriptRunner::new(Token(SCRIPT_BASE), MAX_CONCURRENT_SCRIPTS),
             notify_settings: NotifySettings::default(),
             installed: installed::Installed::default(),
+            vip_changes,
             backlog: Vec::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
@@ -353,9 +362,11 @@ impl Daemon {
         loop {
             let now = Instant::now();
             if let Some(deadline) = self.stop_deadline {
-                if self.runner.is_idle() || deadline <= now {
+                let changes_done = self.vip_changes.in_flight() == 0;
+                if (self.runner.is_idle() && changes_done) || deadline <= now {
                     // Scripts still running are killed with their process groups when the
                     // runner is dropped.
+                    self.finish_vip_changes(Instant::now() + VIP_CHANGES_AT_STOP);
                     self.sweep_installed();
                     self.log_script_events();
                     info!("stopped");
@@ -374,6 +385,7 @@ impl Daemon {
                     SIGNALS => self.on_signals(now),
                     TIMER => self.timer.acknowledge(),
                     NETLINK => self.on_netlink(now),
+                    VIP_CHANGES => self.on_vip_changes(now),
                     token if self.runner.owns_token(token) => {
                         self.runner.handle_event(token, self.poll.registry())
                     }

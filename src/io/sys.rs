@@ -68,9 +68,44 @@ pub(crate) fn icmpv6_block_all(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
+/// Sets the calling thread's nice value (Linux keeps one per thread, so the rest of the
+/// process keeps its own).
+pub(crate) fn set_current_thread_nice(nice: i32) -> io::Result<()> {
+    let tid = nix::unistd::gettid().as_raw();
+    let who = libc::id_t::try_from(tid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "thread id out of range"))?;
+    // SAFETY: setpriority takes plain integers and touches no memory of ours; `who` is this
+    // thread's own id, so it can affect nothing else.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, who, nice) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_lowers_only_its_own_priority() {
+        let before = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let lowered = std::thread::spawn(|| {
+            set_current_thread_nice(5).unwrap();
+            std::fs::read_to_string("/proc/thread-self/stat").unwrap()
+        })
+        .join()
+        .unwrap();
+        // Field 19 of stat is the nice value (after the parenthesised command name).
+        let nice = |stat: &str| -> i64 {
+            let after = stat.rsplit_once(") ").unwrap().1;
+            after.split_whitespace().nth(16).unwrap().parse().unwrap()
+        };
+        assert_eq!(nice(&lowered), (nice(&before) + 5).min(19));
+        let after = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        assert_eq!(nice(&after), nice(&before));
+    }
 
     #[test]
     fn packet_sockaddr_has_family_protocol_and_index() {

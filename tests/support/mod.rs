@@ -18,6 +18,7 @@ pub mod garp;
 pub mod keepalived;
 pub mod net;
 pub mod notify;
+pub mod rtnl;
 pub mod track;
 pub mod unicast;
 pub mod vmac;
@@ -284,6 +285,11 @@ impl Lab {
 
     pub fn dir(&self) -> &Path {
         &self.dir.0
+    }
+
+    /// How many routers the lab has.
+    pub fn routers(&self) -> u8 {
+        self.routers
     }
 
     pub fn router_ns(&self, router: u8) -> String {

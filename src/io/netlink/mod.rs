@@ -1,7 +1,8 @@
 //! Addresses and links through rtnetlink (`netlink-packet-route` over `netlink-sys`), all
 //! synchronous: a [`RequestSocket`] for requests and dumps (sequence numbers, read to the ACK,
 //! bounded by a receive timeout) and a non-blocking [`EventSocket`] for link and address
-//! notifications, registrable with mio.
+//! notifications, registrable with mio; an [`AddressWorker`] thread makes address changes for
+//! the event loop, so that no request waits on RTNL there.
 //!
 //! Kernel behaviour these wrappers rely on (verified by the tests in this module, which run in a
 //! private network namespace):
@@ -14,9 +15,11 @@
 
 mod events;
 mod request;
+mod worker;
 
 pub use events::{EventSocket, NetEvent};
 pub use request::{AddressOptions, RequestSocket};
+pub use worker::{apply_change, AddressChange, AddressWorker, ChangeKind, Completed};
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -603,3 +603,119 @@ fn address_options_set_scope_broadcast_and_deprecation() {
         assert_eq!(info.preferred_lifetime, Some(Duration::ZERO));
     });
 }
+
+// ---- the address worker ----
+
+fn add_change(ifindex: u32, addr: IpAddr, prefix_len: u8, replace: bool) -> AddressChange {
+    AddressChange {
+        ifindex,
+        addr,
+        prefix_len,
+        kind: ChangeKind::Add {
+            label: None,
+            lifetime: Some(Duration::from_secs(30)),
+            scope: 0,
+            broadcast: None,
+            deprecated: false,
+            replace,
+        },
+    }
+}
+
+/// Waits (on the loop's poll, woken by the worker) for `n` completions.
+fn completions(poll: &mut mio::Poll, worker: &mut AddressWorker, n: usize) -> Vec<Completed> {
+    let mut got = Vec::new();
+    let mut events = mio::Events::with_capacity(8);
+    let deadline = Instant::now() + PROMPT;
+    while got.len() < n {
+        while let Some(c) = worker.try_completed() {
+            got.push(c);
+        }
+        if got.len() >= n {
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "only {} of {n} completions came back",
+            got.len()
+        );
+        poll.poll(&mut events, Some(left)).unwrap();
+    }
+    got
+}
+
+#[test]
+fn the_worker_makes_changes_in_order_and_wakes_the_loop() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvW0", "kvW1", 1, 2);
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
+        let mut worker = AddressWorker::spawn(RequestSocket::open().unwrap(), waker).unwrap();
+
+        // Add, renew, delete, and an add on an interface that does not exist.
+        let tags = [
+            worker
+                .submit(add_change(a.ifindex, v4(50), 24, false))
+                .unwrap(),
+            worker
+                .submit(add_change(a.ifindex, v4(50), 24, true))
+                .unwrap(),
+            worker
+                .submit(AddressChange {
+                    ifindex: a.ifindex,
+                    addr: v4(50),
+                    prefix_len: 24,
+                    kind: ChangeKind::Delete,
+                })
+                .unwrap(),
+            worker
+                .submit(add_change(999_999, v4(51), 24, false))
+                .unwrap(),
+        ];
+        assert_eq!(worker.in_flight(), 4);
+        let done = completions(&mut poll, &mut worker, 4);
+        assert_eq!(done.iter().map(|c| c.tag).collect::<Vec<_>>(), tags);
+        assert!(done[0].result.is_ok() && done[1].result.is_ok() && done[2].result.is_ok());
+        assert_eq!(
+            errno(done[3].result.as_ref().unwrap_err()),
+            Some(Errno::ENODEV)
+        );
+        assert_eq!(worker.in_flight(), 0);
+        assert!(
+            find(&mut nl, a.ifindex, v4(50)).is_none(),
+            "the delete came last"
+        );
+
+        // An add the loop has seen completed is on the interface.
+        worker
+            .submit(add_change(a.ifindex, v4(52), 24, false))
+            .unwrap();
+        let done = completions(&mut poll, &mut worker, 1);
+        assert!(done[0].result.is_ok());
+        assert!(find(&mut nl, a.ifindex, v4(52)).is_some());
+    });
+}
+
+#[test]
+fn cancelled_changes_come_back_unmade() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvX0", "kvX1", 1, 2);
+        let poll = mio::Poll::new().unwrap();
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
+        let mut worker = AddressWorker::spawn(RequestSocket::open().unwrap(), waker).unwrap();
+        worker.cancel_queued();
+        worker
+            .submit(add_change(a.ifindex, v4(60), 24, false))
+            .unwrap();
+        let done = worker.wait_idle(Instant::now() + PROMPT);
+        assert_eq!(done.len(), 1);
+        assert_eq!(
+            done[0].result.as_ref().unwrap_err().kind(),
+            std::io::ErrorKind::Interrupted
+        );
+        assert!(find(&mut nl, a.ifindex, v4(60)).is_none());
+    });
+}

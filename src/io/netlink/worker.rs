@@ -1,0 +1,226 @@
+//! Address changes made off the event loop, by a thread that owns its own [`RequestSocket`].
+//!
+//! Why a thread rather than a non-blocking socket: the kernel handles an rtnetlink request
+//! inside `sendmsg()` itself, under the global `rtnl_lock` mutex, and only then queues the
+//! answer. `MSG_DONTWAIT` makes the *reply* optional, not the work: while another process holds
+//! RTNL (a flood of address or route changes, a namespace being torn down), a non-blocking
+//! `sendmsg()` still sleeps on that mutex. The only way for the loop never to wait on RTNL is
+//! for somebody else to make the call.
+//!
+//! Changes run one at a time in submission order (FIFO), so a delete submitted after an add
+//! of the same address lands after it. Each finished change comes back as a [`Completed`] with
+//! the tag [`AddressWorker::submit`] returned, and the worker wakes the loop's [`mio::Waker`].
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::Waker;
+
+use super::{AddressOptions, RequestSocket};
+
+/// The worker's nice value relative to the loop's: on a busy host the loop's timers must win
+/// the CPU over hundreds of renewals (each a few hundred µs of kernel time), which are late by
+/// a second with no harm under a lease of tens.
+const WORKER_NICE: i32 = 10;
+
+/// One address change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressChange {
+    pub ifindex: u32,
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub kind: ChangeKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// [`RequestSocket::add_address_with`], `replace` = renew an existing address's lifetime.
+    Add {
+        label: Option<String>,
+        lifetime: Option<Duration>,
+        scope: u8,
+        broadcast: Option<Ipv4Addr>,
+        deprecated: bool,
+        replace: bool,
+    },
+    /// [`RequestSocket::del_address`].
+    Delete,
+}
+
+/// A change the kernel answered (or that could not be made).
+#[derive(Debug)]
+pub struct Completed {
+    pub tag: u64,
+    pub change: AddressChange,
+    pub result: io::Result<()>,
+    /// From submission to the kernel's answer: queueing plus any wait for RTNL.
+    pub took: Duration,
+}
+
+pub struct AddressWorker {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Completed>,
+    cancelled: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    next_tag: u64,
+    in_flight: usize,
+}
+
+struct Job {
+    tag: u64,
+    change: AddressChange,
+    submitted: Instant,
+}
+
+impl AddressWorker {
+    /// Starts the thread. `socket` is opened by the caller, so that it belongs to the caller's
+    /// network namespace whatever thread uses it.
+    pub fn spawn(mut socket: RequestSocket, waker: Arc<Waker>) -> io::Result<AddressWorker> {
+        let (jobs, job_rx) = mpsc::channel::<Job>();
+        let (done_tx, done) = mpsc::channel();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&cancelled);
+        let thread = std::thread::Builder::new()
+            .name("keepvip-netlink".into())
+            .spawn(move || {
+                if let Err(e) = crate::io::sys::set_current_thread_nice(WORKER_NICE) {
+                    log::debug!("the netlink worker keeps the loop's priority: {e}");
+                }
+                for job in job_rx {
+                    let result = if stop.load(Ordering::Relaxed) {
+                        Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
+                    } else {
+                        apply_change(&mut socket, &job.change)
+                    };
+                    let completed = Completed {
+                        tag: job.tag,
+                        change: job.change,
+                        result,
+                        took: job.submitted.elapsed(),
+                    };
+                    if done_tx.send(completed).is_err() {
+                        return;
+                    }
+                    // A failed wake leaves the completion queued for the next loop turn.
+                    let _ = waker.wake();
+                }
+            })?;
+        Ok(AddressWorker {
+            jobs: Some(jobs),
+            done,
+            cancelled,
+            thread: Some(thread),
+            next_tag: 0,
+            in_flight: 0,
+        })
+    }
+
+    /// Queues a change; returns its tag, or the change back if the thread is gone (the caller
+    /// then makes it itself).
+    pub fn submit(&mut self, change: AddressChange) -> Result<u64, AddressChange> {
+        let tag = self.next_tag;
+        let job = Job {
+            tag,
+            change,
+            submitted: Instant::now(),
+        };
+        let Some(jobs) = &self.jobs else {
+            return Err(job.change);
+        };
+        match jobs.send(job) {
+            Ok(()) => {
+                self.next_tag = self.next_tag.wrapping_add(1);
+                self.in_flight += 1;
+                Ok(tag)
+            }
+            Err(mpsc::SendError(job)) => {
+                self.jobs = None;
+                Err(job.change)
+            }
+        }
+    }
+
+    /// A finished change, if one is waiting.
+    pub fn try_completed(&mut self) -> Option<Completed> {
+        let completed = self.done.try_recv().ok()?;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        Some(completed)
+    }
+
+    /// Changes submitted and not yet handed back by [`try_completed`](Self::try_completed).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Waits until every submitted change is answered or `deadline` passes; returns what came
+    /// back meanwhile.
+    pub fn wait_idle(&mut self, deadline: Instant) -> Vec<Completed> {
+        let mut completed = Vec::new();
+        while self.in_flight > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done.recv_timeout(left) {
+                Ok(c) => {
+                    self.in_flight -= 1;
+                    completed.push(c);
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        completed
+    }
+
+    /// Changes still queued come back failed ("cancelled") instead of being made; the one the
+    /// thread is making finishes. For a last sweep that must not race queued adds.
+    pub fn cancel_queued(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the thread has exited (it only does when it cannot report any more).
+    pub fn is_dead(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl Drop for AddressWorker {
+    fn drop(&mut self) {
+        // The thread ends once its queue is empty; never wait for it here (RTNL may be held).
+        self.jobs = None;
+        self.cancelled.store(true, Ordering::Relaxed);
+        drop(self.thread.take());
+    }
+}
+
+/// Makes one change with `socket` (the worker's, or the loop's own if the worker is gone).
+pub fn apply_change(socket: &mut RequestSocket, change: &AddressChange) -> io::Result<()> {
+    match &change.kind {
+        ChangeKind::Add {
+            label,
+            lifetime,
+            scope,
+            broadcast,
+            deprecated,
+            replace,
+        } => {
+            let options = AddressOptions {
+                label: label.as_deref(),
+                lifetime: *lifetime,
+                scope: *scope,
+                broadcast: *broadcast,
+                deprecated: *deprecated,
+            };
+            socket.add_address_with(
+                change.ifindex,
+                change.addr,
+                change.prefix_len,
+                &options,
+                *replace,
+            )
+        }
+        ChangeKind::Delete => socket.del_address(change.ifindex, change.addr, change.prefix_len),
+    }
+}
