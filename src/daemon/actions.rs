@@ -21,6 +21,7 @@ impl Daemon {
                 Action::Notify(notification) => self.notify(idx, &notification, now),
             }
         }
+        self.reschedule(idx);
         self.sync_group_of(idx, now);
     }
 
@@ -51,8 +52,8 @@ impl Daemon {
         if renew && self.vip_changes.is_renewing(&name) {
             // The last renewal is still waiting for the kernel: one at a time, try again soon
             // (a third of the lease leaves two more chances before it expires).
-            self.instances[idx].lease_renew_at =
-                lease.map(|lease| now + (lease / 12).max(Duration::from_millis(500)));
+            let retry = lease.map(|lease| now + (lease / 12).max(Duration::from_millis(500)));
+            self.set_lease_renew(idx, retry);
             return;
         }
         let mut changes = Vec::new();
@@ -95,9 +96,9 @@ impl Daemon {
             };
             self.submit_vip_change(change, purpose, now);
         }
-        let running = &mut self.instances[idx];
-        running.holds_vips = true;
-        running.lease_renew_at = lease.map(|lease| now + vip_changes::renew_period(&name, lease));
+        self.instances[idx].holds_vips = true;
+        let renew_at = lease.map(|lease| now + vip_changes::renew_period(&name, lease));
+        self.set_lease_renew(idx, renew_at);
     }
 
     /// Queues a change on the worker, or makes it here if the worker is gone.
@@ -234,9 +235,8 @@ impl Daemon {
             self.release_address(&name, ifindex, addr);
         }
         self.retry_orphans();
-        let running = &mut self.instances[idx];
-        running.holds_vips = false;
-        running.lease_renew_at = None;
+        self.instances[idx].holds_vips = false;
+        self.set_lease_renew(idx, None);
     }
 
     /// `holder` lets go of one address; the kernel's copy goes once nobody holds it.

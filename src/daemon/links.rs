@@ -78,14 +78,15 @@ impl Daemon {
                 self.links = links.into_iter().collect();
                 self.addresses = addresses.into_iter().collect();
                 // A VIP may have vanished while events were lost: holders put theirs back now.
-                for running in &mut self.instances {
+                for idx in 0..self.instances.len() {
+                    let running = &self.instances[idx];
                     let missing = self
                         .installed
                         .held_by(&running.spec.name)
                         .iter()
                         .any(|&(ifindex, addr)| self.addresses.get(ifindex, addr).is_none());
                     if running.holds_vips && missing {
-                        running.lease_renew_at = Some(Instant::now());
+                        self.set_lease_renew(idx, Some(Instant::now()));
                     }
                 }
             }

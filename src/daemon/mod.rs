@@ -129,7 +129,10 @@ struct Running {
     /// The interface is up and we have a source address on it.
     usable: bool,
     holds_vips: bool,
+    /// Set through [`Daemon::set_lease_renew`], which keeps the deadline queue in step.
     lease_renew_at: Option<Instant>,
+    /// This instance's entry in [`Daemon::deadlines`].
+    queued_at: Option<Instant>,
     /// VRRPv3-over-IPv4 checksum variant of each peer heard (bounded).
     peer_checksums: peers::PeerChecksums,
     /// Sources whose adverts were dropped as not unicast peers, already logged at `warn`.
@@ -160,6 +163,11 @@ struct Daemon {
     /// Every address some instance configures as a VIP: never a source address.
     vip_addrs: HashSet<IpAddr>,
     instances: Vec<Running>,
+    /// Each instance's next deadline (protocol timer or lease renewal), earliest first: the loop
+    /// finds what is due without visiting every instance. Kept by [`Daemon::reschedule`].
+    deadlines: BTreeSet<(Instant, usize)>,
+    /// Reused by `fire_timers` for the instances due in one turn.
+    due: Vec<usize>,
     /// (ifindex, family, VRID) -> index in `instances`; see `instance_for`.
     demux: HashMap<(u32, Family, u8), usize>,
     runner: ScriptRunner,
@@ -220,6 +228,8 @@ impl Daemon {
             addresses: addresses.into_iter().collect(),
             vip_addrs: HashSet::new(),
             instances: Vec::new(),
+            deadlines: BTreeSet::new(),
+            due: Vec::new(),
             demux: HashMap::new(),
             runner: ScriptRunner::new(Token(SCRIPT_BASE), MAX_CONCURRENT_SCRIPTS),
             notify_settings: NotifySettings::default(),
@@ -331,6 +341,7 @@ impl Daemon {
             usable: false,
             holds_vips: false,
             lease_renew_at: None,
+            queued_at: None,
             peer_checksums: peers::PeerChecksums::default(),
             strangers_logged: BTreeSet::new(),
             verdict: None,
@@ -425,22 +436,83 @@ impl Daemon {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.instances
-            .iter()
-            .flat_map(|r| [r.instance.poll_timeout(), r.lease_renew_at])
-            .chain([
-                self.runner.poll_timeout(),
-                self.stop_deadline,
-                self.tracker.next_deadline(),
-                self.announcements.poll_timeout(),
-                (!self.backlog.is_empty()).then(Instant::now),
-            ])
+        let instances = self.deadlines.first().map(|&(at, _)| at);
+        #[cfg(debug_assertions)]
+        {
+            // The queue must agree with a visit of every instance (debug builds only: O(N)).
+            let scanned = self
+                .instances
+                .iter()
+                .flat_map(|r| [r.instance.poll_timeout(), r.lease_renew_at])
+                .flatten()
+                .min();
+            debug_assert_eq!(instances, scanned, "the deadline queue is out of step");
+        }
+        [
+            instances,
+            self.runner.poll_timeout(),
+            self.stop_deadline,
+            self.tracker.next_deadline(),
+            self.announcements.poll_timeout(),
+            (!self.backlog.is_empty()).then(Instant::now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Puts instance `idx` in the deadline queue at its next deadline (after anything that may
+    /// have moved it: every `drain`, every lease change).
+    pub(super) fn reschedule(&mut self, idx: usize) {
+        let Some(running) = self.instances.get_mut(idx) else {
+            return;
+        };
+        let next = [running.instance.poll_timeout(), running.lease_renew_at]
+            .into_iter()
             .flatten()
-            .min()
+            .min();
+        if next == running.queued_at {
+            return;
+        }
+        if let Some(old) = running.queued_at.take() {
+            self.deadlines.remove(&(old, idx));
+        }
+        if let Some(at) = next {
+            self.deadlines.insert((at, idx));
+        }
+        running.queued_at = next;
+    }
+
+    /// After the instances were renumbered (a reload removed some).
+    pub(super) fn rebuild_deadlines(&mut self) {
+        self.deadlines.clear();
+        for idx in 0..self.instances.len() {
+            self.instances[idx].queued_at = None;
+            self.reschedule(idx);
+        }
+    }
+
+    pub(super) fn set_lease_renew(&mut self, idx: usize, at: Option<Instant>) {
+        if let Some(running) = self.instances.get_mut(idx) {
+            running.lease_renew_at = at;
+            self.reschedule(idx);
+        }
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        for idx in 0..self.instances.len() {
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        while let Some(&(at, idx)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if let Some(running) = self.instances.get_mut(idx) {
+                running.queued_at = None;
+            }
+            due.push(idx);
+        }
+        for &idx in &due {
             if self.instances[idx]
                 .instance
                 .poll_timeout()
@@ -455,7 +527,9 @@ impl Daemon {
             {
                 self.install_vips(idx, true, now);
             }
+            self.reschedule(idx);
         }
+        self.due = due;
         if self.runner.poll_timeout().is_some_and(|at| at <= now) {
             self.runner.handle_timeout(now, self.poll.registry());
         }

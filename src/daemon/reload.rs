@@ -89,6 +89,7 @@ impl Daemon {
             idx += 1;
             keep[idx - 1]
         });
+        self.rebuild_deadlines();
         self.vip_addrs = self
             .instances
             .iter()

@@ -279,10 +279,9 @@ impl Daemon {
         if let Some(state) = self.vmacs.by_instance.get_mut(&instance) {
             state.created = Some(link.ifindex);
         }
-        let running = &mut self.instances[idx];
-        if running.holds_vips {
+        if self.instances[idx].holds_vips {
             // It replaces one that vanished with our VIPs: put them back on the next turn.
-            running.lease_renew_at = Some(Instant::now());
+            self.set_lease_renew(idx, Some(Instant::now()));
         }
         self.configure_vmac(idx, &link, parent)
     }
