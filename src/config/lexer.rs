@@ -93,10 +93,17 @@ pub(crate) struct Lexer<'a> {
     /// Canonical paths of the files being read, outermost first: cycle detection.
     stack: Vec<PathBuf>,
     files_read: usize,
+    /// keepalived's config id, for `@ID` / `@^ID` lines.
+    config_id: Option<String>,
 }
 
 impl<'a> Lexer<'a> {
+    #[cfg(test)]
     pub fn new(fs: &'a dyn FileSystem) -> Lexer<'a> {
+        Lexer::with_options(fs, &super::LoadOptions::default())
+    }
+
+    pub fn with_options(fs: &'a dyn FileSystem, options: &super::LoadOptions) -> Lexer<'a> {
         Lexer {
             fs,
             sources: SourceMap::default(),
@@ -104,6 +111,7 @@ impl<'a> Lexer<'a> {
             tokens: Vec::new(),
             stack: Vec::new(),
             files_read: 0,
+            config_id: options.config_id.clone(),
         }
     }
 
@@ -167,21 +175,20 @@ impl<'a> Lexer<'a> {
             return;
         }
 
-        let first = chars
+        let mut first = chars
             .iter()
             .position(|&(_, c)| !is_blank(c))
             .unwrap_or(chars.len());
-        let rest = content
+        let mut rest = content
             .get(chars.get(first).map_or(content.len(), |&(b, _)| b)..)
             .unwrap_or("");
         if rest.starts_with('@') {
-            self.diags.error(
-                Some(span_at(first)),
-                &[],
-                "conditional configuration ('@id ...' lines) is not supported by keepvip yet; \
-                 keep one file per host",
-            );
-            return;
+            // `@ID rest` / `@^ID rest`: keep `rest` if the config id matches (or not).
+            let Some(skip) = conditional_prefix(rest, self.config_id.as_deref()) else {
+                return;
+            };
+            first += rest.get(..skip).map_or(0, |p| p.chars().count());
+            rest = rest.get(skip..).unwrap_or("");
         }
         if is_definition(rest) {
             self.diags.error(
@@ -560,6 +567,26 @@ fn unescape_comment_chars(s: &str) -> String {
     s.replace("\\#", "#").replace("\\!", "!")
 }
 
+/// For a line starting `@ID` or `@^ID`: `None` if keepalived drops the line (the id does not
+/// match, or nothing follows it), else the length of the prefix to remove (the id and the blanks
+/// after it). keepalived compares the word up to the first blank with the config id exactly.
+fn conditional_prefix(line: &str, config_id: Option<&str>) -> Option<usize> {
+    let after_at = line.strip_prefix('@')?;
+    let (negated, word_and_rest) = match after_at.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, after_at),
+    };
+    let word_len = word_and_rest.find([' ', '\t'])?;
+    let word = word_and_rest.get(..word_len)?;
+    let matches = config_id == Some(word);
+    if matches == negated {
+        return None;
+    }
+    let after_word = word_and_rest.get(word_len..)?;
+    let blanks = after_word.len() - after_word.trim_start_matches([' ', '\t']).len();
+    Some(line.len() - after_word.len() + blanks)
+}
+
 /// `$NAME=...` with NAME = `[A-Za-z_][A-Za-z0-9_]*`, blanks allowed before `=`.
 fn is_definition(s: &str) -> bool {
     let Some(rest) = s.strip_prefix('$') else {
@@ -750,7 +777,7 @@ mod tests {
         let l = lex_text(
             &fs,
             "/k.conf",
-            "@main router_id a\n$X=1\n$M= \\\n  a \\\n  b\nkept\n~SEQ(i,1,3) x\nnotify \"${_PWD}/x\"\ncost $5\n",
+            "$X=1\n$M= \\\n  a \\\n  b\nkept\n~SEQ(i,1,3) x\nnotify \"${_PWD}/x\"\ncost $5\n",
         );
         assert_eq!(
             words(&l),
@@ -769,13 +796,51 @@ mod tests {
         assert_eq!(
             messages(&l),
             vec![
-                "conditional configuration ('@id ...' lines) is not supported by keepvip yet; keep one file per host",
                 "parameter definitions ('$NAME=value') are not supported by keepvip yet; write the values out",
                 "parameter definitions ('$NAME=value') are not supported by keepvip yet; write the values out",
                 "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
                 "keepalived would replace '$_PWD' here; parameter substitution is not supported by keepvip yet, write the value out",
             ]
         );
+    }
+
+    fn lex_with_id<'a>(fs: &'a MemFs, id: Option<&str>, text: &str) -> Lexer<'a> {
+        let options = super::super::LoadOptions {
+            config_id: id.map(str::to_string),
+        };
+        let mut lexer = Lexer::with_options(fs, &options);
+        lexer.lex_main(Path::new("/k.conf"), text);
+        lexer
+    }
+
+    #[test]
+    fn conditional_lines_follow_the_config_id() {
+        let fs = MemFs::new();
+        let text = "@main a 1\n  @backup\tb 2\n@^main c 3\n@^backup d {\n@main\n@ e\n@mainx f\n";
+        let main = lex_with_id(&fs, Some("main"), text);
+        assert_eq!(words(&main), vec!["a", "1", ";", "d", "{", ";", ";"]);
+        let backup = lex_with_id(&fs, Some("backup"), text);
+        assert_eq!(words(&backup), vec!["b", "2", ";", "c", "3", ";", ";"]);
+        // No id at all: every '@ID' line goes, every '@^ID' line stays.
+        let none = lex_with_id(&fs, None, text);
+        assert_eq!(words(&none), vec!["c", "3", ";", "d", "{", ";", ";"]);
+        assert!(messages(&main).is_empty());
+        // Spans still point at the kept text in the original line.
+        let Some(TokenKind::Word(b)) = backup.tokens.first().map(|t| &t.kind) else {
+            panic!("no word");
+        };
+        assert_eq!((b.span.line, b.span.col), (2, 11));
+    }
+
+    #[test]
+    fn conditional_prefix_rules() {
+        assert_eq!(conditional_prefix("@a x", Some("a")), Some(3));
+        assert_eq!(conditional_prefix("@a \t x", Some("a")), Some(5));
+        assert_eq!(conditional_prefix("@^a x", Some("b")), Some(4));
+        assert_eq!(conditional_prefix("@^a x", Some("a")), None);
+        assert_eq!(conditional_prefix("@a", Some("a")), None);
+        assert_eq!(conditional_prefix("@ x", Some("")), Some(2));
+        assert_eq!(conditional_prefix("@^ x", None), Some(3));
     }
 
     #[test]

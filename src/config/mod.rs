@@ -51,19 +51,49 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// How a configuration is read: what keepalived takes from its command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// keepalived's config id (`-i` / `--config-id`): `@ID` lines are kept only when it equals
+    /// ID, `@^ID` lines only when it differs; `${_INSTANCE}` is replaced by it. `None` (no id at
+    /// all) drops every `@ID` line and keeps every `@^ID` line, as keepalived does.
+    pub config_id: Option<String>,
+}
+
+/// keepalived's default config id: the host name up to its first '.'.
+pub fn default_config_id(hostname: &str) -> Option<String> {
+    let short = hostname.trim().split('.').next().unwrap_or("");
+    (!short.is_empty()).then(|| short.to_string())
+}
+
 /// Reads and validates the configuration at `path`, following its includes. On failure the
 /// report holds every error found (and the warnings), not just the first.
 pub fn load(path: &Path) -> Result<Loaded, Report> {
-    load_with(&RealFs, path)
+    load_with_options(path, &LoadOptions::default())
+}
+
+/// [`load`] with keepalived's command-line settings (the config id).
+pub fn load_with_options(path: &Path, options: &LoadOptions) -> Result<Loaded, Report> {
+    load_fs(&RealFs, path, options)
 }
 
 /// Parses `text` as if it were the file at `path` (includes are resolved relative to `path`'s
 /// directory, on the real file system). For tests and tools.
 pub fn parse_str(text: &str, path: &Path) -> Result<Loaded, Report> {
-    parse_with(&RealFs, text, path)
+    parse_fs(&RealFs, text, path, &LoadOptions::default())
 }
 
+#[cfg(test)]
 fn load_with(fs: &dyn FileSystem, path: &Path) -> Result<Loaded, Report> {
+    load_fs(fs, path, &LoadOptions::default())
+}
+
+#[cfg(test)]
+fn parse_with(fs: &dyn FileSystem, text: &str, path: &Path) -> Result<Loaded, Report> {
+    parse_fs(fs, text, path, &LoadOptions::default())
+}
+
+fn load_fs(fs: &dyn FileSystem, path: &Path, options: &LoadOptions) -> Result<Loaded, Report> {
     let file_error = |message: String| {
         let mut diags = Diags::default();
         diags.error(None, &[], message);
@@ -88,11 +118,16 @@ fn load_with(fs: &dyn FileSystem, path: &Path) -> Result<Loaded, Report> {
         Ok(_) => {}
     }
     let text = lexer::read_text(fs, path).map_err(file_error)?;
-    parse_with(fs, &text, path)
+    parse_fs(fs, &text, path, options)
 }
 
-fn parse_with(fs: &dyn FileSystem, text: &str, path: &Path) -> Result<Loaded, Report> {
-    let mut lexer = lexer::Lexer::new(fs);
+fn parse_fs(
+    fs: &dyn FileSystem,
+    text: &str,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Loaded, Report> {
+    let mut lexer = lexer::Lexer::with_options(fs, options);
     lexer.lex_main(path, text);
     let tokens = std::mem::take(&mut lexer.tokens);
     let statements = tree::parse(tokens, &lexer.sources, &mut lexer.diags);

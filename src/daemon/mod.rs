@@ -44,7 +44,7 @@ use crate::script::{self, NotifySettings, ScriptEvent, ScriptRunner};
 use crate::wire::{self, Advert, Family, Ipv4Header, MCAST_V4, MCAST_V6};
 
 use announce_queue::AnnounceQueue;
-pub use load::{check_config, load_specs, Loaded};
+pub use load::{check_config, load_specs, load_specs_with, Loaded};
 use pidfile::PidFile;
 use spec::{InstanceSpec, VipSpec};
 
@@ -64,6 +64,8 @@ const STOP_GRACE: Duration = Duration::from_millis(800);
 pub struct Options {
     pub config: PathBuf,
     pub run_dir: PathBuf,
+    /// How the configuration is read (the config id), at start and on every reload.
+    pub load: crate::config::LoadOptions,
 }
 
 /// The signals the daemon handles; `main` blocks them before anything else runs.
@@ -84,7 +86,7 @@ pub fn handled_signals() -> nix::sys::signal::SigSet {
 
 /// Runs the agent until SIGTERM / SIGINT. `signals` reads the (already blocked) handled signals.
 pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
-    let loaded = load_specs(&options.config).map_err(|report| {
+    let loaded = load_specs_with(&options.config, &options.load).map_err(|report| {
         format!(
             "{} has errors, not starting:\n{report}",
             options.config.display()
@@ -95,7 +97,7 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     }
     crate::io::caps::check_capabilities()?;
     let _pid_file = PidFile::create(&options.run_dir)?;
-    let mut daemon = Daemon::new(options.config.clone(), signals)
+    let mut daemon = Daemon::new(options.config.clone(), options.load.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
     // Start-up installs an owner's VIPs: it is inside the net that releases them on a panic.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -141,6 +143,8 @@ struct SocketSlot {
 
 struct Daemon {
     config_path: PathBuf,
+    /// The command line's config id, for reloads.
+    load_options: crate::config::LoadOptions,
     poll: Poll,
     /// Wakes the loop at its next deadline with microsecond precision.
     timer: DeadlineTimer,
@@ -175,7 +179,11 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn new(config_path: PathBuf, signals: SignalFd) -> io::Result<Daemon> {
+    fn new(
+        config_path: PathBuf,
+        load_options: crate::config::LoadOptions,
+        signals: SignalFd,
+    ) -> io::Result<Daemon> {
         let poll = Poll::new()?;
         let mut events = EventSocket::open()?;
         let mut netlink = RequestSocket::open()?;
@@ -197,6 +205,7 @@ impl Daemon {
             .register(&mut events, NETLINK, Interest::READABLE)?;
         Ok(Daemon {
             config_path,
+            load_options,
             poll,
             timer,
             signals,
@@ -564,6 +573,6 @@ impl Daemon {
 }
 
 /// Prints `keepvip --config-test` output; returns whether the configuration is usable.
-pub fn config_test(path: &Path) -> bool {
-    check_config(path)
+pub fn config_test(path: &Path, options: &crate::config::LoadOptions) -> bool {
+    check_config(path, options)
 }
