@@ -20,6 +20,7 @@ use std::rc::Rc;
 
 use super::diag::{Diags, FileId, Span};
 use super::glob;
+use super::preproc::{self, Line};
 use super::source::{FileSystem, SourceMap, MAX_FILE_BYTES};
 
 /// Include nesting deeper than this is refused (keepalived has no limit but its file
@@ -27,8 +28,23 @@ use super::source::{FileSystem, SourceMap, MAX_FILE_BYTES};
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Included files read in total (counting repeats): stops exponential diamond includes.
 const MAX_FILES_READ: usize = 1000;
-/// keepalived's predefined parameters, replaced even without any `$NAME=` definition.
-const PREDEFINED_PARAMETERS: [&str; 5] = ["_PWD", "_INSTANCE", "_RANDOM", "_HASH", "_BANG"];
+/// Multi-line definitions and generators expanding inside each other deeper than this are
+/// refused (a multi-line definition that uses itself).
+const MAX_EXPANSION_DEPTH: usize = 32;
+/// Lines (and bytes) the preprocessor may hand to the tokenizer in all: keepalived's own example
+/// of three nested `~SEQ`s makes 65,024 instances of a dozen lines each.
+const MAX_OUTPUT_LINES: usize = 1_000_000;
+const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Where a line being preprocessed comes from.
+struct Origin<'p> {
+    file: FileId,
+    line: u32,
+    /// Base directory of relative includes.
+    dir: &'p Path,
+    /// What `${_PWD}` stands for.
+    pwd: &'p str,
+}
 
 /// A word: its text with quotes removed, and where it sits in its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +52,9 @@ pub(crate) struct Word {
     pub text: String,
     pub quoted: bool,
     pub span: Span,
-    /// Byte range in the file text, quotes included.
+    /// The preprocessed line the word was read from (comment removed, parameters replaced),
+    /// and the word's byte range in it, quotes included.
+    pub line: Rc<str>,
     pub start: usize,
     pub end: usize,
 }
@@ -95,6 +113,12 @@ pub(crate) struct Lexer<'a> {
     files_read: usize,
     /// keepalived's config id, for `@ID` / `@^ID` lines.
     config_id: Option<String>,
+    /// `$NAME=` definitions so far.
+    defs: preproc::Definitions,
+    lines_out: usize,
+    bytes_out: usize,
+    /// An expansion limit was hit and reported: nothing more is read.
+    stopped: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -112,6 +136,10 @@ impl<'a> Lexer<'a> {
             stack: Vec::new(),
             files_read: 0,
             config_id: options.config_id.clone(),
+            defs: preproc::Definitions::default(),
+            lines_out: 0,
+            bytes_out: 0,
+            stopped: false,
         }
     }
 
@@ -140,74 +168,170 @@ impl<'a> Lexer<'a> {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let mut offset = 0usize;
-        let mut in_definition = false;
+        // `${_PWD}`: keepalived reads each file from its directory and replaces `${_PWD}` by
+        // the working directory.
+        let pwd_dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir.as_path()
+        };
+        let pwd = self
+            .fs
+            .canonicalize(pwd_dir)
+            .unwrap_or_else(|_| pwd_dir.to_path_buf())
+            .display()
+            .to_string();
         for (index, raw_line) in text.split('\n').enumerate() {
-            let line_start = offset;
-            offset += raw_line.len() + 1;
             let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
             let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            self.lex_line(file, &dir, line, line_start, line_no, &mut in_definition);
+            let content = line.get(..comment_start(line)).unwrap_or("");
+            // The lines of a multi-line `$NAME=... \` definition.
+            if self.defs.collecting() {
+                self.defs.continue_with(line.is_empty(), content);
+                continue;
+            }
+            let at = Origin {
+                file,
+                line: line_no,
+                dir: &dir,
+                pwd: &pwd,
+            };
+            self.process(&at, Line::physical(content), 0);
         }
     }
 
-    fn lex_line(
-        &mut self,
-        file: FileId,
-        dir: &Path,
-        line: &str,
-        line_start: usize,
-        line_no: u32,
-        in_definition: &mut bool,
-    ) {
-        let span_at = |col: usize| Span {
-            file,
-            line: line_no,
-            col: u32::try_from(col + 1).unwrap_or(u32::MAX),
-        };
-        let content_end = comment_start(line);
-        let content = line.get(..content_end).unwrap_or("");
-        let chars: Vec<(usize, char)> = content.char_indices().collect();
-
-        // A multi-line `$NAME= \` definition continues while lines end with '\'.
-        if *in_definition {
-            *in_definition = content.trim_end().ends_with('\\');
+    /// The preprocessor on one line: `@ID` prefixes, definitions, `~SEQ`/`~LST` generators and
+    /// parameter substitution, then the words of what is left. `depth` counts the expansions
+    /// (multi-line definitions, generators) this line comes from.
+    fn process(&mut self, at: &Origin, mut line: Line, depth: usize) {
+        if self.stopped {
             return;
         }
+        let span = |col: u32| Span {
+            file: at.file,
+            line: at.line,
+            col,
+        };
+        if depth > MAX_EXPANSION_DEPTH {
+            self.stop(
+                span(line.col(0)),
+                format!(
+                    "multi-line definitions and ~SEQ/~LST lines are nested more than \
+                     {MAX_EXPANSION_DEPTH} deep here: a multi-line definition must not use \
+                     itself, directly or through others"
+                ),
+            );
+            return;
+        }
+        let mut continuations: Vec<preproc::Continuation> = Vec::new();
+        let mut passes = 0usize;
+        let keep = loop {
+            passes += 1;
+            line.trim();
+            if line.text.is_empty() {
+                break depth == 0;
+            }
+            if line.text.starts_with('@') {
+                // `@ID rest` / `@^ID rest`: keep `rest` if the config id matches (or not).
+                let Some(skip) = conditional_prefix(&line.text, self.config_id.as_deref()) else {
+                    break false;
+                };
+                line.drop_prefix(skip);
+                continue;
+            }
+            if let Some((name, value)) = preproc::definition(&line.text) {
+                let (name, value) = (name.to_string(), value.to_string());
+                self.defs.define(&name, &value);
+                break false;
+            }
+            if line.text.starts_with("~SEQ") || line.text.starts_with("~LST") {
+                self.diags.error(
+                    Some(span(line.col(0))),
+                    &[],
+                    "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
+                );
+                break false;
+            }
+            if line.text.starts_with('~') || !line.text.contains('$') {
+                break true;
+            }
+            let predefined = preproc::Predefined {
+                pwd: at.pwd,
+                instance: self.config_id.as_deref().unwrap_or(""),
+            };
+            match self
+                .defs
+                .substitute(&mut line, &predefined, &mut continuations)
+            {
+                Err(err) => {
+                    self.diags.error(Some(span(err.col)), &[], err.message);
+                    break false;
+                }
+                Ok(false) => break true,
+                // The replaced text may be a conditional line, a definition or a generator, or
+                // hold further references: look again.
+                Ok(true) if passes < preproc::MAX_REPLACEMENTS => {}
+                Ok(true) => break true,
+            }
+        };
+        if keep {
+            self.count_output(at, &line);
+            self.lex_line(at.file, at.dir, &line, at.line);
+        }
+        // The further lines of the multi-line definitions replaced here, innermost first.
+        while let Some((col, lines)) = continuations.pop() {
+            for text in lines {
+                self.process(at, Line::generated(&text, col), depth + 1);
+            }
+        }
+    }
 
-        let mut first = chars
+    /// Bounds what the preprocessor may produce: a small file must not expand to gigabytes.
+    fn count_output(&mut self, at: &Origin, line: &Line) {
+        self.lines_out += 1;
+        self.bytes_out += line.text.len();
+        if self.lines_out > MAX_OUTPUT_LINES || self.bytes_out > MAX_OUTPUT_BYTES {
+            self.stop(
+                Span {
+                    file: at.file,
+                    line: at.line,
+                    col: line.col(0),
+                },
+                format!(
+                    "the configuration expands to more than {MAX_OUTPUT_LINES} lines or {} MiB \
+                     after preprocessing; keepvip stops reading here (check the ~SEQ/~LST \
+                     ranges and multi-line definitions)",
+                    MAX_OUTPUT_BYTES / (1024 * 1024)
+                ),
+            );
+        }
+    }
+
+    /// Reports `message` and ignores the rest of the configuration.
+    fn stop(&mut self, span: Span, message: String) {
+        if !self.stopped {
+            self.diags.error(Some(span), &[], message);
+            self.stopped = true;
+        }
+    }
+
+    /// Splits a preprocessed line into tokens (and follows an `include`).
+    fn lex_line(&mut self, file: FileId, dir: &Path, line: &Line, line_no: u32) {
+        let span_at_byte = |byte: usize| Span {
+            file,
+            line: line_no,
+            col: line.col(byte),
+        };
+        let content_end = comment_start(&line.text);
+        let content = line.text.get(..content_end).unwrap_or("");
+        let raw: Rc<str> = Rc::from(content);
+        let chars: Vec<(usize, char)> = content.char_indices().collect();
+        let span_at =
+            |index: usize| span_at_byte(chars.get(index).map_or(content.len(), |&(b, _)| b));
+        let first = chars
             .iter()
             .position(|&(_, c)| !is_blank(c))
             .unwrap_or(chars.len());
-        let mut rest = content
-            .get(chars.get(first).map_or(content.len(), |&(b, _)| b)..)
-            .unwrap_or("");
-        if rest.starts_with('@') {
-            // `@ID rest` / `@^ID rest`: keep `rest` if the config id matches (or not).
-            let Some(skip) = conditional_prefix(rest, self.config_id.as_deref()) else {
-                return;
-            };
-            first += rest.get(..skip).map_or(0, |p| p.chars().count());
-            rest = rest.get(skip..).unwrap_or("");
-        }
-        if is_definition(rest) {
-            self.diags.error(
-                Some(span_at(first)),
-                &[],
-                "parameter definitions ('$NAME=value') are not supported by keepvip yet; \
-                 write the values out",
-            );
-            *in_definition = rest.trim_end().ends_with('\\');
-            return;
-        }
-        if rest.starts_with("~SEQ") || rest.starts_with("~LST") {
-            self.diags.error(
-                Some(span_at(first)),
-                &[],
-                "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
-            );
-            return;
-        }
 
         let mut j = first;
         let mut statement_start = true;
@@ -256,13 +380,7 @@ impl<'a> Lexer<'a> {
                             )
                         }
                     };
-                    self.push_word(
-                        text.to_string(),
-                        true,
-                        span,
-                        line_start + byte,
-                        line_start + end,
-                    );
+                    self.push_word(text.to_string(), true, span, &raw, byte..end);
                     statement_start = false;
                     j = next;
                 }
@@ -305,7 +423,7 @@ impl<'a> Lexer<'a> {
                             }
                         }
                     }
-                    self.push_word(text, false, span, line_start + byte, line_start + end);
+                    self.push_word(text, false, span, &raw, byte..end);
                     statement_start = false;
                 }
             }
@@ -316,24 +434,22 @@ impl<'a> Lexer<'a> {
         });
     }
 
-    fn push_word(&mut self, text: String, quoted: bool, span: Span, start: usize, end: usize) {
-        if let Some(name) = predefined_parameter(&text) {
-            self.diags.error(
-                Some(span),
-                &[],
-                format!(
-                    "keepalived would replace '${name}' here; parameter substitution is not \
-                     supported by keepvip yet, write the value out"
-                ),
-            );
-        }
+    fn push_word(
+        &mut self,
+        text: String,
+        quoted: bool,
+        span: Span,
+        line: &Rc<str>,
+        range: std::ops::Range<usize>,
+    ) {
         self.tokens.push(Token {
             kind: TokenKind::Word(Word {
                 text,
                 quoted,
                 span,
-                start,
-                end,
+                line: Rc::clone(line),
+                start: range.start,
+                end: range.end,
             }),
             span,
         });
@@ -587,52 +703,6 @@ fn conditional_prefix(line: &str, config_id: Option<&str>) -> Option<usize> {
     Some(line.len() - after_word.len() + blanks)
 }
 
-/// `$NAME=...` with NAME = `[A-Za-z_][A-Za-z0-9_]*`, blanks allowed before `=`.
-fn is_definition(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('$') else {
-        return false;
-    };
-    let name_len = rest
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(rest.len(), |(i, _)| i);
-    let starts_well = rest
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    starts_well
-        && rest
-            .get(name_len..)
-            .is_some_and(|after| after.trim_start_matches(is_blank).starts_with('='))
-}
-
-/// A reference keepalived would substitute: `$_PWD` followed by a non-name character or the
-/// end, or `${_PWD}` (`${_RANDOM 1 5}` included).
-fn predefined_parameter(text: &str) -> Option<&'static str> {
-    let mut rest = text;
-    while let Some(pos) = rest.find('$') {
-        let after = rest.get(pos + 1..).unwrap_or("");
-        for name in PREDEFINED_PARAMETERS {
-            if let Some(tail) = after.strip_prefix('{').and_then(|t| t.strip_prefix(name)) {
-                if tail.starts_with('}') || tail.starts_with(' ') {
-                    return Some(name);
-                }
-            }
-            if let Some(tail) = after.strip_prefix(name) {
-                if !tail
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    return Some(name);
-                }
-            }
-        }
-        rest = after;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::source::MemFs;
@@ -717,7 +787,7 @@ mod tests {
         else {
             panic!("no quoted word");
         };
-        assert_eq!(&"a\n\tbé c\r\n  \"q r\""[q.start..q.end], "\"q r\"");
+        assert_eq!(&q.line[q.start..q.end], "\"q r\"");
     }
 
     #[test]
@@ -771,45 +841,16 @@ mod tests {
         );
     }
 
-    #[test]
-    fn unsupported_preprocessor_lines() {
-        let fs = MemFs::new();
-        let l = lex_text(
-            &fs,
-            "/k.conf",
-            "$X=1\n$M= \\\n  a \\\n  b\nkept\n~SEQ(i,1,3) x\nnotify \"${_PWD}/x\"\ncost $5\n",
-        );
-        assert_eq!(
-            words(&l),
-            vec![
-                "kept",
-                ";",
-                "notify",
-                "\"${_PWD}/x\"",
-                ";",
-                "cost",
-                "$5",
-                ";",
-                ";"
-            ]
-        );
-        assert_eq!(
-            messages(&l),
-            vec![
-                "parameter definitions ('$NAME=value') are not supported by keepvip yet; write the values out",
-                "parameter definitions ('$NAME=value') are not supported by keepvip yet; write the values out",
-                "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
-                "keepalived would replace '$_PWD' here; parameter substitution is not supported by keepvip yet, write the value out",
-            ]
-        );
+    fn lex_with_id<'a>(fs: &'a MemFs, id: Option<&str>, text: &str) -> Lexer<'a> {
+        lex_at(fs, "/k.conf", id, text)
     }
 
-    fn lex_with_id<'a>(fs: &'a MemFs, id: Option<&str>, text: &str) -> Lexer<'a> {
+    fn lex_at<'a>(fs: &'a MemFs, path: &str, id: Option<&str>, text: &str) -> Lexer<'a> {
         let options = super::super::LoadOptions {
             config_id: id.map(str::to_string),
         };
         let mut lexer = Lexer::with_options(fs, &options);
-        lexer.lex_main(Path::new("/k.conf"), text);
+        lexer.lex_main(Path::new(path), text);
         lexer
     }
 
@@ -953,16 +994,216 @@ mod tests {
         assert_eq!(words(&l).iter().filter(|w| *w == "a").count(), 2);
     }
 
+    /// Words with their line and column.
+    fn placed(lexer: &Lexer) -> Vec<(String, u32, u32)> {
+        lexer
+            .tokens
+            .iter()
+            .filter_map(|t| match &t.kind {
+                TokenKind::Word(w) => Some((w.text.clone(), w.span.line, w.span.col)),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
-    fn definitions_are_recognised_precisely() {
-        assert!(is_definition("$A=1"));
-        assert!(is_definition("$_a9 = x"));
-        assert!(!is_definition("$9=1"));
-        assert!(!is_definition("$A"));
-        assert!(!is_definition("$A-B=1"));
-        assert_eq!(predefined_parameter("${_RANDOM 1 9}"), Some("_RANDOM"));
-        assert_eq!(predefined_parameter("$_HASH"), Some("_HASH"));
-        assert_eq!(predefined_parameter("$_PWDX"), None);
-        assert_eq!(predefined_parameter("$HOME"), None);
+    fn definitions_and_substitution() {
+        let fs = MemFs::new();
+        let l = lex_text(
+            &fs,
+            "/k.conf",
+            "$A=alpha # comment\n$E=\n$B =x\nk $A ${A}x \"$A\" $E z\n$A=beta\nk $A\n",
+        );
+        assert_eq!(
+            words(&l),
+            vec![
+                "$B", "=x", ";", "k", "alpha", "alphax", "\"$A\"", "z", ";", "k", "beta", ";", ";"
+            ]
+        );
+        assert!(messages(&l).is_empty());
+        // Substituted words point at the reference they replaced.
+        let cols: Vec<(u32, u32)> = placed(&l).iter().map(|(_, l, c)| (*l, *c)).collect();
+        assert_eq!(
+            cols.get(2..7),
+            Some(&[(4, 1), (4, 3), (4, 6), (4, 12), (4, 20)][..])
+        );
+    }
+
+    #[test]
+    fn substitution_in_keywords_block_names_and_conditionals() {
+        let fs = MemFs::new();
+        let text = "@main $PRIO=240\n@backup $PRIO=200\n$IF_MAIN=@main\n$KW=priority\n\
+                    $N=1\nvrrp_instance VI_${N} {\n  $KW $PRIO\n  $IF_MAIN nopreempt\n}\n";
+        let main = lex_with_id(&fs, Some("main"), text);
+        assert_eq!(
+            words(&main),
+            vec![
+                "vrrp_instance",
+                "VI_1",
+                "{",
+                ";",
+                "priority",
+                "240",
+                ";",
+                "nopreempt",
+                ";",
+                "}",
+                ";",
+                ";"
+            ]
+        );
+        let backup = lex_with_id(&fs, Some("backup"), text);
+        assert_eq!(
+            words(&backup),
+            vec![
+                "vrrp_instance",
+                "VI_1",
+                "{",
+                ";",
+                "priority",
+                "200",
+                ";",
+                "}",
+                ";",
+                ";"
+            ]
+        );
+    }
+
+    #[test]
+    fn multiline_definitions_expand_into_lines_at_the_use() {
+        let fs = MemFs::new();
+        let text = "$INST= \\\nvrrp_instance VI_${NUM} { \\\n  # a comment\n  \
+                    @high priority 130 \\\n  @low priority 120 \\\n}\n\n$NUM=0\n$INST\n\
+                    $NUM=1\n  $INST\n";
+        let l = lex_with_id(&fs, Some("high"), text);
+        assert_eq!(
+            words(&l),
+            vec![
+                ";",
+                "vrrp_instance",
+                "VI_0",
+                "{",
+                ";",
+                "priority",
+                "130",
+                ";",
+                "}",
+                ";",
+                "vrrp_instance",
+                "VI_1",
+                "{",
+                ";",
+                "priority",
+                "130",
+                ";",
+                "}",
+                ";",
+                ";"
+            ]
+        );
+        assert!(messages(&l).is_empty(), "{:?}", messages(&l));
+        // Every word of an expansion is placed at the reference ($INST, lines 9 and 11).
+        let places: Vec<(u32, u32)> = placed(&l).iter().map(|(_, l, c)| (*l, *c)).collect();
+        assert_eq!(
+            places,
+            vec![(9, 1); 4]
+                .into_iter()
+                .chain(vec![(11, 3); 4])
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn nested_multiline_definitions_keep_their_order() {
+        let fs = MemFs::new();
+        let text = "$RS= \\\nreal ${RS_NUM} { \\\n w 1 \\\n}\n\
+                    $VS= \\\nvs { \\\n $RS_NUM=1 \\\n $RS \\\n $RS_NUM=2 \\\n $RS \\\n}\n$VS\n";
+        let l = lex_text(&fs, "/k.conf", text);
+        let shown: Vec<String> = words(&l).into_iter().filter(|w| w != ";").collect();
+        assert_eq!(
+            shown,
+            vec!["vs", "{", "real", "1", "{", "w", "1", "}", "real", "2", "{", "w", "1", "}", "}"]
+        );
+    }
+
+    #[test]
+    fn predefined_parameters_and_includes() {
+        let fs = MemFs::new()
+            .file(
+                "/etc/k/sub/a.conf",
+                "notify \"${_PWD}/n.sh\" $WHO\n$FROM_A=a\n",
+            )
+            .file("/etc/k/b.conf", "b\n");
+        let l = lex_at(
+            &fs,
+            "/etc/k/main.conf",
+            Some("main"),
+            "$WHO=${_INSTANCE}\n$F=sub/a.conf\ninclude $F\n$FROM_A $_PWD\n\
+             x${_HASH}y z\n\"${_HASH}${_BANG}\"\n$B=b.conf\ninclude ${B}\n",
+        );
+        assert!(messages(&l).is_empty(), "{:?}", messages(&l));
+        assert_eq!(
+            words(&l),
+            vec![
+                ";",
+                "notify",
+                "\"/etc/k/sub/n.sh\"",
+                "main",
+                ";",
+                ";",
+                ";",
+                "a",
+                "/etc/k",
+                ";",
+                "x",
+                ";",
+                "\"#!\"",
+                ";",
+                ";",
+                "b",
+                ";",
+                ";",
+                ";",
+                ";"
+            ]
+        );
+        // The word from the included file is placed in it.
+        let main = placed(&l);
+        assert_eq!(main.get(2), Some(&("main".to_string(), 1, 23)));
+        assert_eq!(main.get(2).map(|_| l.tokens[3].span.file.0), Some(1));
+    }
+
+    #[test]
+    fn substitution_errors_are_placed_and_do_not_hang() {
+        let fs = MemFs::new();
+        let l = lex_text(
+            &fs,
+            "/k.conf",
+            "$SELF=$SELF y\nok 1\n  s $SELF\n$M= \\\n  a \\\n  $M\n\nok 2\n$M\n",
+        );
+        let found: Vec<(u32, u32, String)> = l
+            .diags
+            .items
+            .iter()
+            .map(|d| {
+                let s = d.span.unwrap();
+                (s.line, s.col, d.message.clone())
+            })
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (3, 5));
+        assert!(
+            found[0].2.contains("${SELF} was replaced"),
+            "{}",
+            found[0].2
+        );
+        assert_eq!((found[1].0, found[1].1), (9, 1));
+        assert!(
+            found[1].2.contains("nested more than 32 deep"),
+            "{}",
+            found[1].2
+        );
+        assert!(words(&l).contains(&"2".to_string()));
     }
 }

@@ -23,6 +23,7 @@ mod glob;
 pub mod keywords;
 mod lexer;
 mod model;
+mod preproc;
 mod source;
 mod tree;
 mod values;
@@ -130,7 +131,7 @@ fn parse_fs(
     let mut lexer = lexer::Lexer::with_options(fs, options);
     lexer.lex_main(path, text);
     let tokens = std::mem::take(&mut lexer.tokens);
-    let statements = tree::parse(tokens, &lexer.sources, &mut lexer.diags);
+    let statements = tree::parse(tokens, &mut lexer.diags);
     let config = build::build(&statements, &lexer.sources, &mut lexer.diags);
     let mut diags = lexer.diags;
     // Group by file, then by position; `None` (whole-file) first. Stable, so that diagnostics

@@ -7,7 +7,6 @@
 
 use super::diag::{Diags, Span};
 use super::lexer::{Token, TokenKind, Word};
-use super::source::SourceMap;
 
 /// Blocks nested deeper than this are reported and their contents dropped (keepalived's own
 /// grammar is at most four levels deep).
@@ -48,7 +47,7 @@ struct Frame {
     items: Vec<Statement>,
 }
 
-pub(crate) fn parse(tokens: Vec<Token>, sources: &SourceMap, diags: &mut Diags) -> Vec<Statement> {
+pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
     let mut tokens = tokens;
     let mut root: Vec<Statement> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -91,7 +90,7 @@ pub(crate) fn parse(tokens: Vec<Token>, sources: &SourceMap, diags: &mut Diags) 
                     }
                     i += 1;
                 }
-                let raw_args = raw_text(sources, &keyword, &args);
+                let raw_args = raw_text(&keyword, &args);
                 let statement = Statement {
                     keyword,
                     args,
@@ -182,15 +181,16 @@ fn context(stack: &[Frame]) -> Vec<String> {
         .collect()
 }
 
-/// The source text from the first argument to the last. Statements never span lines, so all
-/// arguments are in the keyword's file.
-fn raw_text(sources: &SourceMap, keyword: &Word, args: &[Word]) -> String {
+/// The text from the first argument to the last, as preprocessed. Statements never span lines,
+/// so all arguments are in the keyword's line.
+fn raw_text(keyword: &Word, args: &[Word]) -> String {
     let (Some(first), Some(last)) = (args.first(), args.last()) else {
         return String::new();
     };
-    sources
-        .text(keyword.span.file)
-        .and_then(|text| text.get(first.start..last.end).map(str::to_string))
+    keyword
+        .line
+        .get(first.start..last.end)
+        .map(str::to_string)
         .unwrap_or_default()
 }
 
@@ -206,7 +206,7 @@ mod tests {
         let mut lexer = Lexer::new(&fs);
         lexer.lex_main(Path::new("/k.conf"), text);
         let tokens = std::mem::take(&mut lexer.tokens);
-        let tree = parse(tokens, &lexer.sources, &mut lexer.diags);
+        let tree = parse(tokens, &mut lexer.diags);
         let messages = lexer
             .diags
             .items
