@@ -117,6 +117,8 @@ pub(crate) struct Lexer<'a> {
     defs: preproc::Definitions,
     lines_out: usize,
     bytes_out: usize,
+    /// `~SEQ`/`~LST` repetitions so far (a repeated line may produce nothing).
+    iterations: usize,
     /// An expansion limit was hit and reported: nothing more is read.
     stopped: bool,
 }
@@ -139,6 +141,7 @@ impl<'a> Lexer<'a> {
             defs: preproc::Definitions::default(),
             lines_out: 0,
             bytes_out: 0,
+            iterations: 0,
             stopped: false,
         }
     }
@@ -245,11 +248,7 @@ impl<'a> Lexer<'a> {
                 break false;
             }
             if line.text.starts_with("~SEQ") || line.text.starts_with("~LST") {
-                self.diags.error(
-                    Some(span(line.col(0))),
-                    &[],
-                    "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
-                );
+                self.generate(at, &line, depth);
                 break false;
             }
             if line.text.starts_with('~') || !line.text.contains('$') {
@@ -283,6 +282,50 @@ impl<'a> Lexer<'a> {
             for text in lines {
                 self.process(at, Line::generated(&text, col), depth + 1);
             }
+        }
+    }
+
+    /// `~SEQ(...)` / `~LST(...) rest`: `rest` read once per value, with the variable(s) set.
+    fn generate(&mut self, at: &Origin, line: &Line, depth: usize) {
+        let predefined = preproc::Predefined {
+            pwd: at.pwd,
+            instance: self.config_id.as_deref().unwrap_or(""),
+        };
+        let span = Span {
+            file: at.file,
+            line: at.line,
+            col: line.col(0),
+        };
+        let generator = match self.defs.generator(line, &predefined) {
+            Ok(generator) => generator,
+            Err(message) => {
+                self.diags.error(Some(span), &[], message);
+                return;
+            }
+        };
+        let mut rest = line.clone();
+        rest.drop_prefix(generator.rest);
+        let mut index = 0u64;
+        while let Some(values) = generator.values.get(index) {
+            if self.stopped {
+                return;
+            }
+            self.iterations += 1;
+            if self.iterations > MAX_OUTPUT_LINES {
+                self.stop(
+                    span,
+                    format!(
+                        "~SEQ/~LST lines repeat more than {MAX_OUTPUT_LINES} times in all; \
+                         keepvip stops reading here (check the ranges)"
+                    ),
+                );
+                return;
+            }
+            for (var, value) in generator.vars.iter().zip(&values) {
+                self.defs.set(var, value);
+            }
+            self.process(at, rest.clone(), depth + 1);
+            index += 1;
         }
     }
 
@@ -1205,5 +1248,71 @@ mod tests {
             found[1].2
         );
         assert!(words(&l).contains(&"2".to_string()));
+    }
+
+    #[test]
+    fn seq_and_lst_lines_repeat_the_rest_of_the_line() {
+        let fs = MemFs::new();
+        let l = lex_text(
+            &fs,
+            "/k.conf",
+            "virtual_ipaddress {\n  ~SEQ(SUBNET, 0, 2) 10.0.${SUBNET}.1\n\
+             ~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(IP2,168,2,170) 192.${IP2}.${IP}.${IP1}\n}\n\
+             $S=~SEQ(i, 2)\n$S v$i\n",
+        );
+        assert!(messages(&l).is_empty(), "{:?}", messages(&l));
+        let shown: Vec<String> = words(&l).into_iter().filter(|w| w != ";").collect();
+        assert_eq!(
+            shown,
+            vec![
+                "virtual_ipaddress",
+                "{",
+                "10.0.0.1",
+                "10.0.1.1",
+                "10.0.2.1",
+                "192.168.10.1",
+                "192.170.10.1",
+                "192.168.20.4",
+                "192.170.20.4",
+                "}",
+                "v1",
+                "v2"
+            ]
+        );
+        // Each repetition is placed where its text is in the generator line.
+        let places: Vec<(u32, u32)> = placed(&l)
+            .iter()
+            .skip(1)
+            .take(3)
+            .map(|(_, l, c)| (*l, *c))
+            .collect();
+        assert_eq!(places, vec![(2, 22); 3]);
+    }
+
+    #[test]
+    fn generator_errors_and_limits() {
+        let fs = MemFs::new();
+        let l = lex_text(&fs, "/k.conf", "ok\n  ~SEQ(i, 1, 0, 2) x\n~LST(l) y\n");
+        let found: Vec<(u32, u32)> = l
+            .diags
+            .items
+            .iter()
+            .map(|d| d.span.map_or((0, 0), |s| (s.line, s.col)))
+            .collect();
+        assert_eq!(found, vec![(2, 3), (3, 1)]);
+        assert!(
+            messages(&l)[0].contains("step 0 never goes from 1 to 2"),
+            "{:?}",
+            messages(&l)
+        );
+        // A range that would never end, producing nothing: stopped, reported once.
+        let l = lex_text(&fs, "/k.conf", "~SEQ(i, 9223372036854775807) $X=1\nafter\n");
+        assert_eq!(messages(&l).len(), 1);
+        assert!(
+            messages(&l)[0].contains("repeat more than"),
+            "{:?}",
+            messages(&l)
+        );
+        assert!(!words(&l).contains(&"after".to_string()));
     }
 }

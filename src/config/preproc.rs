@@ -394,6 +394,277 @@ impl Definitions {
     }
 }
 
+/// A `~SEQ` / `~SEQx` / `~LST` line generator: the rest of its line is read once for each value
+/// (each tuple of values for `~LST({a, b}, ...)`), with the variables defined to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Generator {
+    pub vars: Vec<String>,
+    pub values: Values,
+    /// Byte offset of the rest of the line (blanks skipped).
+    pub rest: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Values {
+    Seq {
+        start: i64,
+        step: i64,
+        end: i64,
+        hex: bool,
+    },
+    List(Vec<Vec<String>>),
+}
+
+impl Values {
+    /// The `index`th tuple of values, `None` past the last.
+    pub fn get(&self, index: u64) -> Option<Vec<String>> {
+        match self {
+            Values::Seq {
+                start,
+                step,
+                end,
+                hex,
+            } => {
+                let index = i64::try_from(index).ok()?;
+                let value = step.checked_mul(index)?.checked_add(*start)?;
+                let inside = if *step > 0 {
+                    value <= *end
+                } else {
+                    value >= *end
+                };
+                if !inside {
+                    return None;
+                }
+                Some(vec![if *hex {
+                    format!("{value:x}")
+                } else {
+                    value.to_string()
+                }])
+            }
+            Values::List(tuples) => tuples.get(usize::try_from(index).ok()?).cloned(),
+        }
+    }
+}
+
+/// A number as C's `strtol(s, _, 0)` reads it (keepalived's `~SEQ` parameters): optional sign,
+/// `0x` hexadecimal, a leading `0` octal, else decimal; the whole text must be the number.
+fn c_integer(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (radix, digits) = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, hex)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, digits.get(1..)?)
+    } else {
+        (10, digits)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i64::from_str_radix(digits, radix).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Splits `text` at the commas outside `{...}`.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(text.get(start..i).unwrap_or(""));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text.get(start..).unwrap_or(""));
+    parts
+}
+
+/// The words of a `{a, b}` group, or `None` if `text` is not one.
+fn group(text: &str) -> Option<Vec<String>> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    Some(
+        inner
+            .split(',')
+            .map(|w| w.trim_matches(is_blank).to_string())
+            .collect(),
+    )
+}
+
+impl Definitions {
+    /// Parses the `~SEQ(...)` / `~SEQx(...)` / `~LST(...)` that starts `line`, with parameter
+    /// references in its parentheses replaced first (as keepalived does). The error says what
+    /// is wrong, for the generator's position.
+    pub fn generator(&mut self, line: &Line, predefined: &Predefined) -> Result<Generator, String> {
+        let text = line.text.as_str();
+        let (what, after) = if let Some(after) = text.strip_prefix("~SEQx") {
+            ("~SEQx", after)
+        } else if let Some(after) = text.strip_prefix("~SEQ") {
+            ("~SEQ", after)
+        } else if let Some(after) = text.strip_prefix("~LST") {
+            ("~LST", after)
+        } else {
+            return Err("not a ~SEQ or ~LST line".to_string());
+        };
+        let usage = if what == "~LST" {
+            "write ~LST(var, value, ...) or ~LST({var1, var2}, {value1, value2}, ...)"
+        } else {
+            "write ~SEQ(var, end), ~SEQ(var, start, end) or ~SEQ(var, start, step, end)"
+        };
+        let open_at = text.len() - after.trim_start_matches(is_blank).len();
+        if !text.get(open_at..).unwrap_or("").starts_with('(') {
+            return Err(format!("{what} needs '(' after it: {usage}"));
+        }
+        let Some(close_at) = text
+            .get(open_at..)
+            .and_then(|t| t.find(')'))
+            .map(|i| i + open_at)
+        else {
+            return Err(format!("{what}(...) has no closing ')': {usage}"));
+        };
+        // References in the parameters are replaced first (one-line definitions only).
+        let mut params = Line::generated(text.get(open_at + 1..close_at).unwrap_or(""), 1);
+        let mut continuations = Vec::new();
+        self.substitute(&mut params, predefined, &mut continuations)
+            .map_err(|e| e.message)?;
+        if !continuations.is_empty() {
+            return Err(format!(
+                "a {what} parameter is a multi-line definition; use one-line values"
+            ));
+        }
+        let rest_tail = text.get(close_at + 1..).unwrap_or("");
+        let rest = text.len() - rest_tail.trim_start_matches(is_blank).len();
+        let parts: Vec<&str> = split_top_level(&params.text)
+            .into_iter()
+            .map(|p| p.trim_matches(is_blank))
+            .collect();
+        let (vars, values) = match parts.split_first() {
+            Some((var, values)) if !values.is_empty() => (*var, values),
+            _ => return Err(format!("{what}({}) has no values: {usage}", params.text)),
+        };
+        let bad_var =
+            |v: &str| v.is_empty() || v.contains(|c: char| is_blank(c) || c == '{' || c == '}');
+        if what == "~LST" {
+            let vars = group(vars).unwrap_or_else(|| vec![vars.to_string()]);
+            if let Some(v) = vars.iter().find(|v| bad_var(v)) {
+                return Err(format!("~LST variable '{v}' is not a name: {usage}"));
+            }
+            let mut tuples = Vec::with_capacity(values.len());
+            for value in values {
+                let tuple = match group(value) {
+                    Some(tuple) => tuple,
+                    None if vars.len() == 1 && !value.starts_with('{') => {
+                        vec![value.to_string()]
+                    }
+                    None => {
+                        return Err(format!(
+                            "~LST value '{value}' is not a {{...}} group of {} values",
+                            vars.len()
+                        ))
+                    }
+                };
+                if tuple.len() != vars.len() {
+                    return Err(format!(
+                        "~LST value '{value}' has {} values for {} variables",
+                        tuple.len(),
+                        vars.len()
+                    ));
+                }
+                if let Some(v) = tuple.iter().find(|v| {
+                    v.contains(|c: char| {
+                        is_blank(c) || c == '"' || c == '\'' || c == '{' || c == '}'
+                    })
+                }) {
+                    return Err(format!(
+                        "~LST value '{v}' has a blank, quote or brace in it (keepalived refuses \
+                         it); use a definition and ${{NAME}} for such text"
+                    ));
+                }
+                tuples.push(tuple);
+            }
+            return Ok(Generator {
+                vars,
+                values: Values::List(tuples),
+                rest,
+            });
+        }
+        if bad_var(vars) {
+            return Err(format!("{what} variable '{vars}' is not a name: {usage}"));
+        }
+        let mut numbers = Vec::with_capacity(values.len());
+        for value in values {
+            match c_integer(value) {
+                Some(n) => numbers.push(n),
+                None => {
+                    return Err(format!(
+                        "{what} parameter '{value}' is not an integer (decimal, 0x hexadecimal \
+                         or 0 octal): {usage}"
+                    ))
+                }
+            }
+        }
+        let (start, step, end) = match numbers.as_slice() {
+            [end] => (
+                if *end < 0 { -1 } else { 1 },
+                if *end < 1 { -1 } else { 1 },
+                *end,
+            ),
+            [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
+            [start, step, end] => {
+                if *step == 0 || (start < end && *step < 0) || (start > end && *step > 0) {
+                    return Err(format!(
+                        "{what}: step {step} never goes from {start} to {end}"
+                    ));
+                }
+                (*start, *step, *end)
+            }
+            _ => {
+                return Err(format!(
+                    "{what} takes 1 to 3 numbers, not {}: {usage}",
+                    numbers.len()
+                ))
+            }
+        };
+        let hex = what == "~SEQx";
+        if hex && (start < 0 || end < 0) {
+            return Err(format!(
+                "~SEQx is only for numbers that are not negative ({start} to {end})"
+            ));
+        }
+        Ok(Generator {
+            vars: vec![vars.to_string()],
+            values: Values::Seq {
+                start,
+                step,
+                end,
+                hex,
+            },
+            rest,
+        })
+    }
+
+    /// Sets a plain (one-line) definition: a `~SEQ`/`~LST` variable.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.defs.insert(
+            name.to_string(),
+            Definition {
+                value: value.to_string(),
+                multiline: false,
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,5 +822,113 @@ mod tests {
         assert_eq!(line.col(12), 3);
         assert_eq!(line.col(14), 6);
         assert_eq!(line.col(99), 7);
+    }
+
+    /// The generator of `text` and all its value tuples (at most 100).
+    fn generate(
+        defs: &mut Definitions,
+        text: &str,
+    ) -> Result<(Vec<String>, Vec<String>, String), String> {
+        let line = Line::physical(text);
+        let g = defs.generator(&line, &HERE)?;
+        let values: Vec<String> = (0..100)
+            .map_while(|i| g.values.get(i))
+            .map(|t| t.join(","))
+            .collect();
+        Ok((g.vars, values, text[g.rest..].to_string()))
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn seq_forms_as_keepalived_reads_them() {
+        let mut d = defs(&[("N", "3")]);
+        let seq = |d: &mut Definitions, t: &str| generate(d, t).map(|(_, v, r)| (v, r));
+        assert_eq!(
+            seq(&mut d, "~SEQ(i, 3) x $i"),
+            Ok((strs(&["1", "2", "3"]), "x $i".to_string()))
+        );
+        assert_eq!(seq(&mut d, "~SEQ(i, 0)").unwrap().0, strs(&["1", "0"]));
+        assert_eq!(seq(&mut d, "~SEQ(i, -2)").unwrap().0, strs(&["-1", "-2"]));
+        assert_eq!(
+            seq(&mut d, "~SEQ(i, 3, 1)").unwrap().0,
+            strs(&["3", "2", "1"])
+        );
+        assert_eq!(
+            seq(&mut d, "~SEQ (i,0,2,5)").unwrap().0,
+            strs(&["0", "2", "4"])
+        );
+        assert_eq!(seq(&mut d, "~SEQ(i, 010)").unwrap().0.len(), 8);
+        assert_eq!(seq(&mut d, "~SEQ(i, 0x2)").unwrap().0, strs(&["1", "2"]));
+        assert_eq!(
+            seq(&mut d, "~SEQ(i, $N)").unwrap().0,
+            strs(&["1", "2", "3"])
+        );
+        assert_eq!(
+            seq(&mut d, "~SEQx(s, 0x90, 0x10, 0xc0) ip fe80::${s}")
+                .unwrap()
+                .0,
+            strs(&["90", "a0", "b0", "c0"])
+        );
+        for bad in [
+            "~SEQ i, 3)",
+            "~SEQ(i, 3",
+            "~SEQ(i)",
+            "~SEQ(i, x)",
+            "~SEQ(i 3)",
+            "~SEQ(i, 1, 0, 2)",
+            "~SEQ(i, 1, -1, 2)",
+            "~SEQ(i, 1, 2, 3, 4)",
+            "~SEQx(i, -1, 1)",
+            "~SEQ(i, 99999999999999999999)",
+        ] {
+            assert!(seq(&mut d, bad).is_err(), "{bad} should be refused");
+        }
+        // The end of a huge range is no overflow.
+        let line = Line::physical("~SEQ(i, 9223372036854775806, 9223372036854775807)");
+        let g = d.generator(&line, &HERE).unwrap();
+        assert_eq!(g.values.get(1), Some(strs(&["9223372036854775807"])));
+        assert_eq!(g.values.get(2), None);
+    }
+
+    #[test]
+    fn lst_forms_as_keepalived_reads_them() {
+        let mut d = defs(&[("W", "z")]);
+        assert_eq!(
+            generate(&mut d, "~LST(l, a, b) l$l"),
+            Ok((strs(&["l"]), strs(&["a", "b"]), "l$l".to_string()))
+        );
+        assert_eq!(
+            generate(
+                &mut d,
+                "~LST({IP, IP1}, {10,1},{20, 4}) 192.168.${IP}.${IP1}"
+            ),
+            Ok((
+                strs(&["IP", "IP1"]),
+                strs(&["10,1", "20,4"]),
+                "192.168.${IP}.${IP1}".to_string()
+            ))
+        );
+        assert_eq!(
+            generate(&mut d, "~LST(o, $W, w)").unwrap().1,
+            strs(&["z", "w"])
+        );
+        assert_eq!(generate(&mut d, "~LST({l}, {x})").unwrap().1, strs(&["x"]));
+        assert_eq!(
+            generate(&mut d, "~LST(l, a,, b)").unwrap().1,
+            strs(&["a", "", "b"])
+        );
+        for bad in [
+            "~LST(l)",
+            "~LST(l, a, b",
+            "~LST(l, \"x y\", z)",
+            "~LST(l, x y, z)",
+            "~LST({a,b}, {1}, {2,3})",
+            "~LST({a,b}, 1)",
+        ] {
+            assert!(generate(&mut d, bad).is_err(), "{bad} should be refused");
+        }
     }
 }
