@@ -24,6 +24,11 @@ struct Cli {
     #[arg(short = 't', long = "config-test")]
     config_test: bool,
 
+    /// With -t: first print the configuration as keepvip understood it, after keepalived's
+    /// preprocessing (@ID lines, $NAME definitions, ~SEQ/~LST, includes), to stdout.
+    #[arg(long = "dump", requires = "config_test")]
+    dump: bool,
+
     /// keepalived's config id: `@ID` lines of the configuration are kept only when ID matches,
     /// `@^ID` lines only when it does not, and `${_INSTANCE}` is replaced by it. Default: the
     /// host name up to its first '.', as in keepalived.
@@ -62,6 +67,9 @@ fn main() -> ExitCode {
         },
     };
     if cli.config_test {
+        if cli.dump {
+            print!("{}", keepvip::config::dump(&cli.config, &load));
+        }
         return if daemon::config_test(&cli.config, &load) {
             ExitCode::SUCCESS
         } else {

@@ -84,6 +84,27 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Loaded, Report> {
     parse_fs(&RealFs, text, path, &LoadOptions::default())
 }
 
+/// The configuration at `path` after keepalived's preprocessing (conditional lines, definitions,
+/// `~SEQ`/`~LST`, includes spliced in), re-rendered as indented keepalived.conf text: what keepvip
+/// understood. Problems are not reported here ([`load_with_options`] does that); a file that
+/// cannot be read dumps as nothing.
+pub fn dump(path: &Path, options: &LoadOptions) -> String {
+    dump_fs(&RealFs, path, options)
+}
+
+fn dump_fs(fs: &dyn FileSystem, path: &Path, options: &LoadOptions) -> String {
+    let Ok(text) = lexer::read_text(fs, path) else {
+        return String::new();
+    };
+    let mut lexer = lexer::Lexer::with_options(fs, options);
+    lexer.lex_main(path, &text);
+    let tokens = std::mem::take(&mut lexer.tokens);
+    let statements = tree::parse(tokens, &mut lexer.diags);
+    let mut out = String::new();
+    tree::render(&statements, 0, &mut out);
+    out
+}
+
 #[cfg(test)]
 fn load_with(fs: &dyn FileSystem, path: &Path) -> Result<Loaded, Report> {
     load_fs(fs, path, &LoadOptions::default())

@@ -1508,3 +1508,26 @@ fn errors_in_substituted_text_point_at_the_use() {
         "{diags:?}"
     );
 }
+
+#[test]
+fn dump_shows_the_configuration_after_preprocessing() {
+    let fs = MemFs::new()
+        .file("/k/keepalived.conf", TEMPLATE)
+        .file("/k/bad.conf", "x { y");
+    let options = LoadOptions {
+        config_id: Some("backup".to_string()),
+    };
+    let text = dump_fs(&fs, Path::new("/k/keepalived.conf"), &options);
+    let instance = |n: u8| {
+        format!(
+            "vrrp_instance VI_{n} {{\n  interface eth0\n  virtual_router_id {n}\n  priority 100\n  \
+             virtual_ipaddress {{\n    192.0.2.{n}\n  }}\n}}\n"
+        )
+    };
+    assert_eq!(text, format!("{}{}", instance(1), instance(2)));
+    assert_eq!(
+        dump_fs(&fs, Path::new("/k/bad.conf"), &options),
+        "x {\n  y\n}\n"
+    );
+    assert_eq!(dump_fs(&fs, Path::new("/k/none.conf"), &options), "");
+}

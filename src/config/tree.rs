@@ -181,6 +181,43 @@ fn context(stack: &[Frame]) -> Vec<String> {
         .collect()
 }
 
+/// Writes `statements` as keepalived.conf text, one statement a line, blocks indented by two
+/// spaces per level. Quoted words keep their quotes; `#` and `!` in bare words are escaped.
+pub(crate) fn render(statements: &[Statement], depth: usize, out: &mut String) {
+    for statement in statements {
+        out.push_str(&"  ".repeat(depth));
+        render_word(&statement.keyword, out);
+        for arg in &statement.args {
+            out.push(' ');
+            render_word(arg, out);
+        }
+        match &statement.block {
+            Some(block) => {
+                out.push_str(" {\n");
+                render(&block.items, depth + 1, out);
+                out.push_str(&"  ".repeat(depth));
+                out.push_str("}\n");
+            }
+            None => out.push('\n'),
+        }
+    }
+}
+
+fn render_word(word: &Word, out: &mut String) {
+    if word.quoted {
+        out.push('"');
+        out.push_str(&word.text);
+        out.push('"');
+    } else {
+        for c in word.text.chars() {
+            if matches!(c, '#' | '!') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+}
+
 /// The text from the first argument to the last, as preprocessed. Statements never span lines,
 /// so all arguments are in the keyword's line.
 fn raw_text(keyword: &Word, args: &[Word]) -> String {
@@ -281,5 +318,16 @@ mod tests {
         assert!(messages[0].contains("nested more than 32 deep"));
         // One error per unclosed brace, none lost.
         assert_eq!(messages.len(), 1 + 2_000);
+    }
+
+    #[test]
+    fn render_indents_blocks_and_keeps_quotes() {
+        let (tree, _) = parse_text("a 1 { b \"x y\" c\\#d\n e { f }\n}\ng\n");
+        let mut out = String::new();
+        render(&tree, 0, &mut out);
+        assert_eq!(out, "a 1 {\n  b \"x y\" c\\#d\n  e {\n    f\n  }\n}\ng\n");
+        // What is rendered reads back the same.
+        let (again, _) = parse_text(&out);
+        assert_eq!(shape(&again), shape(&tree));
     }
 }
