@@ -11,9 +11,12 @@
 //!   statement takes the rest of the line, quotes included, as a glob relative to the including
 //!   file's directory; the included files' tokens are spliced in place, each carrying its own
 //!   file id, so a block may even open in one file and close in another as in keepalived.
-//! - Conditional lines (`@id ...`), parameter definitions (`$NAME=...`), sequence/list lines
-//!   (`~SEQ(...)`, `~LST(...)`) and keepalived's predefined parameters (`$_PWD`, `${_INSTANCE}`
-//!   ...) are reported as not supported.
+//! - Before a line is split, keepalived's preprocessor runs on it (see `preproc`): `@ID` /
+//!   `@^ID` conditional lines, `$NAME=` definitions (multi-line ones continue while lines end in
+//!   `\`), `~SEQ`/`~LST` generators and parameter substitution. Comments are removed first,
+//!   and again after substitution (a `${_HASH}` outside quotes starts one, as in keepalived).
+//!   Words keep the position of the text they come from: substituted text that of the `$`.
+//!   `include` is recognised after preprocessing, so its pattern may use parameters.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -31,9 +34,13 @@ const MAX_FILES_READ: usize = 1000;
 /// Multi-line definitions and generators expanding inside each other deeper than this are
 /// refused (a multi-line definition that uses itself).
 const MAX_EXPANSION_DEPTH: usize = 32;
-/// Lines (and bytes) the preprocessor may hand to the tokenizer in all: keepalived's own example
-/// of three nested `~SEQ`s makes 65,024 instances of a dozen lines each.
-const MAX_OUTPUT_LINES: usize = 1_000_000;
+/// Times one line is looked at again after a substitution (to find a conditional, a definition
+/// or a generator the substitution produced); more never happens in a sane file.
+const MAX_PASSES: usize = 64;
+/// Lines (and bytes) the preprocessor may hand to the tokenizer in all. keepalived's own example
+/// of three nested `~SEQ`s (65,024 instances of a dozen lines each) is beyond it, and beyond
+/// what keepvip is meant to run; a real configuration is far below it.
+const MAX_OUTPUT_LINES: usize = 250_000;
 const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Where a line being preprocessed comes from.
@@ -262,6 +269,10 @@ impl<'a> Lexer<'a> {
                 .defs
                 .substitute(&mut line, &predefined, &mut continuations)
             {
+                Err(err) if err.fatal => {
+                    self.stop(span(err.col), err.message);
+                    break false;
+                }
                 Err(err) => {
                     self.diags.error(Some(span(err.col)), &[], err.message);
                     break false;
@@ -269,7 +280,7 @@ impl<'a> Lexer<'a> {
                 Ok(false) => break true,
                 // The replaced text may be a conditional line, a definition or a generator, or
                 // hold further references: look again.
-                Ok(true) if passes < preproc::MAX_REPLACEMENTS => {}
+                Ok(true) if passes < MAX_PASSES => {}
                 Ok(true) => break true,
             }
         };

@@ -4,7 +4,9 @@
 //! globs walk: no clock, no network, no user database, no panics on any input.
 //!
 //! Layers, each with its own tests:
-//! - `lexer`: lines, comments, quotes, braces, `include` splicing (spans carry the file id).
+//! - `preproc`: keepalived's preprocessor on one line (definitions, substitution, generators).
+//! - `lexer`: lines, comments, the preprocessor, quotes, braces, `include` splicing (spans carry
+//!   the file id and the original column).
 //! - `tree`: the generic `keyword args... [{ block }]` grammar.
 //! - `keywords`: which keepalived keywords keepvip implements, ignores (warning) or does not
 //!   support yet (error), per block.

@@ -27,6 +27,9 @@ use std::ops::Range;
 
 /// Replacements on one line beyond this mean a definition refers to itself.
 pub(crate) const MAX_REPLACEMENTS: usize = 10_000;
+/// Work allowed for substitution in all (the sum of the line lengths at each replacement): bounds
+/// the time a hostile file can take, far above what a real configuration needs.
+pub(crate) const MAX_TOTAL_WORK: usize = 256 << 20;
 /// A line longer than this after substitution is refused.
 pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024;
 
@@ -143,6 +146,8 @@ pub(crate) struct Predefined<'a> {
 pub(crate) struct SubstError {
     pub col: u32,
     pub message: String,
+    /// The whole configuration has used up the substitution budget: stop reading it.
+    pub fatal: bool,
 }
 
 /// The lines of a multi-line definition that follow its first line, and the column of the
@@ -158,6 +163,8 @@ pub(crate) struct Definitions {
     collecting: Option<String>,
     random: std::collections::hash_map::RandomState,
     draws: u64,
+    /// Substitution work so far (see [`MAX_TOTAL_WORK`]).
+    work: usize,
 }
 
 struct Reference {
@@ -248,6 +255,21 @@ impl Definitions {
             };
             replacements += 1;
             *uses.entry(name).or_default() += 1;
+            self.work = self
+                .work
+                .saturating_add(line.text.len() + reference.value.len());
+            if self.work > MAX_TOTAL_WORK {
+                return Err(SubstError {
+                    col,
+                    message: format!(
+                        "parameter substitution has replaced more than {} MiB of text in this \
+                         configuration; keepvip stops reading here (check for definitions that \
+                         grow with each use)",
+                        MAX_TOTAL_WORK / (1024 * 1024)
+                    ),
+                    fatal: true,
+                });
+            }
             if replacements > MAX_REPLACEMENTS || line.text.len() > MAX_LINE_BYTES {
                 let worst = uses
                     .iter()
@@ -262,6 +284,7 @@ impl Definitions {
                          or through other definitions",
                         uses.get(&worst).copied().unwrap_or(0)
                     ),
+                    fatal: false,
                 });
             }
             line.replace(at..reference.end, &reference.value, col);
@@ -359,7 +382,11 @@ impl Definitions {
 
     /// `${_RANDOM [MIN [MAX]]}`: an integer in [MIN, MAX], by default [0, 32767].
     fn random(&mut self, params: &str, col: u32) -> Result<String, SubstError> {
-        let error = |message: String| SubstError { col, message };
+        let error = |message: String| SubstError {
+            col,
+            message,
+            fatal: false,
+        };
         let numbers: Vec<&str> = params.split_whitespace().collect();
         if numbers.len() > 2 {
             return Err(error(format!(
@@ -775,6 +802,23 @@ mod tests {
         ]);
         let mut line = Line::physical(&"${A}".repeat(100));
         assert!(d.substitute(&mut line, &HERE, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn the_whole_configuration_has_a_substitution_budget() {
+        let long = "x".repeat(1000);
+        let mut d = defs(&[("A", "${B}${B}${B}${B}"), ("B", long.as_str())]);
+        let mut fatal = None;
+        for n in 0..100_000 {
+            let mut line = Line::physical("${A} ${A} ${A} ${A}");
+            if let Err(err) = d.substitute(&mut line, &HERE, &mut Vec::new()) {
+                fatal = Some((n, err));
+                break;
+            }
+        }
+        let (n, err) = fatal.expect("the budget ends it");
+        assert!(err.fatal && n > 1000, "{n}: {err:?}");
+        assert!(err.message.contains("256 MiB"), "{}", err.message);
     }
 
     #[test]
