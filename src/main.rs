@@ -24,6 +24,17 @@ struct Cli {
     #[arg(short = 't', long = "config-test")]
     config_test: bool,
 
+    /// With -t: first print the configuration as keepvip understood it, after keepalived's
+    /// preprocessing (@ID lines, $NAME definitions, ~SEQ/~LST, includes), to stdout.
+    #[arg(long = "dump", requires = "config_test")]
+    dump: bool,
+
+    /// keepalived's config id: `@ID` lines of the configuration are kept only when ID matches,
+    /// `@^ID` lines only when it does not, and `${_INSTANCE}` is replaced by it. Default: the
+    /// host name up to its first '.', as in keepalived.
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    config_id: Option<String>,
+
     /// Directory for the pid file and other runtime files; one per agent.
     #[arg(long = "run-dir", default_value = "/run/keepvip")]
     run_dir: PathBuf,
@@ -49,8 +60,17 @@ fn main() -> ExitCode {
     }
     logger.format_target(false).init();
 
+    let load = keepvip::config::LoadOptions {
+        config_id: match cli.config_id {
+            Some(id) => Some(id),
+            None => host_config_id(),
+        },
+    };
     if cli.config_test {
-        return if daemon::config_test(&cli.config) {
+        if cli.dump {
+            print!("{}", keepvip::config::dump(&cli.config, &load));
+        }
+        return if daemon::config_test(&cli.config, &load) {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -67,6 +87,7 @@ fn main() -> ExitCode {
     let options = Options {
         config: cli.config,
         run_dir: cli.run_dir,
+        load,
     };
     match daemon::run(&options, signal_fd) {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,4 +96,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// keepalived's default config id: the node name (uname) up to its first '.'.
+fn host_config_id() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    keepvip::config::default_config_id(&name)
 }

@@ -1,6 +1,7 @@
 //! The configuration corpus in `tests/configs`: keepalived.conf files an operator might run
 //! (cloud unicast pair, active-active pair, IPv6 gateway, sync group, tracked HAProxy, VMAC,
-//! split configuration, VRRPv2 with a password, GARP tuning, maintenance file, an LVS director).
+//! split configuration, VRRPv2 with a password, GARP tuning, maintenance file, an LVS director,
+//! one preprocessor template for both routers of a pair).
 //!
 //! - keepvip's `--config-test` must accept every one of them;
 //! - Debian's keepalived 2.2.7 (`keepalived -t`) must accept them too, except for the
@@ -41,6 +42,7 @@ const EXPECTED_FILES: &[&str] = &[
     "office-pass-b.conf",
     "split-config/keepalived.conf",
     "sync-group-wan-lan.conf",
+    "templated-pair.conf",
     "vmac.conf",
 ];
 
@@ -266,6 +268,83 @@ fn keepalived_accepts_the_corpus_except_declared_keepvip_keywords() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// Small preprocessor files: keepvip -t and keepalived -t agree on accepting or refusing each.
+#[test]
+fn preprocessor_verdicts_match_keepalived() {
+    let instance = |body: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n{body}\n  \
+             virtual_ipaddress {{\n    192.0.2.1/24\n  }}\n}}\n"
+        )
+    };
+    let cases: Vec<(&str, String, bool)> = vec![
+        (
+            "definitions",
+            format!(
+                "$P=120\n$E=\n{}",
+                instance("  priority $P $E\n  ${_HASH} comment")
+            ),
+            true,
+        ),
+        (
+            "multi-line definition",
+            format!(
+                "$V= \\\n  advert_int 1 \\\n  priority ${{P}}0\n$P=12\n{}",
+                instance("  $V")
+            ),
+            true,
+        ),
+        (
+            "generators",
+            instance(
+                "  virtual_ipaddress_excluded {\n    ~LST(A, 2, 3) 192.0.2.${A}/24\n  }\n  \
+                 ~SEQ(i, 1) priority 10$i",
+            ),
+            true,
+        ),
+        (
+            "conditional line",
+            instance("  @no_such_host_id priority 300"),
+            true,
+        ),
+        (
+            "bad ~SEQ step",
+            instance("  ~SEQ(i, 1, 0, 2) priority 100"),
+            false,
+        ),
+        ("bad ~LST", instance("  ~LST(l) priority 100"), false),
+        (
+            "substituted value out of range",
+            format!("$P=300\n{}", instance("  priority $P")),
+            false,
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("keepvip-preproc-verdicts-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("create the test directory");
+    let interfaces = BTreeSet::from(["eth0".to_string()]);
+    let mut failures = Vec::new();
+    for (name, text, accepted) in &cases {
+        let path = dir.join(format!("{}.conf", name.replace(' ', "-")));
+        fs::write(&path, text).expect("write the case");
+        let keepvip = keepvip_config_test(&path);
+        let keepalived = keepalived_config_test(&path, &interfaces);
+        assert_ne!(keepalived.status.code(), Some(97), "this test needs root");
+        let verdicts = (keepvip.status.success(), keepalived.status.success());
+        if verdicts != (*accepted, *accepted) {
+            failures.push(format!(
+                "{name}: expected {}, keepvip {} / keepalived {}\n{text}\nkeepvip:\n{}\nkeepalived:\n{}",
+                if *accepted { "accept" } else { "refuse" },
+                verdicts.0,
+                verdicts.1,
+                output_text(&keepvip),
+                output_text(&keepalived)
+            ));
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
 // ---- what the corpus means ----------------------------------------------------------------
 
 fn load(name: &str) -> keepvip::config::Config {
@@ -414,6 +493,48 @@ fn corpus_files_mean_what_their_comments_say() {
     let maintenance = load("maintenance-track-file.conf");
     let file = maintenance.track_files.first().expect("a track_file");
     assert_eq!(file.weight.weight, -100);
+
+    // One template, two routers: the config id picks the priority and router_id.
+    let templated = |id: &str| {
+        let path = corpus_dir().join("templated-pair.conf");
+        let options = keepvip::config::LoadOptions {
+            config_id: Some(id.to_string()),
+        };
+        keepvip::config::load_with_options(&path, &options)
+            .unwrap_or_else(|report| panic!("{} as {id}:\n{report}", path.display()))
+            .config
+    };
+    for (id, router_id, priority) in [("lb1", "lb1", 150), ("lb2", "lb2", 100)] {
+        let config = templated(id);
+        assert_eq!(config.global.router_id.as_deref(), Some(router_id));
+        let shape: Vec<(String, u8, u8, Vec<String>)> = config
+            .instances
+            .iter()
+            .map(|i| {
+                let vips = i.vips.iter().map(|v| v.addr.to_string()).collect();
+                (i.name.clone(), i.vrid, i.priority, vips)
+            })
+            .collect();
+        let vips = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shape,
+            [
+                (
+                    "WEB".to_string(),
+                    1,
+                    priority,
+                    vips(&["192.0.2.11", "192.0.2.12", "192.0.2.13"])
+                ),
+                (
+                    "API".to_string(),
+                    2,
+                    priority,
+                    vips(&["192.0.2.21", "192.0.2.22"])
+                ),
+            ],
+            "templated-pair.conf as {id}"
+        );
+    }
 
     let vmac = load("vmac.conf");
     let vmac_instance = vmac.instances.first().expect("an instance");

@@ -190,3 +190,41 @@ fn starting_without_net_capabilities_is_one_clear_error() {
     );
     assert!(!text.contains("panicked"), "{text}");
 }
+
+#[test]
+fn config_id_and_dump_show_the_preprocessed_configuration() {
+    let conf = ConfFile::new(
+        "preproc",
+        "@a $PRIO=150\n@^a $PRIO=100\n\
+         vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority $PRIO\n  \
+         virtual_ipaddress {\n    ~SEQ(N, 2) 192.0.2.$N\n  }\n}\n",
+    );
+    let run = |id: &str| {
+        let out = Command::new(KEEPVIP)
+            .args(["-t", "--dump", "-i", id, "-f"])
+            .arg(&conf.path)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run keepvip");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let dumped = |priority: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+             virtual_ipaddress {{\n    192.0.2.1\n    192.0.2.2\n  }}\n}}\n"
+        )
+    };
+    assert_eq!(run("a"), (Some(0), dumped(150)));
+    assert_eq!(run("b"), (Some(0), dumped(100)));
+    // --dump is for -t only.
+    let out = Command::new(KEEPVIP)
+        .args(["--dump", "-f"])
+        .arg(&conf.path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run keepvip");
+    assert_eq!(out.status.code(), Some(2));
+}

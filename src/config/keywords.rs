@@ -371,9 +371,13 @@ pub fn lookup(table: &'static [Keyword], name: &str) -> Option<Keyword> {
 
 /// The keyword of `table` closest to `word`, if it is close enough to be a likely typo.
 pub fn suggest(table: &'static [Keyword], word: &str) -> Option<&'static str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let len = word.chars().count();
+    let limit = (len / 3).clamp(1, 3);
     table
         .iter()
+        // The distance is at least the difference in length: skip the rest unmeasured (a long
+        // word, say from a substitution, would cost its length times each keyword's).
+        .filter(|k| k.name.chars().count().abs_diff(len) <= limit)
         .map(|k| (edit_distance(word, k.name), k.name))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)

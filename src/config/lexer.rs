@@ -11,15 +11,19 @@
 //!   statement takes the rest of the line, quotes included, as a glob relative to the including
 //!   file's directory; the included files' tokens are spliced in place, each carrying its own
 //!   file id, so a block may even open in one file and close in another as in keepalived.
-//! - Conditional lines (`@id ...`), parameter definitions (`$NAME=...`), sequence/list lines
-//!   (`~SEQ(...)`, `~LST(...)`) and keepalived's predefined parameters (`$_PWD`, `${_INSTANCE}`
-//!   ...) are reported as not supported.
+//! - Before a line is split, keepalived's preprocessor runs on it (see `preproc`): `@ID` /
+//!   `@^ID` conditional lines, `$NAME=` definitions (multi-line ones continue while lines end in
+//!   `\`), `~SEQ`/`~LST` generators and parameter substitution. Comments are removed first,
+//!   and again after substitution (a `${_HASH}` outside quotes starts one, as in keepalived).
+//!   Words keep the position of the text they come from: substituted text that of the `$`.
+//!   `include` is recognised after preprocessing, so its pattern may use parameters.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::diag::{Diags, FileId, Span};
 use super::glob;
+use super::preproc::{self, Line};
 use super::source::{FileSystem, SourceMap, MAX_FILE_BYTES};
 
 /// Include nesting deeper than this is refused (keepalived has no limit but its file
@@ -27,8 +31,27 @@ use super::source::{FileSystem, SourceMap, MAX_FILE_BYTES};
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Included files read in total (counting repeats): stops exponential diamond includes.
 const MAX_FILES_READ: usize = 1000;
-/// keepalived's predefined parameters, replaced even without any `$NAME=` definition.
-const PREDEFINED_PARAMETERS: [&str; 5] = ["_PWD", "_INSTANCE", "_RANDOM", "_HASH", "_BANG"];
+/// Multi-line definitions and generators expanding inside each other deeper than this are
+/// refused (a multi-line definition that uses itself).
+const MAX_EXPANSION_DEPTH: usize = 32;
+/// Times one line is looked at again after a substitution (to find a conditional, a definition
+/// or a generator the substitution produced); more never happens in a sane file.
+const MAX_PASSES: usize = 64;
+/// Lines (and bytes) the preprocessor may hand to the tokenizer in all. keepalived's own example
+/// of three nested `~SEQ`s (65,024 instances of a dozen lines each) is beyond it, and beyond
+/// what keepvip is meant to run; a real configuration is far below it.
+const MAX_OUTPUT_LINES: usize = 250_000;
+const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Where a line being preprocessed comes from.
+struct Origin<'p> {
+    file: FileId,
+    line: u32,
+    /// Base directory of relative includes.
+    dir: &'p Path,
+    /// What `${_PWD}` stands for.
+    pwd: &'p str,
+}
 
 /// A word: its text with quotes removed, and where it sits in its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +59,9 @@ pub(crate) struct Word {
     pub text: String,
     pub quoted: bool,
     pub span: Span,
-    /// Byte range in the file text, quotes included.
+    /// The preprocessed line the word was read from (comment removed, parameters replaced),
+    /// and the word's byte range in it, quotes included.
+    pub line: Rc<str>,
     pub start: usize,
     pub end: usize,
 }
@@ -93,10 +118,25 @@ pub(crate) struct Lexer<'a> {
     /// Canonical paths of the files being read, outermost first: cycle detection.
     stack: Vec<PathBuf>,
     files_read: usize,
+    /// keepalived's config id, for `@ID` / `@^ID` lines.
+    config_id: Option<String>,
+    /// `$NAME=` definitions so far.
+    defs: preproc::Definitions,
+    lines_out: usize,
+    bytes_out: usize,
+    /// `~SEQ`/`~LST` repetitions so far (a repeated line may produce nothing).
+    iterations: usize,
+    /// An expansion limit was hit and reported: nothing more is read.
+    stopped: bool,
 }
 
 impl<'a> Lexer<'a> {
+    #[cfg(test)]
     pub fn new(fs: &'a dyn FileSystem) -> Lexer<'a> {
+        Lexer::with_options(fs, &super::LoadOptions::default())
+    }
+
+    pub fn with_options(fs: &'a dyn FileSystem, options: &super::LoadOptions) -> Lexer<'a> {
         Lexer {
             fs,
             sources: SourceMap::default(),
@@ -104,6 +144,12 @@ impl<'a> Lexer<'a> {
             tokens: Vec::new(),
             stack: Vec::new(),
             files_read: 0,
+            config_id: options.config_id.clone(),
+            defs: preproc::Definitions::default(),
+            lines_out: 0,
+            bytes_out: 0,
+            iterations: 0,
+            stopped: false,
         }
     }
 
@@ -132,75 +178,214 @@ impl<'a> Lexer<'a> {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let mut offset = 0usize;
-        let mut in_definition = false;
+        // `${_PWD}`: keepalived reads each file from its directory and replaces `${_PWD}` by
+        // the working directory.
+        let pwd_dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir.as_path()
+        };
+        let pwd = self
+            .fs
+            .canonicalize(pwd_dir)
+            .unwrap_or_else(|_| pwd_dir.to_path_buf())
+            .display()
+            .to_string();
         for (index, raw_line) in text.split('\n').enumerate() {
-            let line_start = offset;
-            offset += raw_line.len() + 1;
             let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
             let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            self.lex_line(file, &dir, line, line_start, line_no, &mut in_definition);
+            let content = line.get(..comment_start(line)).unwrap_or("");
+            // The lines of a multi-line `$NAME=... \` definition.
+            if self.defs.collecting() {
+                self.defs.continue_with(line.is_empty(), content);
+                continue;
+            }
+            let at = Origin {
+                file,
+                line: line_no,
+                dir: &dir,
+                pwd: &pwd,
+            };
+            self.process(&at, Line::physical(content), 0);
         }
     }
 
-    fn lex_line(
-        &mut self,
-        file: FileId,
-        dir: &Path,
-        line: &str,
-        line_start: usize,
-        line_no: u32,
-        in_definition: &mut bool,
-    ) {
-        let span_at = |col: usize| Span {
-            file,
-            line: line_no,
-            col: u32::try_from(col + 1).unwrap_or(u32::MAX),
-        };
-        let content_end = comment_start(line);
-        let content = line.get(..content_end).unwrap_or("");
-        let chars: Vec<(usize, char)> = content.char_indices().collect();
-
-        // A multi-line `$NAME= \` definition continues while lines end with '\'.
-        if *in_definition {
-            *in_definition = content.trim_end().ends_with('\\');
+    /// The preprocessor on one line: `@ID` prefixes, definitions, `~SEQ`/`~LST` generators and
+    /// parameter substitution, then the words of what is left. `depth` counts the expansions
+    /// (multi-line definitions, generators) this line comes from.
+    fn process(&mut self, at: &Origin, mut line: Line, depth: usize) {
+        if self.stopped {
             return;
         }
+        let span = |col: u32| Span {
+            file: at.file,
+            line: at.line,
+            col,
+        };
+        if depth > MAX_EXPANSION_DEPTH {
+            self.stop(
+                span(line.col(0)),
+                format!(
+                    "multi-line definitions and ~SEQ/~LST lines are nested more than \
+                     {MAX_EXPANSION_DEPTH} deep here: a multi-line definition must not use \
+                     itself, directly or through others"
+                ),
+            );
+            return;
+        }
+        let mut continuations: Vec<preproc::Continuation> = Vec::new();
+        let mut passes = 0usize;
+        let keep = loop {
+            passes += 1;
+            line.trim();
+            if line.text.is_empty() {
+                break depth == 0;
+            }
+            if line.text.starts_with('@') {
+                // `@ID rest` / `@^ID rest`: keep `rest` if the config id matches (or not).
+                let Some(skip) = conditional_prefix(&line.text, self.config_id.as_deref()) else {
+                    break false;
+                };
+                line.drop_prefix(skip);
+                continue;
+            }
+            if let Some((name, value)) = preproc::definition(&line.text) {
+                let (name, value) = (name.to_string(), value.to_string());
+                self.defs.define(&name, &value);
+                break false;
+            }
+            if line.text.starts_with("~SEQ") || line.text.starts_with("~LST") {
+                self.generate(at, &line, depth);
+                break false;
+            }
+            if line.text.starts_with('~') || !line.text.contains('$') {
+                break true;
+            }
+            let predefined = preproc::Predefined {
+                pwd: at.pwd,
+                instance: self.config_id.as_deref().unwrap_or(""),
+            };
+            match self
+                .defs
+                .substitute(&mut line, &predefined, &mut continuations)
+            {
+                Err(err) if err.fatal => {
+                    self.stop(span(err.col), err.message);
+                    break false;
+                }
+                Err(err) => {
+                    self.diags.error(Some(span(err.col)), &[], err.message);
+                    break false;
+                }
+                Ok(false) => break true,
+                // The replaced text may be a conditional line, a definition or a generator, or
+                // hold further references: look again.
+                Ok(true) if passes < MAX_PASSES => {}
+                Ok(true) => break true,
+            }
+        };
+        if keep {
+            self.count_output(at, &line);
+            self.lex_line(at.file, at.dir, &line, at.line);
+        }
+        // The further lines of the multi-line definitions replaced here, innermost first.
+        while let Some((col, lines)) = continuations.pop() {
+            for text in lines {
+                self.process(at, Line::generated(&text, col), depth + 1);
+            }
+        }
+    }
 
+    /// `~SEQ(...)` / `~LST(...) rest`: `rest` read once per value, with the variable(s) set.
+    fn generate(&mut self, at: &Origin, line: &Line, depth: usize) {
+        let predefined = preproc::Predefined {
+            pwd: at.pwd,
+            instance: self.config_id.as_deref().unwrap_or(""),
+        };
+        let span = Span {
+            file: at.file,
+            line: at.line,
+            col: line.col(0),
+        };
+        let generator = match self.defs.generator(line, &predefined) {
+            Ok(generator) => generator,
+            Err(message) => {
+                self.diags.error(Some(span), &[], message);
+                return;
+            }
+        };
+        let mut rest = line.clone();
+        rest.drop_prefix(generator.rest);
+        let mut index = 0u64;
+        while let Some(values) = generator.values.get(index) {
+            if self.stopped {
+                return;
+            }
+            self.iterations += 1;
+            if self.iterations > MAX_OUTPUT_LINES {
+                self.stop(
+                    span,
+                    format!(
+                        "~SEQ/~LST lines repeat more than {MAX_OUTPUT_LINES} times in all; \
+                         keepvip stops reading here (check the ranges)"
+                    ),
+                );
+                return;
+            }
+            for (var, value) in generator.vars.iter().zip(&values) {
+                self.defs.set(var, value);
+            }
+            self.process(at, rest.clone(), depth + 1);
+            index += 1;
+        }
+    }
+
+    /// Bounds what the preprocessor may produce: a small file must not expand to gigabytes.
+    fn count_output(&mut self, at: &Origin, line: &Line) {
+        self.lines_out += 1;
+        self.bytes_out += line.text.len();
+        if self.lines_out > MAX_OUTPUT_LINES || self.bytes_out > MAX_OUTPUT_BYTES {
+            self.stop(
+                Span {
+                    file: at.file,
+                    line: at.line,
+                    col: line.col(0),
+                },
+                format!(
+                    "the configuration expands to more than {MAX_OUTPUT_LINES} lines or {} MiB \
+                     after preprocessing; keepvip stops reading here (check the ~SEQ/~LST \
+                     ranges and multi-line definitions)",
+                    MAX_OUTPUT_BYTES / (1024 * 1024)
+                ),
+            );
+        }
+    }
+
+    /// Reports `message` and ignores the rest of the configuration.
+    fn stop(&mut self, span: Span, message: String) {
+        if !self.stopped {
+            self.diags.error(Some(span), &[], message);
+            self.stopped = true;
+        }
+    }
+
+    /// Splits a preprocessed line into tokens (and follows an `include`).
+    fn lex_line(&mut self, file: FileId, dir: &Path, line: &Line, line_no: u32) {
+        let span_at_byte = |byte: usize| Span {
+            file,
+            line: line_no,
+            col: line.col(byte),
+        };
+        let content_end = comment_start(&line.text);
+        let content = line.text.get(..content_end).unwrap_or("");
+        let raw: Rc<str> = Rc::from(content);
+        let chars: Vec<(usize, char)> = content.char_indices().collect();
+        let span_at =
+            |index: usize| span_at_byte(chars.get(index).map_or(content.len(), |&(b, _)| b));
         let first = chars
             .iter()
             .position(|&(_, c)| !is_blank(c))
             .unwrap_or(chars.len());
-        let rest = content
-            .get(chars.get(first).map_or(content.len(), |&(b, _)| b)..)
-            .unwrap_or("");
-        if rest.starts_with('@') {
-            self.diags.error(
-                Some(span_at(first)),
-                &[],
-                "conditional configuration ('@id ...' lines) is not supported by keepvip yet; \
-                 keep one file per host",
-            );
-            return;
-        }
-        if is_definition(rest) {
-            self.diags.error(
-                Some(span_at(first)),
-                &[],
-                "parameter definitions ('$NAME=value') are not supported by keepvip yet; \
-                 write the values out",
-            );
-            *in_definition = rest.trim_end().ends_with('\\');
-            return;
-        }
-        if rest.starts_with("~SEQ") || rest.starts_with("~LST") {
-            self.diags.error(
-                Some(span_at(first)),
-                &[],
-                "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
-            );
-            return;
-        }
 
         let mut j = first;
         let mut statement_start = true;
@@ -249,13 +434,7 @@ impl<'a> Lexer<'a> {
                             )
                         }
                     };
-                    self.push_word(
-                        text.to_string(),
-                        true,
-                        span,
-                        line_start + byte,
-                        line_start + end,
-                    );
+                    self.push_word(text.to_string(), true, span, &raw, byte..end);
                     statement_start = false;
                     j = next;
                 }
@@ -298,7 +477,7 @@ impl<'a> Lexer<'a> {
                             }
                         }
                     }
-                    self.push_word(text, false, span, line_start + byte, line_start + end);
+                    self.push_word(text, false, span, &raw, byte..end);
                     statement_start = false;
                 }
             }
@@ -309,24 +488,22 @@ impl<'a> Lexer<'a> {
         });
     }
 
-    fn push_word(&mut self, text: String, quoted: bool, span: Span, start: usize, end: usize) {
-        if let Some(name) = predefined_parameter(&text) {
-            self.diags.error(
-                Some(span),
-                &[],
-                format!(
-                    "keepalived would replace '${name}' here; parameter substitution is not \
-                     supported by keepvip yet, write the value out"
-                ),
-            );
-        }
+    fn push_word(
+        &mut self,
+        text: String,
+        quoted: bool,
+        span: Span,
+        line: &Rc<str>,
+        range: std::ops::Range<usize>,
+    ) {
         self.tokens.push(Token {
             kind: TokenKind::Word(Word {
                 text,
                 quoted,
                 span,
-                start,
-                end,
+                line: Rc::clone(line),
+                start: range.start,
+                end: range.end,
             }),
             span,
         });
@@ -560,50 +737,24 @@ fn unescape_comment_chars(s: &str) -> String {
     s.replace("\\#", "#").replace("\\!", "!")
 }
 
-/// `$NAME=...` with NAME = `[A-Za-z_][A-Za-z0-9_]*`, blanks allowed before `=`.
-fn is_definition(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('$') else {
-        return false;
+/// For a line starting `@ID` or `@^ID`: `None` if keepalived drops the line (the id does not
+/// match, or nothing follows it), else the length of the prefix to remove (the id and the blanks
+/// after it). keepalived compares the word up to the first blank with the config id exactly.
+fn conditional_prefix(line: &str, config_id: Option<&str>) -> Option<usize> {
+    let after_at = line.strip_prefix('@')?;
+    let (negated, word_and_rest) = match after_at.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, after_at),
     };
-    let name_len = rest
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(rest.len(), |(i, _)| i);
-    let starts_well = rest
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    starts_well
-        && rest
-            .get(name_len..)
-            .is_some_and(|after| after.trim_start_matches(is_blank).starts_with('='))
-}
-
-/// A reference keepalived would substitute: `$_PWD` followed by a non-name character or the
-/// end, or `${_PWD}` (`${_RANDOM 1 5}` included).
-fn predefined_parameter(text: &str) -> Option<&'static str> {
-    let mut rest = text;
-    while let Some(pos) = rest.find('$') {
-        let after = rest.get(pos + 1..).unwrap_or("");
-        for name in PREDEFINED_PARAMETERS {
-            if let Some(tail) = after.strip_prefix('{').and_then(|t| t.strip_prefix(name)) {
-                if tail.starts_with('}') || tail.starts_with(' ') {
-                    return Some(name);
-                }
-            }
-            if let Some(tail) = after.strip_prefix(name) {
-                if !tail
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    return Some(name);
-                }
-            }
-        }
-        rest = after;
+    let word_len = word_and_rest.find([' ', '\t'])?;
+    let word = word_and_rest.get(..word_len)?;
+    let matches = config_id == Some(word);
+    if matches == negated {
+        return None;
     }
-    None
+    let after_word = word_and_rest.get(word_len..)?;
+    let blanks = after_word.len() - after_word.trim_start_matches([' ', '\t']).len();
+    Some(line.len() - after_word.len() + blanks)
 }
 
 #[cfg(test)]
@@ -690,7 +841,7 @@ mod tests {
         else {
             panic!("no quoted word");
         };
-        assert_eq!(&"a\n\tbé c\r\n  \"q r\""[q.start..q.end], "\"q r\"");
+        assert_eq!(&q.line[q.start..q.end], "\"q r\"");
     }
 
     #[test]
@@ -744,38 +895,47 @@ mod tests {
         );
     }
 
+    fn lex_with_id<'a>(fs: &'a MemFs, id: Option<&str>, text: &str) -> Lexer<'a> {
+        lex_at(fs, "/k.conf", id, text)
+    }
+
+    fn lex_at<'a>(fs: &'a MemFs, path: &str, id: Option<&str>, text: &str) -> Lexer<'a> {
+        let options = super::super::LoadOptions {
+            config_id: id.map(str::to_string),
+        };
+        let mut lexer = Lexer::with_options(fs, &options);
+        lexer.lex_main(Path::new(path), text);
+        lexer
+    }
+
     #[test]
-    fn unsupported_preprocessor_lines() {
+    fn conditional_lines_follow_the_config_id() {
         let fs = MemFs::new();
-        let l = lex_text(
-            &fs,
-            "/k.conf",
-            "@main router_id a\n$X=1\n$M= \\\n  a \\\n  b\nkept\n~SEQ(i,1,3) x\nnotify \"${_PWD}/x\"\ncost $5\n",
-        );
-        assert_eq!(
-            words(&l),
-            vec![
-                "kept",
-                ";",
-                "notify",
-                "\"${_PWD}/x\"",
-                ";",
-                "cost",
-                "$5",
-                ";",
-                ";"
-            ]
-        );
-        assert_eq!(
-            messages(&l),
-            vec![
-                "conditional configuration ('@id ...' lines) is not supported by keepvip yet; keep one file per host",
-                "parameter definitions ('$NAME=value') are not supported by keepvip yet; write the values out",
-                "parameter definitions ('$NAME=value') are not supported by keepvip yet; write the values out",
-                "'~SEQ'/'~LST' lines are not supported by keepvip yet; write the lines out",
-                "keepalived would replace '$_PWD' here; parameter substitution is not supported by keepvip yet, write the value out",
-            ]
-        );
+        let text = "@main a 1\n  @backup\tb 2\n@^main c 3\n@^backup d {\n@main\n@ e\n@mainx f\n";
+        let main = lex_with_id(&fs, Some("main"), text);
+        assert_eq!(words(&main), vec!["a", "1", ";", "d", "{", ";", ";"]);
+        let backup = lex_with_id(&fs, Some("backup"), text);
+        assert_eq!(words(&backup), vec!["b", "2", ";", "c", "3", ";", ";"]);
+        // No id at all: every '@ID' line goes, every '@^ID' line stays.
+        let none = lex_with_id(&fs, None, text);
+        assert_eq!(words(&none), vec!["c", "3", ";", "d", "{", ";", ";"]);
+        assert!(messages(&main).is_empty());
+        // Spans still point at the kept text in the original line.
+        let Some(TokenKind::Word(b)) = backup.tokens.first().map(|t| &t.kind) else {
+            panic!("no word");
+        };
+        assert_eq!((b.span.line, b.span.col), (2, 11));
+    }
+
+    #[test]
+    fn conditional_prefix_rules() {
+        assert_eq!(conditional_prefix("@a x", Some("a")), Some(3));
+        assert_eq!(conditional_prefix("@a \t x", Some("a")), Some(5));
+        assert_eq!(conditional_prefix("@^a x", Some("b")), Some(4));
+        assert_eq!(conditional_prefix("@^a x", Some("a")), None);
+        assert_eq!(conditional_prefix("@a", Some("a")), None);
+        assert_eq!(conditional_prefix("@ x", Some("")), Some(2));
+        assert_eq!(conditional_prefix("@^ x", None), Some(3));
     }
 
     #[test]
@@ -888,16 +1048,282 @@ mod tests {
         assert_eq!(words(&l).iter().filter(|w| *w == "a").count(), 2);
     }
 
+    /// Words with their line and column.
+    fn placed(lexer: &Lexer) -> Vec<(String, u32, u32)> {
+        lexer
+            .tokens
+            .iter()
+            .filter_map(|t| match &t.kind {
+                TokenKind::Word(w) => Some((w.text.clone(), w.span.line, w.span.col)),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
-    fn definitions_are_recognised_precisely() {
-        assert!(is_definition("$A=1"));
-        assert!(is_definition("$_a9 = x"));
-        assert!(!is_definition("$9=1"));
-        assert!(!is_definition("$A"));
-        assert!(!is_definition("$A-B=1"));
-        assert_eq!(predefined_parameter("${_RANDOM 1 9}"), Some("_RANDOM"));
-        assert_eq!(predefined_parameter("$_HASH"), Some("_HASH"));
-        assert_eq!(predefined_parameter("$_PWDX"), None);
-        assert_eq!(predefined_parameter("$HOME"), None);
+    fn definitions_and_substitution() {
+        let fs = MemFs::new();
+        let l = lex_text(
+            &fs,
+            "/k.conf",
+            "$A=alpha # comment\n$E=\n$B =x\nk $A ${A}x \"$A\" $E z\n$A=beta\nk $A\n",
+        );
+        assert_eq!(
+            words(&l),
+            vec![
+                "$B", "=x", ";", "k", "alpha", "alphax", "\"$A\"", "z", ";", "k", "beta", ";", ";"
+            ]
+        );
+        assert!(messages(&l).is_empty());
+        // Substituted words point at the reference they replaced.
+        let cols: Vec<(u32, u32)> = placed(&l).iter().map(|(_, l, c)| (*l, *c)).collect();
+        assert_eq!(
+            cols.get(2..7),
+            Some(&[(4, 1), (4, 3), (4, 6), (4, 12), (4, 20)][..])
+        );
+    }
+
+    #[test]
+    fn substitution_in_keywords_block_names_and_conditionals() {
+        let fs = MemFs::new();
+        let text = "@main $PRIO=240\n@backup $PRIO=200\n$IF_MAIN=@main\n$KW=priority\n\
+                    $N=1\nvrrp_instance VI_${N} {\n  $KW $PRIO\n  $IF_MAIN nopreempt\n}\n";
+        let main = lex_with_id(&fs, Some("main"), text);
+        assert_eq!(
+            words(&main),
+            vec![
+                "vrrp_instance",
+                "VI_1",
+                "{",
+                ";",
+                "priority",
+                "240",
+                ";",
+                "nopreempt",
+                ";",
+                "}",
+                ";",
+                ";"
+            ]
+        );
+        let backup = lex_with_id(&fs, Some("backup"), text);
+        assert_eq!(
+            words(&backup),
+            vec![
+                "vrrp_instance",
+                "VI_1",
+                "{",
+                ";",
+                "priority",
+                "200",
+                ";",
+                "}",
+                ";",
+                ";"
+            ]
+        );
+    }
+
+    #[test]
+    fn multiline_definitions_expand_into_lines_at_the_use() {
+        let fs = MemFs::new();
+        let text = "$INST= \\\nvrrp_instance VI_${NUM} { \\\n  # a comment\n  \
+                    @high priority 130 \\\n  @low priority 120 \\\n}\n\n$NUM=0\n$INST\n\
+                    $NUM=1\n  $INST\n";
+        let l = lex_with_id(&fs, Some("high"), text);
+        assert_eq!(
+            words(&l),
+            vec![
+                ";",
+                "vrrp_instance",
+                "VI_0",
+                "{",
+                ";",
+                "priority",
+                "130",
+                ";",
+                "}",
+                ";",
+                "vrrp_instance",
+                "VI_1",
+                "{",
+                ";",
+                "priority",
+                "130",
+                ";",
+                "}",
+                ";",
+                ";"
+            ]
+        );
+        assert!(messages(&l).is_empty(), "{:?}", messages(&l));
+        // Every word of an expansion is placed at the reference ($INST, lines 9 and 11).
+        let places: Vec<(u32, u32)> = placed(&l).iter().map(|(_, l, c)| (*l, *c)).collect();
+        assert_eq!(
+            places,
+            vec![(9, 1); 4]
+                .into_iter()
+                .chain(vec![(11, 3); 4])
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn nested_multiline_definitions_keep_their_order() {
+        let fs = MemFs::new();
+        let text = "$RS= \\\nreal ${RS_NUM} { \\\n w 1 \\\n}\n\
+                    $VS= \\\nvs { \\\n $RS_NUM=1 \\\n $RS \\\n $RS_NUM=2 \\\n $RS \\\n}\n$VS\n";
+        let l = lex_text(&fs, "/k.conf", text);
+        let shown: Vec<String> = words(&l).into_iter().filter(|w| w != ";").collect();
+        assert_eq!(
+            shown,
+            vec!["vs", "{", "real", "1", "{", "w", "1", "}", "real", "2", "{", "w", "1", "}", "}"]
+        );
+    }
+
+    #[test]
+    fn predefined_parameters_and_includes() {
+        let fs = MemFs::new()
+            .file(
+                "/etc/k/sub/a.conf",
+                "notify \"${_PWD}/n.sh\" $WHO\n$FROM_A=a\n",
+            )
+            .file("/etc/k/b.conf", "b\n");
+        let l = lex_at(
+            &fs,
+            "/etc/k/main.conf",
+            Some("main"),
+            "$WHO=${_INSTANCE}\n$F=sub/a.conf\ninclude $F\n$FROM_A $_PWD\n\
+             x${_HASH}y z\n\"${_HASH}${_BANG}\"\n$B=b.conf\ninclude ${B}\n",
+        );
+        assert!(messages(&l).is_empty(), "{:?}", messages(&l));
+        assert_eq!(
+            words(&l),
+            vec![
+                ";",
+                "notify",
+                "\"/etc/k/sub/n.sh\"",
+                "main",
+                ";",
+                ";",
+                ";",
+                "a",
+                "/etc/k",
+                ";",
+                "x",
+                ";",
+                "\"#!\"",
+                ";",
+                ";",
+                "b",
+                ";",
+                ";",
+                ";",
+                ";"
+            ]
+        );
+        // The word from the included file is placed in it.
+        let main = placed(&l);
+        assert_eq!(main.get(2), Some(&("main".to_string(), 1, 23)));
+        assert_eq!(main.get(2).map(|_| l.tokens[3].span.file.0), Some(1));
+    }
+
+    #[test]
+    fn substitution_errors_are_placed_and_do_not_hang() {
+        let fs = MemFs::new();
+        let l = lex_text(
+            &fs,
+            "/k.conf",
+            "$SELF=$SELF y\nok 1\n  s $SELF\n$M= \\\n  a \\\n  $M\n\nok 2\n$M\n",
+        );
+        let found: Vec<(u32, u32, String)> = l
+            .diags
+            .items
+            .iter()
+            .map(|d| {
+                let s = d.span.unwrap();
+                (s.line, s.col, d.message.clone())
+            })
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (3, 5));
+        assert!(
+            found[0].2.contains("${SELF} was replaced"),
+            "{}",
+            found[0].2
+        );
+        assert_eq!((found[1].0, found[1].1), (9, 1));
+        assert!(
+            found[1].2.contains("nested more than 32 deep"),
+            "{}",
+            found[1].2
+        );
+        assert!(words(&l).contains(&"2".to_string()));
+    }
+
+    #[test]
+    fn seq_and_lst_lines_repeat_the_rest_of_the_line() {
+        let fs = MemFs::new();
+        let l = lex_text(
+            &fs,
+            "/k.conf",
+            "virtual_ipaddress {\n  ~SEQ(SUBNET, 0, 2) 10.0.${SUBNET}.1\n\
+             ~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(IP2,168,2,170) 192.${IP2}.${IP}.${IP1}\n}\n\
+             $S=~SEQ(i, 2)\n$S v$i\n",
+        );
+        assert!(messages(&l).is_empty(), "{:?}", messages(&l));
+        let shown: Vec<String> = words(&l).into_iter().filter(|w| w != ";").collect();
+        assert_eq!(
+            shown,
+            vec![
+                "virtual_ipaddress",
+                "{",
+                "10.0.0.1",
+                "10.0.1.1",
+                "10.0.2.1",
+                "192.168.10.1",
+                "192.170.10.1",
+                "192.168.20.4",
+                "192.170.20.4",
+                "}",
+                "v1",
+                "v2"
+            ]
+        );
+        // Each repetition is placed where its text is in the generator line.
+        let places: Vec<(u32, u32)> = placed(&l)
+            .iter()
+            .skip(1)
+            .take(3)
+            .map(|(_, l, c)| (*l, *c))
+            .collect();
+        assert_eq!(places, vec![(2, 22); 3]);
+    }
+
+    #[test]
+    fn generator_errors_and_limits() {
+        let fs = MemFs::new();
+        let l = lex_text(&fs, "/k.conf", "ok\n  ~SEQ(i, 1, 0, 2) x\n~LST(l) y\n");
+        let found: Vec<(u32, u32)> = l
+            .diags
+            .items
+            .iter()
+            .map(|d| d.span.map_or((0, 0), |s| (s.line, s.col)))
+            .collect();
+        assert_eq!(found, vec![(2, 3), (3, 1)]);
+        assert!(
+            messages(&l)[0].contains("step 0 never goes from 1 to 2"),
+            "{:?}",
+            messages(&l)
+        );
+        // A range that would never end, producing nothing: stopped, reported once.
+        let l = lex_text(&fs, "/k.conf", "~SEQ(i, 9223372036854775807) $X=1\nafter\n");
+        assert_eq!(messages(&l).len(), 1);
+        assert!(
+            messages(&l)[0].contains("repeat more than"),
+            "{:?}",
+            messages(&l)
+        );
+        assert!(!words(&l).contains(&"after".to_string()));
     }
 }

@@ -4,7 +4,9 @@
 //! globs walk: no clock, no network, no user database, no panics on any input.
 //!
 //! Layers, each with its own tests:
-//! - `lexer`: lines, comments, quotes, braces, `include` splicing (spans carry the file id).
+//! - `preproc`: keepalived's preprocessor on one line (definitions, substitution, generators).
+//! - `lexer`: lines, comments, the preprocessor, quotes, braces, `include` splicing (spans carry
+//!   the file id and the original column).
 //! - `tree`: the generic `keyword args... [{ block }]` grammar.
 //! - `keywords`: which keepalived keywords keepvip implements, ignores (warning) or does not
 //!   support yet (error), per block.
@@ -23,6 +25,7 @@ mod glob;
 pub mod keywords;
 mod lexer;
 mod model;
+mod preproc;
 mod source;
 mod tree;
 mod values;
@@ -51,19 +54,70 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// How a configuration is read: what keepalived takes from its command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// keepalived's config id (`-i` / `--config-id`): `@ID` lines are kept only when it equals
+    /// ID, `@^ID` lines only when it differs; `${_INSTANCE}` is replaced by it. `None` (no id at
+    /// all) drops every `@ID` line and keeps every `@^ID` line, as keepalived does.
+    pub config_id: Option<String>,
+}
+
+/// keepalived's default config id: the host name up to its first '.'.
+pub fn default_config_id(hostname: &str) -> Option<String> {
+    let short = hostname.trim().split('.').next().unwrap_or("");
+    (!short.is_empty()).then(|| short.to_string())
+}
+
 /// Reads and validates the configuration at `path`, following its includes. On failure the
 /// report holds every error found (and the warnings), not just the first.
 pub fn load(path: &Path) -> Result<Loaded, Report> {
-    load_with(&RealFs, path)
+    load_with_options(path, &LoadOptions::default())
+}
+
+/// [`load`] with keepalived's command-line settings (the config id).
+pub fn load_with_options(path: &Path, options: &LoadOptions) -> Result<Loaded, Report> {
+    load_fs(&RealFs, path, options)
 }
 
 /// Parses `text` as if it were the file at `path` (includes are resolved relative to `path`'s
 /// directory, on the real file system). For tests and tools.
 pub fn parse_str(text: &str, path: &Path) -> Result<Loaded, Report> {
-    parse_with(&RealFs, text, path)
+    parse_fs(&RealFs, text, path, &LoadOptions::default())
 }
 
+/// The configuration at `path` after keepalived's preprocessing (conditional lines, definitions,
+/// `~SEQ`/`~LST`, includes spliced in), re-rendered as indented keepalived.conf text: what keepvip
+/// understood. Problems are not reported here ([`load_with_options`] does that); a file that
+/// cannot be read dumps as nothing.
+pub fn dump(path: &Path, options: &LoadOptions) -> String {
+    dump_fs(&RealFs, path, options)
+}
+
+fn dump_fs(fs: &dyn FileSystem, path: &Path, options: &LoadOptions) -> String {
+    let Ok(text) = lexer::read_text(fs, path) else {
+        return String::new();
+    };
+    let mut lexer = lexer::Lexer::with_options(fs, options);
+    lexer.lex_main(path, &text);
+    let tokens = std::mem::take(&mut lexer.tokens);
+    let statements = tree::parse(tokens, &mut lexer.diags);
+    let mut out = String::new();
+    tree::render(&statements, 0, &mut out);
+    out
+}
+
+#[cfg(test)]
 fn load_with(fs: &dyn FileSystem, path: &Path) -> Result<Loaded, Report> {
+    load_fs(fs, path, &LoadOptions::default())
+}
+
+#[cfg(test)]
+fn parse_with(fs: &dyn FileSystem, text: &str, path: &Path) -> Result<Loaded, Report> {
+    parse_fs(fs, text, path, &LoadOptions::default())
+}
+
+fn load_fs(fs: &dyn FileSystem, path: &Path, options: &LoadOptions) -> Result<Loaded, Report> {
     let file_error = |message: String| {
         let mut diags = Diags::default();
         diags.error(None, &[], message);
@@ -88,14 +142,19 @@ fn load_with(fs: &dyn FileSystem, path: &Path) -> Result<Loaded, Report> {
         Ok(_) => {}
     }
     let text = lexer::read_text(fs, path).map_err(file_error)?;
-    parse_with(fs, &text, path)
+    parse_fs(fs, &text, path, options)
 }
 
-fn parse_with(fs: &dyn FileSystem, text: &str, path: &Path) -> Result<Loaded, Report> {
-    let mut lexer = lexer::Lexer::new(fs);
+fn parse_fs(
+    fs: &dyn FileSystem,
+    text: &str,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Loaded, Report> {
+    let mut lexer = lexer::Lexer::with_options(fs, options);
     lexer.lex_main(path, text);
     let tokens = std::mem::take(&mut lexer.tokens);
-    let statements = tree::parse(tokens, &lexer.sources, &mut lexer.diags);
+    let statements = tree::parse(tokens, &mut lexer.diags);
     let config = build::build(&statements, &lexer.sources, &mut lexer.diags);
     let mut diags = lexer.diags;
     // Group by file, then by position; `None` (whole-file) first. Stable, so that diagnostics

@@ -1247,9 +1247,27 @@ fn soup_word() -> impl Strategy<Value = String> {
             "*.conf",
             "{a,b}",
             "@main",
+            "@^main",
             "$X=1",
+            "$X=$X",
+            "$Y=${X}${X}",
+            "$M=\\",
+            "\\",
+            "$X",
+            "${X}",
+            "$Y",
+            "$M",
             "${_PWD}",
+            "${_RANDOM 1 9}",
+            "${_HASH}",
             "~SEQ(i,1,2)",
+            "~SEQx(i,0x10)",
+            "~SEQ(i,",
+            "~LST(i,a,b)",
+            "~LST({i,j},{1,2})",
+            "$i",
+            ")",
+            ",",
             "0",
             "1",
             "255",
@@ -1441,4 +1459,93 @@ fn use_vmac_with_unicast_peers_implies_vmac_xmit_base() {
                 .contains("use_vmac: with unicast_peer, adverts go out on the parent interface")),
         "{warnings:?}"
     );
+}
+
+// ---- preprocessor --------------------------------------------------------------------------
+
+fn run_with_id(id: &str, text: &str) -> (Option<Config>, Vec<String>) {
+    let options = LoadOptions {
+        config_id: Some(id.to_string()),
+    };
+    match parse_fs(&MemFs::new(), text, Path::new(PATH), &options) {
+        Ok(loaded) => (
+            Some(loaded.config),
+            loaded.warnings.iter().map(ToString::to_string).collect(),
+        ),
+        Err(report) => (
+            None,
+            report.diagnostics.iter().map(ToString::to_string).collect(),
+        ),
+    }
+}
+
+/// One file for two hosts, as in keepalived.conf(5).
+const TEMPLATE: &str = "@main $PRIO=150\n@backup $PRIO=100\n$IF=eth0\n$VI= \\\n\
+    vrrp_instance VI_${N} { \\\n  interface $IF \\\n  virtual_router_id ${N} \\\n  priority $PRIO \\\n\
+    virtual_ipaddress { \\\n    192.0.2.${N} \\\n  } \\\n}\n\n$N=1\n$VI\n$N=2\n$VI\n";
+
+#[test]
+fn one_template_for_two_hosts() {
+    for (id, priority) in [("main", 150), ("backup", 100)] {
+        let (config, diags) = run_with_id(id, TEMPLATE);
+        assert_eq!(diags, Vec::<String>::new());
+        let config = config.unwrap();
+        let seen: Vec<(String, u8, u8, String)> = config
+            .instances
+            .iter()
+            .map(|i| (i.name.clone(), i.vrid, i.priority, i.interface.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("VI_1".to_string(), 1, priority, "eth0".to_string()),
+                ("VI_2".to_string(), 2, priority, "eth0".to_string())
+            ]
+        );
+    }
+}
+
+#[test]
+fn errors_in_substituted_text_point_at_the_use() {
+    // No priority for a host that is neither main nor backup: `$PRIO` stays as written.
+    let (config, diags) = run_with_id("other", TEMPLATE);
+    assert!(config.is_none());
+    assert_eq!(
+        diags.first().map(String::as_str),
+        Some(
+            "/k.conf:15:1: error: vrrp_instance VI_1 > priority: '$PRIO' is not a whole number: \
+             expected 1-255 (255 = address owner)"
+        ),
+        "{diags:?}"
+    );
+    let (_, diags) = run_with_id("x", "$P=300\nvrrp_instance VI_1 {\n  priority $P\n}\n");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.starts_with("/k.conf:3:12: error: vrrp_instance VI_1 > priority")),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn dump_shows_the_configuration_after_preprocessing() {
+    let fs = MemFs::new()
+        .file("/k/keepalived.conf", TEMPLATE)
+        .file("/k/bad.conf", "x { y");
+    let options = LoadOptions {
+        config_id: Some("backup".to_string()),
+    };
+    let text = dump_fs(&fs, Path::new("/k/keepalived.conf"), &options);
+    let instance = |n: u8| {
+        format!(
+            "vrrp_instance VI_{n} {{\n  interface eth0\n  virtual_router_id {n}\n  priority 100\n  \
+             virtual_ipaddress {{\n    192.0.2.{n}\n  }}\n}}\n"
+        )
+    };
+    assert_eq!(text, format!("{}{}", instance(1), instance(2)));
+    assert_eq!(
+        dump_fs(&fs, Path::new("/k/bad.conf"), &options),
+        "x {\n  y\n}\n"
+    );
+    assert_eq!(dump_fs(&fs, Path::new("/k/none.conf"), &options), "");
 }

@@ -7,7 +7,6 @@
 
 use super::diag::{Diags, Span};
 use super::lexer::{Token, TokenKind, Word};
-use super::source::SourceMap;
 
 /// Blocks nested deeper than this are reported and their contents dropped (keepalived's own
 /// grammar is at most four levels deep).
@@ -48,7 +47,7 @@ struct Frame {
     items: Vec<Statement>,
 }
 
-pub(crate) fn parse(tokens: Vec<Token>, sources: &SourceMap, diags: &mut Diags) -> Vec<Statement> {
+pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
     let mut tokens = tokens;
     let mut root: Vec<Statement> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -91,7 +90,7 @@ pub(crate) fn parse(tokens: Vec<Token>, sources: &SourceMap, diags: &mut Diags) 
                     }
                     i += 1;
                 }
-                let raw_args = raw_text(sources, &keyword, &args);
+                let raw_args = raw_text(&keyword, &args);
                 let statement = Statement {
                     keyword,
                     args,
@@ -182,15 +181,53 @@ fn context(stack: &[Frame]) -> Vec<String> {
         .collect()
 }
 
-/// The source text from the first argument to the last. Statements never span lines, so all
-/// arguments are in the keyword's file.
-fn raw_text(sources: &SourceMap, keyword: &Word, args: &[Word]) -> String {
+/// Writes `statements` as keepalived.conf text, one statement a line, blocks indented by two
+/// spaces per level. Quoted words keep their quotes; `#` and `!` in bare words are escaped.
+pub(crate) fn render(statements: &[Statement], depth: usize, out: &mut String) {
+    for statement in statements {
+        out.push_str(&"  ".repeat(depth));
+        render_word(&statement.keyword, out);
+        for arg in &statement.args {
+            out.push(' ');
+            render_word(arg, out);
+        }
+        match &statement.block {
+            Some(block) => {
+                out.push_str(" {\n");
+                render(&block.items, depth + 1, out);
+                out.push_str(&"  ".repeat(depth));
+                out.push_str("}\n");
+            }
+            None => out.push('\n'),
+        }
+    }
+}
+
+fn render_word(word: &Word, out: &mut String) {
+    if word.quoted {
+        out.push('"');
+        out.push_str(&word.text);
+        out.push('"');
+    } else {
+        for c in word.text.chars() {
+            if matches!(c, '#' | '!') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+}
+
+/// The text from the first argument to the last, as preprocessed. Statements never span lines,
+/// so all arguments are in the keyword's line.
+fn raw_text(keyword: &Word, args: &[Word]) -> String {
     let (Some(first), Some(last)) = (args.first(), args.last()) else {
         return String::new();
     };
-    sources
-        .text(keyword.span.file)
-        .and_then(|text| text.get(first.start..last.end).map(str::to_string))
+    keyword
+        .line
+        .get(first.start..last.end)
+        .map(str::to_string)
         .unwrap_or_default()
 }
 
@@ -206,7 +243,7 @@ mod tests {
         let mut lexer = Lexer::new(&fs);
         lexer.lex_main(Path::new("/k.conf"), text);
         let tokens = std::mem::take(&mut lexer.tokens);
-        let tree = parse(tokens, &lexer.sources, &mut lexer.diags);
+        let tree = parse(tokens, &mut lexer.diags);
         let messages = lexer
             .diags
             .items
@@ -281,5 +318,16 @@ mod tests {
         assert!(messages[0].contains("nested more than 32 deep"));
         // One error per unclosed brace, none lost.
         assert_eq!(messages.len(), 1 + 2_000);
+    }
+
+    #[test]
+    fn render_indents_blocks_and_keeps_quotes() {
+        let (tree, _) = parse_text("a 1 { b \"x y\" c\\#d\n e { f }\n}\ng\n");
+        let mut out = String::new();
+        render(&tree, 0, &mut out);
+        assert_eq!(out, "a 1 {\n  b \"x y\" c\\#d\n  e {\n    f\n  }\n}\ng\n");
+        // What is rendered reads back the same.
+        let (again, _) = parse_text(&out);
+        assert_eq!(shape(&again), shape(&tree));
     }
 }

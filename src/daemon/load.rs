@@ -32,7 +32,12 @@ pub struct Loaded {
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
 /// (`file:line:col: error: …`) and a summary line.
 pub fn load_specs(path: &Path) -> Result<Loaded, String> {
-    let loaded = config::load(path).map_err(|report| report.to_string())?;
+    load_specs_with(path, &config::LoadOptions::default())
+}
+
+/// [`load_specs`] with the command line's config id.
+pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loaded, String> {
+    let loaded = config::load_with_options(path, options).map_err(|report| report.to_string())?;
     let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
     let config = &loaded.config;
     let mut errors = Vec::new();
@@ -72,8 +77,8 @@ fn summary_line(errors: usize, warnings: usize) -> String {
 }
 
 /// `keepvip --config-test`: prints every error and warning to stderr; true if the file is usable.
-pub fn check_config(path: &Path) -> bool {
-    match load_specs(path) {
+pub fn check_config(path: &Path, options: &config::LoadOptions) -> bool {
+    match load_specs_with(path, options) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 eprintln!("{warning}");

@@ -44,7 +44,7 @@ use crate::script::{self, NotifySettings, ScriptEvent, ScriptRunner};
 use crate::wire::{self, Advert, Family, Ipv4Header, MCAST_V4, MCAST_V6};
 
 use announce_queue::AnnounceQueue;
-pub use load::{check_config, load_specs, Loaded};
+pub use load::{check_config, load_specs, load_specs_with, Loaded};
 use pidfile::PidFile;
 use spec::{InstanceSpec, VipSpec};
 
@@ -69,6 +69,8 @@ const VIP_CHANGES_AT_STOP: Duration = Duration::from_secs(2);
 pub struct Options {
     pub config: PathBuf,
     pub run_dir: PathBuf,
+    /// How the configuration is read (the config id), at start and on every reload.
+    pub load: crate::config::LoadOptions,
 }
 
 /// The signals the daemon handles; `main` blocks them before anything else runs.
@@ -89,7 +91,7 @@ pub fn handled_signals() -> nix::sys::signal::SigSet {
 
 /// Runs the agent until SIGTERM / SIGINT. `signals` reads the (already blocked) handled signals.
 pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
-    let loaded = load_specs(&options.config).map_err(|report| {
+    let loaded = load_specs_with(&options.config, &options.load).map_err(|report| {
         format!(
             "{} has errors, not starting:\n{report}",
             options.config.display()
@@ -100,7 +102,7 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     }
     crate::io::caps::check_capabilities()?;
     let _pid_file = PidFile::create(&options.run_dir)?;
-    let mut daemon = Daemon::new(options.config.clone(), signals)
+    let mut daemon = Daemon::new(options.config.clone(), options.load.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
     // Start-up installs an owner's VIPs: it is inside the net that releases them on a panic.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -149,6 +151,8 @@ struct SocketSlot {
 
 struct Daemon {
     config_path: PathBuf,
+    /// The command line's config id, for reloads.
+    load_options: crate::config::LoadOptions,
     poll: Poll,
     /// Wakes the loop at its next deadline with microsecond precision.
     timer: DeadlineTimer,
@@ -192,7 +196,11 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn new(config_path: PathBuf, signals: SignalFd) -> io::Result<Daemon> {
+    fn new(
+        config_path: PathBuf,
+        load_options: crate::config::LoadOptions,
+        signals: SignalFd,
+    ) -> io::Result<Daemon> {
         let poll = Poll::new()?;
         let mut events = EventSocket::open()?;
         let mut netlink = RequestSocket::open()?;
@@ -216,6 +224,7 @@ impl Daemon {
         let vip_changes = vip_changes::VipChanges::spawn(waker)?;
         Ok(Daemon {
             config_path,
+            load_options,
             poll,
             timer,
             signals,
@@ -649,6 +658,6 @@ impl Daemon {
 }
 
 /// Prints `keepvip --config-test` output; returns whether the configuration is usable.
-pub fn config_test(path: &Path) -> bool {
-    check_config(path)
+pub fn config_test(path: &Path, options: &crate::config::LoadOptions) -> bool {
+    check_config(path, options)
 }

@@ -32,7 +32,7 @@ impl Daemon {
             return;
         }
         info!("SIGHUP: reloading {}", self.config_path.display());
-        let loaded = match load_specs(&self.config_path) {
+        let loaded = match load_specs_with(&self.config_path, &self.load_options) {
             Ok(loaded) => loaded,
             Err(report) => {
                 error!(
