@@ -18,7 +18,7 @@
 # (addresses are per interface), which keeps N unlimited inside the documentation ranges.
 # keepalived runs as `keepalived -n -l -G -D -P -R` (console log only, as keepvip; VRRP child only)
 # with the same configuration; keepvip keeps its default vip_lease (that cost is keepvip's).
-# Measured over the window: CPU from /proc/PID/schedstat (keepvip: its process; keepalived: parent
+# Measured over the window: CPU from /proc/PID/task/*/schedstat (all threads; keepvip: its process; keepalived: parent
 # + VRRP child), per advert sent (A) and received (B, every advert of A reaches it); peak RSS
 # (VmHWM; keepalived: the VRRP child, which holds the instances) and that divided by N; advert gaps
 # per VRID from a capture on segment 1's bridge (p50 / p99 / max, and as multiples of the interval);
@@ -168,7 +168,14 @@ vrrp_pids() {
         [[ -n $child ]] && echo "$child"
     fi
 }
-cpu_ns() { local sum=0 pid; for pid in "$@"; do sum=$((sum + $(cut -d' ' -f1 "/proc/$pid/schedstat"))); done; echo $sum; }
+# Every thread of each process (keepvip's netlink worker included).
+cpu_ns() {
+    local sum=0 pid task
+    for pid in "$@"; do
+        for task in /proc/"$pid"/task/*; do sum=$((sum + $(cut -d' ' -f1 "$task/schedstat"))); done
+    done
+    echo $sum
+}
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 vips_on() { ip -n $LAB-$1 -o -4 addr show 2>/dev/null | grep -c ' 198\.51\.100\.' || true; }
 

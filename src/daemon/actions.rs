@@ -321,23 +321,26 @@ impl Daemon {
             return;
         };
         let link_up = self.links.get(&ifindex).is_some_and(|l| l.oper_up);
+        // Encoded into a buffer kept across adverts: no allocation per advert.
+        let mut buf = std::mem::take(&mut self.tx_buf);
+        buf.resize(advert.buffer_len(), 0);
         // The group, or each unicast peer; the v3 checksum covers the destination it goes to.
         for (dst, ttl) in self.advert_destinations(idx) {
-            let bytes = match advert.to_bytes(src, dst, running.spec.v3_ipv4_checksum) {
-                Ok(bytes) => bytes,
+            let bytes = match advert.emit(&mut buf, src, dst, running.spec.v3_ipv4_checksum) {
+                Ok(len) => buf.get(..len).unwrap_or_default(),
                 Err(e) => {
                     error!("{}: cannot encode an advert: {e:?}", running.spec.name);
-                    return;
+                    break;
                 }
             };
-            if let Err(e) = slot.socket.send_with_ttl(&bytes, Some(src), dst, ttl) {
+            if let Err(e) = slot.socket.send_with_ttl(bytes, Some(src), dst, ttl) {
                 if !link_up {
                     // dont_track_primary keeps the instance running on a link that is down.
                     debug!(
                         "{}: not sent, {} is down: {e}",
                         running.spec.name, running.spec.interface
                     );
-                    return;
+                    break;
                 }
                 warn!(
                     "{}: sending an advert to {dst} on {} failed: {e}",
@@ -345,6 +348,7 @@ impl Daemon {
                 );
             }
         }
+        self.tx_buf = buf;
     }
 
     /// Queues `count` announcements of each address, and of the excluded VIPs (keepalived

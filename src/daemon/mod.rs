@@ -184,6 +184,8 @@ struct Daemon {
     backlog: Vec<usize>,
     stop_deadline: Option<Instant>,
     rx_buf: Vec<u8>,
+    /// Adverts are encoded here (kept across adverts).
+    tx_buf: Vec<u8>,
     /// Gratuitous ARPs / NAs waiting for their interface's garp_interval / gna_interval.
     announcements: AnnounceQueue,
     /// Track scripts and files.
@@ -247,6 +249,7 @@ impl Daemon {
             backlog: Vec::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
+            tx_buf: Vec::new(),
             announcements: AnnounceQueue::new(),
             tracker: track::Tracker::new(),
             groups: Vec::new(),

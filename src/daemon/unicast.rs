@@ -15,23 +15,23 @@ impl Daemon {
     /// Where an advert of instance `idx` goes, with the TTL to send it with (`None` = 255): the
     /// VRRP group, or each unicast peer that is not an address of this host (a configuration
     /// shared by every router may list them all).
-    pub(super) fn advert_destinations(&self, idx: usize) -> Vec<(IpAddr, Option<u8>)> {
+    pub(super) fn advert_destinations(
+        &self,
+        idx: usize,
+    ) -> impl Iterator<Item = (IpAddr, Option<u8>)> + '_ {
         let spec = &self.instances[idx].spec;
-        match &spec.unicast {
-            None => vec![(
-                match spec.family() {
-                    Family::V4 => IpAddr::V4(MCAST_V4),
-                    Family::V6 => IpAddr::V6(MCAST_V6),
-                },
-                None,
-            )],
-            Some(unicast) => unicast
-                .peers
-                .iter()
-                .filter(|peer| !self.is_local_address(peer.address))
-                .map(|peer| (peer.address, spec.unicast_ttl))
-                .collect(),
-        }
+        let group = match (&spec.unicast, spec.family()) {
+            (Some(_), _) => None,
+            (None, Family::V4) => Some((IpAddr::V4(MCAST_V4), None)),
+            (None, Family::V6) => Some((IpAddr::V6(MCAST_V6), None)),
+        };
+        let peers = spec
+            .unicast
+            .iter()
+            .flat_map(|unicast| unicast.peers.iter())
+            .filter(|peer| !self.is_local_address(peer.address))
+            .map(|peer| (peer.address, spec.unicast_ttl));
+        group.into_iter().chain(peers)
     }
 
     fn is_local_address(&self, addr: IpAddr) -> bool {

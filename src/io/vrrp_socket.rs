@@ -211,11 +211,14 @@ impl VrrpSocket {
                 };
                 let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
                 let ttl = ttl.map(libc::c_int::from);
-                let mut cmsgs = vec![ControlMessage::Ipv4PacketInfo(&info)];
-                if let Some(ttl) = &ttl {
-                    cmsgs.push(ControlMessage::Ipv4Ttl(ttl));
-                }
-                retry_eintr(|| sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&to)))?
+                // Slices of a fixed array: no allocation of ours per advert.
+                let ttl_value = ttl.unwrap_or(0);
+                let both = [
+                    ControlMessage::Ipv4PacketInfo(&info),
+                    ControlMessage::Ipv4Ttl(&ttl_value),
+                ];
+                let cmsgs = both.get(..if ttl.is_some() { 2 } else { 1 }).unwrap_or(&[]);
+                retry_eintr(|| sendmsg(fd, &iov, cmsgs, MsgFlags::empty(), Some(&to)))?
             }
             (src, IpAddr::V6(dst)) => {
                 let src = match src {
@@ -232,11 +235,15 @@ impl VrrpSocket {
                 // for global ones.
                 let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, self.ifindex));
                 let hop_limit = ttl.map(libc::c_int::from);
-                let mut cmsgs = vec![ControlMessage::Ipv6PacketInfo(&info)];
-                if let Some(hop_limit) = &hop_limit {
-                    cmsgs.push(ControlMessage::Ipv6HopLimit(hop_limit));
-                }
-                retry_eintr(|| sendmsg(fd, &iov, &cmsgs, MsgFlags::empty(), Some(&to)))?
+                let hop_value = hop_limit.unwrap_or(0);
+                let both = [
+                    ControlMessage::Ipv6PacketInfo(&info),
+                    ControlMessage::Ipv6HopLimit(&hop_value),
+                ];
+                let cmsgs = both
+                    .get(..if hop_limit.is_some() { 2 } else { 1 })
+                    .unwrap_or(&[]);
+                retry_eintr(|| sendmsg(fd, &iov, cmsgs, MsgFlags::empty(), Some(&to)))?
             }
         };
         if sent == payload.len() {
