@@ -97,7 +97,7 @@ impl Daemon {
             self.submit_vip_change(change, purpose, now);
         }
         self.instances[idx].holds_vips = true;
-        let renew_at = lease.map(|lease| now + vip_changes::renew_period(&name, lease));
+        let renew_at = lease.map(|lease| self.vip_changes.next_renewal(now, lease));
         self.set_lease_renew(idx, renew_at);
     }
 

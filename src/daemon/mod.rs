@@ -424,6 +424,10 @@ impl Daemon {
             for slot in std::mem::take(&mut self.backlog) {
                 self.on_socket(slot, Instant::now());
             }
+            // Renewals that succeeded come back without a wake-up: collect them every turn.
+            if self.vip_changes.in_flight() > 0 {
+                self.on_vip_changes(Instant::now());
+            }
             self.fire_timers(Instant::now());
             self.on_check_events(Instant::now());
             self.log_script_events();
@@ -467,6 +471,9 @@ impl Daemon {
             self.tracker.next_deadline(),
             self.announcements.poll_timeout(),
             (!self.backlog.is_empty()).then(Instant::now),
+            // Stopping waits for renewals in flight, which come back without a wake-up.
+            (self.stop_deadline.is_some() && self.vip_changes.in_flight() > 0)
+                .then(|| Instant::now() + Duration::from_millis(5)),
         ]
         .into_iter()
         .flatten()

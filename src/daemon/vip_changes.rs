@@ -49,6 +49,8 @@ pub(super) struct Done {
 
 pub(super) struct VipChanges {
     worker: AddressWorker,
+    /// The origin of the renewal grid.
+    epoch: Instant,
     purposes: HashMap<u64, Purpose>,
     adds_pending: HashMap<(u32, IpAddr), u32>,
     deletes_pending: HashMap<(u32, IpAddr), u32>,
@@ -66,6 +68,7 @@ impl VipChanges {
     pub(super) fn spawn(waker: Arc<Waker>) -> io::Result<VipChanges> {
         Ok(VipChanges {
             worker: AddressWorker::spawn(RequestSocket::open()?, waker)?,
+            epoch: Instant::now(),
             purposes: HashMap::new(),
             adds_pending: HashMap::new(),
             deletes_pending: HashMap::new(),
@@ -83,7 +86,10 @@ impl VipChanges {
     ) -> Result<(), (AddressChange, Purpose)> {
         let pending_key = key(&change);
         let is_add = matches!(change.kind, ChangeKind::Add { .. });
-        match self.worker.submit(change) {
+        // A renewal that succeeds changes nothing the loop must act on: it is collected on the
+        // next turn without a wake-up of its own.
+        let wake = !purpose.renew;
+        match self.worker.submit(change, wake) {
             Ok(tag) => {
                 // A renewal's address is confirmed already: nothing waits for it.
                 if is_add && !purpose.renew {
@@ -99,6 +105,11 @@ impl VipChanges {
             }
             Err(change) => Err((change, purpose)),
         }
+    }
+
+    /// When a lease taken (or renewed) `now` is renewed next; see [`renew_at`].
+    pub(super) fn next_renewal(&self, now: Instant, lease: Duration) -> Instant {
+        renew_at(self.epoch, now, lease)
     }
 
     pub(super) fn is_adding(&self, ifindex: u32, addr: IpAddr) -> bool {
@@ -230,18 +241,19 @@ fn decrement<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, u32>, key: &K) {
     }
 }
 
-/// When an instance renews its lease next: between a quarter and a third of the lease (at
-/// least 500 ms), at a point fixed per instance, so that 1,000 instances that took over
-/// together do not renew together for ever after.
-pub(super) fn renew_period(holder: &str, lease: Duration) -> Duration {
-    use std::hash::{Hash, Hasher};
-    // SipHash with fixed keys: the same instance keeps its offset across restarts.
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    holder.hash(&mut hasher);
-    let spread = (hasher.finish() % 1024) as u32;
-    let quarter = lease / 4;
-    let twelfth = lease / 12;
-    (quarter + twelfth * spread / 1024).max(Duration::from_millis(500))
+/// When an instance renews its lease next: a quarter of the lease from `now` (at least
+/// 500 ms), rounded up to the next point of a grid of twelfths of the lease counted from
+/// `epoch`, so between a quarter and a third of the lease. The grid batches renewals: the
+/// instances due in one slot are handed to the worker in one loop turn, and the worker makes
+/// them back to back instead of waking (and waking the loop) once per address.
+pub(super) fn renew_at(epoch: Instant, now: Instant, lease: Duration) -> Instant {
+    let earliest = now + (lease / 4).max(Duration::from_millis(500));
+    let slot = (lease / 12).max(Duration::from_millis(100));
+    let since = earliest.saturating_duration_since(epoch).as_nanos();
+    let slot_ns = slot.as_nanos().max(1);
+    let slots = since.div_ceil(slot_ns);
+    let offset = slots.saturating_mul(slot_ns);
+    epoch + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -249,24 +261,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renewals_fall_between_a_quarter_and_a_third_of_the_lease_and_spread() {
+    fn renewals_fall_between_a_quarter_and_a_third_of_the_lease_on_a_shared_grid() {
+        let epoch = Instant::now();
         let lease = Duration::from_secs(60);
-        let periods: Vec<Duration> = (0..200)
-            .map(|i| renew_period(&format!("VI_{i}"), lease))
-            .collect();
-        for p in &periods {
-            assert!(*p >= lease / 4 && *p <= lease / 3, "{p:?}");
+        let mut slots = std::collections::BTreeSet::new();
+        for ms in (0..10_000).step_by(7) {
+            let now = epoch + Duration::from_millis(ms);
+            let at = renew_at(epoch, now, lease);
+            let period = at - now;
+            assert!(period >= lease / 4 && period <= lease / 3, "{period:?}");
+            assert_eq!((at - epoch).as_nanos() % (lease / 12).as_nanos(), 0);
+            slots.insert(at);
         }
-        let distinct: std::collections::BTreeSet<_> = periods.iter().collect();
-        assert!(
-            distinct.len() > 150,
-            "only {} distinct periods",
-            distinct.len()
-        );
-        assert_eq!(renew_period("VI_1", lease), renew_period("VI_1", lease));
-        assert_eq!(
-            renew_period("VI_1", Duration::from_secs(1)),
-            Duration::from_millis(500)
-        );
+        // 10 s of installs share the few slots 5 s apart.
+        assert!(slots.len() <= 3, "{slots:?}");
+        let short = renew_at(epoch, epoch, Duration::from_secs(1));
+        assert!(short - epoch >= Duration::from_millis(500));
+        assert!(short - epoch <= Duration::from_millis(600));
     }
 }

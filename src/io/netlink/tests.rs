@@ -657,21 +657,24 @@ fn the_worker_makes_changes_in_order_and_wakes_the_loop() {
         // Add, renew, delete, and an add on an interface that does not exist.
         let tags = [
             worker
-                .submit(add_change(a.ifindex, v4(50), 24, false))
+                .submit(add_change(a.ifindex, v4(50), 24, false), true)
                 .unwrap(),
             worker
-                .submit(add_change(a.ifindex, v4(50), 24, true))
+                .submit(add_change(a.ifindex, v4(50), 24, true), true)
                 .unwrap(),
             worker
-                .submit(AddressChange {
-                    ifindex: a.ifindex,
-                    addr: v4(50),
-                    prefix_len: 24,
-                    kind: ChangeKind::Delete,
-                })
+                .submit(
+                    AddressChange {
+                        ifindex: a.ifindex,
+                        addr: v4(50),
+                        prefix_len: 24,
+                        kind: ChangeKind::Delete,
+                    },
+                    true,
+                )
                 .unwrap(),
             worker
-                .submit(add_change(999_999, v4(51), 24, false))
+                .submit(add_change(999_999, v4(51), 24, false), true)
                 .unwrap(),
         ];
         assert_eq!(worker.in_flight(), 4);
@@ -690,7 +693,7 @@ fn the_worker_makes_changes_in_order_and_wakes_the_loop() {
 
         // An add the loop has seen completed is on the interface.
         worker
-            .submit(add_change(a.ifindex, v4(52), 24, false))
+            .submit(add_change(a.ifindex, v4(52), 24, false), true)
             .unwrap();
         let done = completions(&mut poll, &mut worker, 1);
         assert!(done[0].result.is_ok());
@@ -708,7 +711,7 @@ fn cancelled_changes_come_back_unmade() {
         let mut worker = AddressWorker::spawn(RequestSocket::open().unwrap(), waker).unwrap();
         worker.cancel_queued();
         worker
-            .submit(add_change(a.ifindex, v4(60), 24, false))
+            .submit(add_change(a.ifindex, v4(60), 24, false), true)
             .unwrap();
         let done = worker.wait_idle(Instant::now() + PROMPT);
         assert_eq!(done.len(), 1);
@@ -717,5 +720,31 @@ fn cancelled_changes_come_back_unmade() {
             std::io::ErrorKind::Interrupted
         );
         assert!(find(&mut nl, a.ifindex, v4(60)).is_none());
+    });
+}
+
+#[test]
+fn a_quiet_success_does_not_wake_the_loop_but_a_failure_does() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvQ0", "kvQ1", 1, 2);
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
+        let mut worker = AddressWorker::spawn(RequestSocket::open().unwrap(), waker).unwrap();
+        let mut events = mio::Events::with_capacity(8);
+
+        worker
+            .submit(add_change(a.ifindex, v4(70), 24, true), false)
+            .unwrap();
+        let done = worker.wait_idle(Instant::now() + PROMPT);
+        assert!(done.len() == 1 && done[0].result.is_ok());
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty(), "a quiet success woke the loop");
+
+        worker
+            .submit(add_change(999_999, v4(71), 24, true), false)
+            .unwrap();
+        let failed = completions(&mut poll, &mut worker, 1);
+        assert!(failed[0].result.is_err());
     });
 }

@@ -75,6 +75,8 @@ struct Job {
     tag: u64,
     change: AddressChange,
     submitted: Instant,
+    /// Wake the loop when done even if it succeeded.
+    wake: bool,
 }
 
 impl AddressWorker {
@@ -97,6 +99,7 @@ impl AddressWorker {
                     } else {
                         apply_change(&mut socket, &job.change)
                     };
+                    let wake = job.wake || result.is_err();
                     let completed = Completed {
                         tag: job.tag,
                         change: job.change,
@@ -106,8 +109,11 @@ impl AddressWorker {
                     if done_tx.send(completed).is_err() {
                         return;
                     }
-                    // A failed wake leaves the completion queued for the next loop turn.
-                    let _ = waker.wake();
+                    // Without a wake (or if it fails) the completion waits for the loop's next
+                    // turn, which collects whatever is there.
+                    if wake {
+                        let _ = waker.wake();
+                    }
                 }
             })?;
         Ok(AddressWorker {
@@ -121,13 +127,15 @@ impl AddressWorker {
     }
 
     /// Queues a change; returns its tag, or the change back if the thread is gone (the caller
-    /// then makes it itself).
-    pub fn submit(&mut self, change: AddressChange) -> Result<u64, AddressChange> {
+    /// then makes it itself). With `wake` false a success does not wake the loop (a failure
+    /// always does): the caller collects it with [`try_completed`](Self::try_completed) later.
+    pub fn submit(&mut self, change: AddressChange, wake: bool) -> Result<u64, AddressChange> {
         let tag = self.next_tag;
         let job = Job {
             tag,
             change,
             submitted: Instant::now(),
+            wake,
         };
         let Some(jobs) = &self.jobs else {
             return Err(job.change);
