@@ -259,6 +259,98 @@ pub(super) fn renew_at(epoch: Instant, now: Instant, lease: Duration) -> Instant
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::testns::{in_new_netns, veth_pair, PROMPT};
+    use std::net::Ipv4Addr;
+
+    fn add(ifindex: u32, last: u8) -> AddressChange {
+        AddressChange {
+            ifindex,
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)),
+            prefix_len: 32,
+            kind: ChangeKind::Add {
+                label: None,
+                lifetime: None,
+                scope: 0,
+                broadcast: None,
+                deprecated: false,
+                replace: true,
+            },
+        }
+    }
+
+    fn first(holder: &str) -> Purpose {
+        Purpose {
+            holder: holder.into(),
+            renew: false,
+        }
+    }
+
+    fn parked() -> Parked {
+        Parked {
+            count: 5,
+            interval: Duration::ZERO,
+            owner: "VI_1".into(),
+        }
+    }
+
+    fn wait_next(changes: &mut VipChanges) -> Done {
+        let deadline = Instant::now() + PROMPT;
+        loop {
+            if let Some(done) = changes.next() {
+                return done;
+            }
+            assert!(Instant::now() < deadline, "no answer from the worker");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn announcements_wait_for_the_add_and_go_or_are_dropped_with_its_answer() {
+        in_new_netns(|| {
+            let mut nl = RequestSocket::open().unwrap();
+            let (a, _b) = veth_pair(&mut nl, "kvP0", "kvP1", 1, 2);
+            let poll = mio::Poll::new().unwrap();
+            let waker = Arc::new(Waker::new(poll.registry(), mio::Token(9)).unwrap());
+            let mut changes = VipChanges::spawn(waker).unwrap();
+
+            // An add that succeeds releases what waited for it.
+            let change = add(a.ifindex, 50);
+            let addr = change.addr;
+            changes.submit(change, first("VI_1")).unwrap();
+            assert!(changes.is_adding(a.ifindex, addr));
+            changes.park(a.ifindex, addr, parked());
+            let done = wait_next(&mut changes);
+            assert!(done.result.is_ok());
+            assert_eq!(done.released, vec![parked()]);
+            assert!(done.dropped.is_empty());
+            assert!(!changes.is_adding(a.ifindex, addr));
+
+            // One that fails gives its announcements up.
+            let change = add(999_999, 51);
+            let addr = change.addr;
+            changes.submit(change, first("VI_1")).unwrap();
+            changes.park(999_999, addr, parked());
+            let done = wait_next(&mut changes);
+            assert!(done.result.is_err());
+            assert!(done.released.is_empty());
+            assert_eq!(done.dropped, vec![parked()]);
+
+            // A renewal is not an add anything waits for, and is tracked per holder.
+            let renewal = Purpose {
+                holder: "VI_2".into(),
+                renew: true,
+            };
+            let change = add(a.ifindex, 50);
+            let addr = change.addr;
+            changes.submit(change, renewal).unwrap();
+            assert!(changes.is_renewing("VI_2"));
+            assert!(!changes.is_adding(a.ifindex, addr));
+            let done = wait_next(&mut changes);
+            assert!(done.purpose.renew && done.result.is_ok());
+            assert!(!changes.is_renewing("VI_2"));
+            assert_eq!(changes.in_flight(), 0);
+        });
+    }
 
     #[test]
     fn renewals_fall_between_a_quarter_and_a_third_of_the_lease_on_a_shared_grid() {
