@@ -39,6 +39,8 @@ const MAX_VIP_LEASE_SECS: u64 = u32::MAX as u64 - 1;
 const MAX_VIPS: usize = 255;
 /// keepalived reads `garp_lower_prio_repeat` as a C int.
 const MAX_LOWER_PRIO_REPEAT: u64 = i32::MAX as u64;
+/// `vrrp_cpu_affinity`: CPU numbers below this (the kernel's CPU_SETSIZE).
+const MAX_CPUS: usize = 1024;
 /// The v2 authentication data field.
 const AUTH_PASS_BYTES: usize = 8;
 
@@ -567,6 +569,68 @@ impl Builder<'_> {
                 self.boolean(st, ctx, "vrrp_check_unicast_src"),
                 &mut self.global.check_unicast_src,
             ),
+            "vrrp_priority" => {
+                if self.simple(st, ctx, 1..=1, "vrrp_priority -20..19") {
+                    let text = first_arg(st);
+                    match text.parse::<i8>() {
+                        Ok(nice) if (-20..=19).contains(&nice) => {
+                            self.global.process.nice = Some(nice)
+                        }
+                        _ => self.err(
+                            first_arg_span(st),
+                            ctx,
+                            format!(
+                                "'{text}' is not a nice value: expected a whole number from -20 \
+                                 (most favoured) to 19"
+                            ),
+                        ),
+                    }
+                }
+            }
+            "vrrp_rt_priority" => {
+                if self.simple(st, ctx, 1..=1, "vrrp_rt_priority 1..99") {
+                    if let Some(p) = self.uint(st, ctx, 1..=99, "a real-time priority 1-99") {
+                        self.global.process.rt_priority = u8::try_from(p).ok();
+                    }
+                }
+            }
+            "vrrp_rlimit_rttime" => {
+                if self.simple(st, ctx, 1..=1, "vrrp_rlimit_rttime MICROSECONDS") {
+                    let range = 2..=u64::from(u32::MAX);
+                    let expected = "microseconds, at least 2";
+                    if let Some(us) = self.uint(st, ctx, range, expected) {
+                        self.global.process.rlimit_rttime_us = Some(us);
+                    }
+                }
+            }
+            "vrrp_no_swap" => {
+                if self.simple(st, ctx, 0..=0, "vrrp_no_swap") {
+                    self.global.process.no_swap = true;
+                }
+            }
+            "vrrp_cpu_affinity" => {
+                if self.simple(st, ctx, 1..=MAX_CPUS, "vrrp_cpu_affinity CPU [CPU]...") {
+                    let mut cpus = Vec::new();
+                    for arg in &st.args {
+                        match parse_uint(&arg.text) {
+                            Ok(cpu) if cpu < MAX_CPUS as u64 => cpus.push(cpu as usize),
+                            _ => self.err(
+                                arg.span,
+                                ctx,
+                                format!(
+                                    "'{}' is not a CPU number: expected 0-{} as in \
+                                     /proc/cpuinfo's 'processor' lines",
+                                    arg.text,
+                                    MAX_CPUS - 1
+                                ),
+                            ),
+                        }
+                    }
+                    cpus.sort_unstable();
+                    cpus.dedup();
+                    self.global.process.cpu_affinity = cpus;
+                }
+            }
             "vmac_prefix" => {
                 if self.simple(st, ctx, 1..=1, "vmac_prefix PREFIX") {
                     match vmac_prefix_problem(first_arg(st)) {

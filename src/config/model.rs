@@ -64,6 +64,25 @@ pub struct GlobalDefs {
     /// `vmac_prefix`: generated VMAC names are `PREFIX.VRID` (then `PREFIXn.VRID`), default
     /// `vrrp`.
     pub vmac_prefix: String,
+    /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
+    /// `vrrp_cpu_affinity`: how the agent asks the kernel for CPU and memory.
+    pub process: ProcessTuning,
+}
+
+/// keepalived's VRRP process settings, applied by the daemon at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessTuning {
+    /// `vrrp_priority -20..19`: the event loop's nice value.
+    pub nice: Option<i8>,
+    /// `vrrp_rt_priority 1..99`: the event loop runs SCHED_RR at this priority.
+    pub rt_priority: Option<u8>,
+    /// `vrrp_rlimit_rttime USECS` (>= 2): RLIMIT_RTTIME; keepalived's default with
+    /// `vrrp_rt_priority` is 10000.
+    pub rlimit_rttime_us: Option<u64>,
+    /// `vrrp_no_swap`: all memory locked (mlockall).
+    pub no_swap: bool,
+    /// `vrrp_cpu_affinity CPU...`: the CPUs the agent may run on; empty = any.
+    pub cpu_affinity: Vec<usize>,
 }
 
 impl Default for GlobalDefs {
@@ -79,6 +98,7 @@ impl Default for GlobalDefs {
             vip_lease: None,
             check_unicast_src: true,
             vmac_prefix: "vrrp".to_string(),
+            process: ProcessTuning::default(),
         }
     }
 }

@@ -1414,6 +1414,64 @@ fn vmac_prefix_is_checked() {
     );
 }
 
+// ---- process tuning ------------------------------------------------------------------------
+
+#[test]
+fn process_tuning_keywords_take_keepalived_s_values() {
+    let (config, diags) = run(&format!(
+        "global_defs {{\n  vrrp_priority -15\n  vrrp_rt_priority 40\n  vrrp_rlimit_rttime 20000\n  vrrp_no_swap\n  vrrp_cpu_affinity 1 0 1\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(diags, Vec::<String>::new());
+    let process = config.unwrap().global.process;
+    assert_eq!(
+        process,
+        super::model::ProcessTuning {
+            nice: Some(-15),
+            rt_priority: Some(40),
+            rlimit_rttime_us: Some(20000),
+            no_swap: true,
+            cpu_affinity: vec![0, 1],
+        }
+    );
+    let (config, _) = run(&instance_with(""));
+    assert_eq!(config.unwrap().global.process, Default::default());
+}
+
+#[test]
+fn process_tuning_values_out_of_range_are_errors() {
+    let diags = errors(&format!(
+        "global_defs {{\n  vrrp_priority -21\n  vrrp_rt_priority 100\n  vrrp_rlimit_rttime 1\n  vrrp_no_swap yes\n  vrrp_cpu_affinity 0 x 4096\n}}\n{}",
+        instance_with("")
+    ));
+    let joined = diags.join("\n");
+    assert!(
+        joined.contains(
+            "/k.conf:2:17: error: global_defs > vrrp_priority: '-21' is not a nice value"
+        ),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("/k.conf:3:20: error: global_defs > vrrp_rt_priority: 100 is out of range"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("/k.conf:4:22: error: global_defs > vrrp_rlimit_rttime: 1 is out of range"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("/k.conf:5:") && joined.contains("vrrp_no_swap"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(
+            "/k.conf:6:23: error: global_defs > vrrp_cpu_affinity: 'x' is not a CPU number"
+        ),
+        "{joined}"
+    );
+    assert!(joined.contains("'4096' is not a CPU number"), "{joined}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -27,6 +27,8 @@ pub struct Loaded {
     pub check_scripts: Vec<CheckScriptSpec>,
     pub track_files: Vec<TrackFileSpec>,
     pub sync_groups: Vec<SyncGroupSpec>,
+    /// `vrrp_priority`, `vrrp_rt_priority` ...: applied once, at start.
+    pub process: config::ProcessTuning,
 }
 
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
@@ -56,6 +58,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
             check_scripts,
             track_files,
             sync_groups,
+            process: config.global.process.clone(),
         })
     } else {
         let summary = summary_line(errors.len(), warnings.len());

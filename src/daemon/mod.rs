@@ -18,6 +18,7 @@ mod reload;
 pub mod spec;
 mod sync;
 mod track;
+mod tuning;
 mod unicast;
 mod vip_changes;
 mod vmac;
@@ -102,8 +103,12 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     }
     crate::io::caps::check_capabilities()?;
     let _pid_file = PidFile::create(&options.run_dir)?;
+    tuning::apply_to_process(&loaded.process);
     let mut daemon = Daemon::new(options.config.clone(), options.load.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
+    // After the netlink worker started: it keeps the normal (lower) priority.
+    tuning::apply_to_loop_thread(&loaded.process);
+    daemon.process = loaded.process.clone();
     // Start-up installs an owner's VIPs: it is inside the net that releases them on a panic.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         daemon.start(loaded, Instant::now());
@@ -195,6 +200,8 @@ struct Daemon {
     syncing: bool,
     /// `use_vmac`: the instances' virtual MAC interfaces.
     vmacs: vmac::Vmacs,
+    /// The process settings applied at start (a reload cannot change them).
+    process: crate::config::ProcessTuning,
 }
 
 impl Daemon {
@@ -255,6 +262,7 @@ impl Daemon {
             groups: Vec::new(),
             syncing: false,
             vmacs: vmac::Vmacs::default(),
+            process: crate::config::ProcessTuning::default(),
         })
     }
 

@@ -52,8 +52,15 @@ impl Daemon {
             check_scripts,
             track_files,
             sync_groups,
+            process,
             ..
         } = loaded;
+        if process != self.process {
+            warn!(
+                "vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / \
+                 vrrp_cpu_affinity changed: they take effect at the next restart"
+            );
+        }
         for spec in specs {
             let found = self
                 .instances

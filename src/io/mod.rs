@@ -45,7 +45,7 @@ macro_rules! impl_mio_source {
 pub mod announce;
 pub mod caps;
 pub mod netlink;
-mod sys;
+pub(crate) mod sys;
 pub mod sysctl;
 pub mod timer;
 pub mod vmac;

@@ -84,6 +84,23 @@ pub(crate) fn set_current_thread_nice(nice: i32) -> io::Result<()> {
     }
 }
 
+/// Puts the calling thread under SCHED_RR at `priority` (1-99), with SCHED_RESET_ON_FORK so
+/// that the processes it starts (scripts) run at normal priority.
+pub(crate) fn set_current_thread_round_robin(priority: i32) -> io::Result<()> {
+    let param = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: `param` is a live, initialised sched_param the call only reads; pid 0 is the
+    // calling thread.
+    let rc =
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -373,6 +373,18 @@ impl Lab {
     }
 
     /// Sends `signal` to the running agent of `router`; returns when it was sent.
+    /// The PID of `router`'s latest agent (`ip netns exec` execs it in place).
+    pub fn agent_pid(&self, router: u8) -> u32 {
+        let agents = self.agents.borrow();
+        match agents.iter().rev().find(|a| a.router == router) {
+            Some(agent) => agent.child.id(),
+            None => {
+                drop(agents);
+                self.fail(&format!("no agent was started on r{router}"))
+            }
+        }
+    }
+
     fn signal(&self, router: u8, signal: Signal) -> Instant {
         self.reap();
         let mut agents = self.agents.borrow_mut();
