@@ -159,6 +159,7 @@ fn instance_spec(
         excluded_vips: instance.excluded_vips.iter().map(vip).collect(),
         mcast_src_ip: instance.mcast_src_ip,
         lower_prio_no_advert: instance.lower_prio_no_advert,
+        higher_prio_send_advert: instance.higher_prio_send_advert,
         announce: AnnounceSchedule {
             master_delay: second_burst,
             master_repeat: garp.master_repeat,

@@ -78,6 +78,9 @@ pub struct InstanceConfig {
     pub vips: Vec<IpAddr>,
     /// keepalived's `vrrp_lower_prio_no_advert`: as master, do not answer lower-priority adverts.
     pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master that yields to a better router first
+    /// sends one advert at its own (lower) priority. Off by default, as in keepalived.
+    pub higher_prio_send_advert: bool,
     pub announce: AnnounceSchedule,
     /// v2 authentication sent and required (type 0 = none).
     pub auth: V2Auth,
@@ -911,10 +914,14 @@ impl Instance {
             if self.config.version == Version::V3 {
                 self.master_interval = advert.interval;
             }
-            // A parting advert at our (lower) priority, beyond the RFC: after a partition heals,
-            // the winner may never hear us otherwise, and only a lower advert makes it
-            // re-announce to the hosts that followed us. Backups merely restart their timers.
-            self.transmit(self.effective_priority);
+            // keepalived's opt-in `higher_prio_send_advert`: a parting advert at our (lower)
+            // priority, beyond the RFC, so that a winner with garp_lower_prio_repeat
+            // re-announces to the hosts that followed us. Off by default: v3 backups would
+            // re-learn our interval from it, and with a shorter one than the winner's (which,
+            // with lower_prio_no_advert, does not answer) their down timers fire spuriously.
+            if self.config.higher_prio_send_advert {
+                self.transmit(self.effective_priority);
+            }
             self.release_master(Reason::HigherPriority, now);
         } else {
             // Split brain heals only if the rightful master speaks up now (RFC 9568 §6.4.3,
@@ -1137,6 +1144,7 @@ mod tests {
             primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             announce: AnnounceSchedule::default(),
             auth: V2Auth::NONE,
             unicast: None,
@@ -1443,10 +1451,38 @@ mod tests {
     }
 
     #[test]
-    fn higher_priority_sends_master_to_backup_with_a_parting_advert() {
+    fn higher_priority_sends_master_to_backup_silently_by_default() {
         let now = Instant::now();
         let mut instance = master(100, now);
         receive(&mut instance, &advert(200), 255, now);
+        let got = actions(&mut instance);
+        assert!(matches!(
+            got.as_slice(),
+            [
+                Action::RemoveVips(_),
+                Action::Notify(Notification {
+                    state: Some(StateKind::Backup),
+                    previous: StateKind::Master,
+                    reason: Reason::HigherPriority,
+                    ..
+                })
+            ]
+        ));
+        assert_eq!(instance.counters().release_master, 1);
+        assert_eq!(instance.counters().advert_sent, 1, "only the first advert");
+    }
+
+    #[test]
+    fn higher_prio_send_advert_sends_a_parting_advert_before_yielding() {
+        let now = Instant::now();
+        let mut cfg = config(100);
+        cfg.higher_prio_send_advert = true;
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        actions(&mut instance);
+        receive(&mut instance, &advert(200), 255, at);
         let got = actions(&mut instance);
         assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 100));
         assert!(matches!(got[1], Action::RemoveVips(_)));
