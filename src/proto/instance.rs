@@ -306,8 +306,11 @@ enum State {
     },
     Master {
         advert_at: Instant,
-        /// Second burst of announcements after becoming master or after a lower advert.
+        /// Second burst of announcements after becoming master (`garp_master_delay`).
         second_burst_at: Option<(Instant, u32)>,
+        /// Second burst after a lower-priority advert (`garp_lower_prio_delay`), kept apart
+        /// so that neither schedule cancels the other.
+        lower_prio_burst_at: Option<(Instant, u32)>,
         refresh_at: Option<Instant>,
     },
     Fault,
@@ -434,10 +437,12 @@ impl Instance {
             State::Master {
                 advert_at,
                 second_burst_at,
+                lower_prio_burst_at,
                 refresh_at,
             } => [
                 Some(advert_at),
                 second_burst_at.map(|(at, _)| at),
+                lower_prio_burst_at.map(|(at, _)| at),
                 refresh_at,
             ]
             .into_iter()
@@ -681,16 +686,19 @@ impl Instance {
             State::Master {
                 mut advert_at,
                 mut second_burst_at,
+                mut lower_prio_burst_at,
                 mut refresh_at,
             } => {
                 if advert_at <= now {
                     self.transmit(self.effective_priority);
                     advert_at = now + self.config.advert_interval.as_duration();
                 }
-                if let Some((at, count)) = second_burst_at {
-                    if at <= now {
-                        self.announce(count);
-                        second_burst_at = None;
+                for burst in [&mut second_burst_at, &mut lower_prio_burst_at] {
+                    if let Some((at, count)) = *burst {
+                        if at <= now {
+                            self.announce(count);
+                            *burst = None;
+                        }
                     }
                 }
                 if let Some(at) = refresh_at {
@@ -702,6 +710,7 @@ impl Instance {
                 self.state = State::Master {
                     advert_at,
                     second_burst_at,
+                    lower_prio_burst_at,
                     refresh_at,
                 };
             }
@@ -937,12 +946,16 @@ impl Instance {
                 self.announce(schedule.lower_prio_repeat);
                 if !schedule.lower_prio_delay.is_zero() {
                     if let State::Master {
-                        ref mut second_burst_at,
+                        ref mut lower_prio_burst_at,
                         ..
                     } = self.state
                     {
-                        *second_burst_at =
-                            Some((now + schedule.lower_prio_delay, schedule.lower_prio_repeat));
+                        // A burst already pending stays: further lower adverts (each answered
+                        // by its own first burst) must not push it back for ever.
+                        if lower_prio_burst_at.is_none() {
+                            *lower_prio_burst_at =
+                                Some((now + schedule.lower_prio_delay, schedule.lower_prio_repeat));
+                        }
                     }
                 }
             }
@@ -1063,6 +1076,7 @@ impl Instance {
         self.state = State::Master {
             advert_at: now + self.config.advert_interval.as_duration(),
             second_burst_at,
+            lower_prio_burst_at: None,
             refresh_at: schedule.refresh.map(|period| now + period),
         };
         self.last_reason = reason;
@@ -1424,6 +1438,61 @@ mod tests {
         assert_eq!(
             announces,
             vec![(Duration::ZERO, 3), (Duration::from_secs(2), 3)]
+        );
+    }
+
+    #[test]
+    fn a_lower_advert_keeps_the_pending_second_burst_of_a_new_master() {
+        let now = Instant::now();
+        let mut cfg = config(200);
+        cfg.announce.master_repeat = 5;
+        cfg.announce.master_delay = Duration::from_secs(5);
+        cfg.announce.lower_prio_repeat = 2;
+        cfg.announce.lower_prio_delay = Duration::from_secs(2);
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let became = instance.poll_timeout().unwrap();
+        let mut announces = Vec::new();
+        let mut step = |instance: &mut Instance, at: Instant, advert: Option<&Advert>| {
+            match advert {
+                Some(advert) => receive(instance, advert, 255, at),
+                None => instance.handle_timeout(at),
+            }
+            for action in actions(instance) {
+                if let Action::Announce { count, .. } = action {
+                    announces.push((at - became, count));
+                }
+            }
+        };
+        step(&mut instance, became, None);
+        assert_eq!(instance.state(), StateKind::Master);
+        // Two lower adverts while the master's second burst is pending: the first schedules
+        // the lower-priority second burst, the second does not push it back.
+        step(
+            &mut instance,
+            became + Duration::from_secs(1),
+            Some(&advert(100)),
+        );
+        step(
+            &mut instance,
+            became + Duration::from_millis(1_500),
+            Some(&advert(100)),
+        );
+        while let Some(at) = instance
+            .poll_timeout()
+            .filter(|at| *at <= became + Duration::from_secs(10))
+        {
+            step(&mut instance, at, None);
+        }
+        assert_eq!(
+            announces,
+            vec![
+                (Duration::ZERO, 5),
+                (Duration::from_secs(1), 2),
+                (Duration::from_millis(1_500), 2),
+                (Duration::from_secs(3), 2),
+                (Duration::from_secs(5), 5),
+            ]
         );
     }
 
