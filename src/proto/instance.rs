@@ -303,6 +303,10 @@ enum State {
         /// A sync group member whose down timer fired (or an owner): it waits for its group
         /// to let it take over, with no timer of its own.
         wants_master: bool,
+        /// It would take over (its down timer fired, or it is the owner) but a weight-0
+        /// tracked object has not reported yet: it waits, with no timer, until tracking
+        /// reports ([`Instance::handle_tracking_pending`]).
+        awaits_tracking: bool,
     },
     Master {
         advert_at: Instant,
@@ -432,6 +436,10 @@ impl Instance {
             State::Initialize | State::Fault => None,
             State::Backup {
                 wants_master: true, ..
+            }
+            | State::Backup {
+                awaits_tracking: true,
+                ..
             } => None,
             State::Backup { master_down_at, .. } => Some(master_down_at),
             State::Master {
@@ -548,17 +556,28 @@ impl Instance {
         self.handle_tracking_fault(verdict.fault, now);
     }
 
-    /// A weight-0 tracked script has not reported yet. Like keepalived, an address owner then
-    /// starts as backup instead of taking over at once, and takes over when the wait ends.
+    /// A weight-0 tracked script has not reported yet. Like keepalived, no instance takes
+    /// over meanwhile: an address owner starts as backup instead of taking over at once, and a
+    /// backup whose down timer runs out waits in backup. When the wait ends, those that wanted
+    /// to take over do (through their sync group, if any); the others keep their timers.
     pub fn handle_tracking_pending(&mut self, pending: bool, now: Instant) {
         let was_pending = std::mem::replace(&mut self.tracking_pending, pending);
-        if was_pending
-            && !pending
-            && self.started
-            && self.config.priority == PRIORITY_OWNER
-            && matches!(self.state, State::Backup { .. })
-        {
-            self.take_over(StateKind::Backup, Reason::Owner, now);
+        if !was_pending || pending || !self.started {
+            return;
+        }
+        match self.state {
+            State::Backup {
+                awaits_tracking: true,
+                down_reason,
+                ..
+            } => self.take_over(StateKind::Backup, down_reason, now),
+            State::Backup {
+                wants_master: false,
+                ..
+            } if self.config.priority == PRIORITY_OWNER => {
+                self.take_over(StateKind::Backup, Reason::Owner, now)
+            }
+            _ => {}
         }
     }
 
@@ -656,8 +675,15 @@ impl Instance {
         let effective = (i16::from(self.config.priority) + offset).clamp(0, 255) as u8;
         self.handle_priority_change(effective, now);
         if self.config.priority == PRIORITY_OWNER {
-            if let State::Backup { .. } = self.state {
-                self.become_master(StateKind::Backup, Reason::Owner, now);
+            if let State::Backup {
+                wants_master: false,
+                awaits_tracking: false,
+                ..
+            } = self.state
+            {
+                // The normal path: a sync group member asks its group, pending weight-0
+                // tracking makes it wait.
+                self.take_over(StateKind::Backup, Reason::Owner, now);
             }
         }
         Ok(())
@@ -679,6 +705,8 @@ impl Instance {
             State::Backup {
                 master_down_at,
                 down_reason,
+                wants_master: false,
+                awaits_tracking: false,
                 ..
             } if master_down_at <= now => {
                 self.take_over(StateKind::Backup, down_reason, now);
@@ -855,6 +883,7 @@ impl Instance {
                 preempt_at: None,
                 down_reason: Reason::PriorityZero,
                 wants_master: self.wants_master(),
+                awaits_tracking: false,
             };
             return;
         }
@@ -888,10 +917,12 @@ impl Instance {
                 preempt_at,
                 down_reason: Reason::MasterDown,
                 wants_master: false,
+                awaits_tracking: false,
             };
         } else if let State::Backup {
             master_down_at,
             wants_master,
+            awaits_tracking,
             ..
         } = self.state
         {
@@ -901,6 +932,7 @@ impl Instance {
                 preempt_at,
                 down_reason: Reason::Preempted,
                 wants_master,
+                awaits_tracking,
             };
         }
     }
@@ -985,8 +1017,31 @@ impl Instance {
         }
     }
 
-    /// Becomes master; a sync group member instead waits in Backup, wanting to, for its group.
+    /// Becomes master; a sync group member instead waits in Backup, wanting to, for its group;
+    /// while a weight-0 tracked object is still unknown, it waits in Backup for tracking.
     fn take_over(&mut self, previous: StateKind, reason: Reason, now: Instant) {
+        if self.tracking_pending {
+            if let State::Backup {
+                ref mut awaits_tracking,
+                ref mut down_reason,
+                ..
+            } = self.state
+            {
+                *awaits_tracking = true;
+                *down_reason = reason;
+                return;
+            }
+            self.state = State::Backup {
+                master_down_at: now,
+                preempt_at: None,
+                down_reason: reason,
+                wants_master: false,
+                awaits_tracking: true,
+            };
+            self.last_reason = reason;
+            self.notify(Some(StateKind::Backup), previous, reason);
+            return;
+        }
         if !self.sync_member {
             self.become_master(previous, reason, now);
             return;
@@ -1007,6 +1062,7 @@ impl Instance {
             preempt_at: None,
             down_reason: reason,
             wants_master: true,
+            awaits_tracking: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), previous, reason);
@@ -1035,6 +1091,7 @@ impl Instance {
             preempt_at: None,
             down_reason: Reason::MasterDown,
             wants_master: false,
+            awaits_tracking: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), previous, reason);
@@ -1097,6 +1154,7 @@ impl Instance {
             preempt_at: None,
             down_reason: Reason::MasterDown,
             wants_master: false,
+            awaits_tracking: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), StateKind::Master, reason);
@@ -1800,6 +1858,121 @@ mod tests {
         other.handle_startup(true, now);
         other.handle_tracking_pending(false, now);
         assert_eq!(other.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn pending_weight_zero_tracking_keeps_every_instance_from_taking_over() {
+        let now = Instant::now();
+        for initial_state in [InitialState::Backup, InitialState::Master] {
+            let mut cfg = config(100);
+            cfg.initial_state = initial_state;
+            let mut instance = Instance::new(cfg).unwrap();
+            instance.handle_tracking_pending(true, now);
+            instance.handle_startup(true, now);
+            let down_at = instance.poll_timeout().unwrap();
+            actions(&mut instance);
+            // The down timer runs out while the script is still unknown: no take-over, no
+            // timer (nothing to spin on), no action.
+            instance.handle_timeout(down_at);
+            assert_eq!(instance.state(), StateKind::Backup);
+            assert_eq!(instance.poll_timeout(), None);
+            assert_eq!(actions(&mut instance), vec![]);
+            instance.handle_timeout(down_at + Duration::from_secs(60));
+            assert_eq!(instance.state(), StateKind::Backup);
+            // The script reports: it takes over now, for the reason its timer had.
+            let reported = down_at + Duration::from_secs(61);
+            instance.handle_tracking_pending(false, reported);
+            assert_eq!(instance.state(), StateKind::Master);
+            assert_eq!(instance.last_reason(), Reason::MasterDown);
+            assert_eq!(instance.counters().become_master, 1);
+        }
+    }
+
+    #[test]
+    fn pending_tracking_that_ends_before_the_down_timer_keeps_the_timer() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        let down_at = instance.poll_timeout().unwrap();
+        instance.handle_tracking_pending(false, now + Duration::from_millis(10));
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert_eq!(instance.poll_timeout(), Some(down_at));
+        instance.handle_timeout(down_at);
+        assert_eq!(instance.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn a_master_heard_while_awaiting_tracking_is_followed() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        let down_at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(down_at);
+        assert_eq!(instance.poll_timeout(), None);
+        // A better master appears: the instance follows it with a running down timer again,
+        // and the end of the wait does not make it take over.
+        receive(&mut instance, &advert(200), 255, down_at);
+        assert!(instance.poll_timeout().is_some());
+        instance.handle_tracking_pending(false, down_at);
+        assert_eq!(instance.state(), StateKind::Backup);
+        // A lower master with preemption: discarded, and still no take-over while pending.
+        instance.handle_tracking_pending(true, down_at);
+        let later = instance.poll_timeout().unwrap();
+        instance.handle_timeout(later);
+        assert_eq!(instance.poll_timeout(), None);
+        receive(&mut instance, &advert(50), 255, later);
+        assert_eq!(instance.poll_timeout(), None);
+        assert_eq!(instance.state(), StateKind::Backup);
+        instance.handle_tracking_pending(false, later);
+        assert_eq!(instance.state(), StateKind::Master);
+        assert_eq!(instance.last_reason(), Reason::Preempted);
+    }
+
+    #[test]
+    fn a_sync_member_awaiting_tracking_asks_its_group_when_tracking_reports() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.set_sync_member(true);
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        let down_at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(down_at);
+        assert!(
+            !instance.wants_master(),
+            "no take-over while tracking is unknown"
+        );
+        instance.handle_tracking_pending(false, down_at);
+        assert!(instance.wants_master());
+        assert_eq!(instance.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn a_reload_that_makes_an_instance_the_owner_takes_the_normal_path() {
+        let now = Instant::now();
+        // Pending tracking: it waits.
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        instance.handle_config_update(config(255), now).unwrap();
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert_eq!(instance.poll_timeout(), None);
+        instance.handle_tracking_pending(false, now);
+        assert_eq!(instance.state(), StateKind::Master);
+        assert_eq!(instance.last_reason(), Reason::Owner);
+        // A sync group member: it asks its group.
+        let mut member = Instance::new(config(100)).unwrap();
+        member.set_sync_member(true);
+        member.handle_startup(true, now);
+        member.handle_config_update(config(255), now).unwrap();
+        assert_eq!(member.state(), StateKind::Backup);
+        assert!(member.wants_master());
+        // Neither: at once.
+        let mut plain = Instance::new(config(100)).unwrap();
+        plain.handle_startup(true, now);
+        plain.handle_config_update(config(255), now).unwrap();
+        assert_eq!(plain.state(), StateKind::Master);
     }
 
     #[test]
