@@ -32,6 +32,7 @@ fn config(index: usize, priority: u8, host: u8) -> InstanceConfig {
             (index % 250) as u8 + 1,
         ))],
         lower_prio_no_advert: false,
+        higher_prio_send_advert: false,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
         unicast: None,

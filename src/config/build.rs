@@ -125,6 +125,7 @@ struct Draft {
     garp_refresh: Option<Option<Duration>>,
     garp_refresh_repeat: Option<u32>,
     lower_prio_no_advert: Option<bool>,
+    higher_prio_send_advert: Option<bool>,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -167,6 +168,7 @@ impl Draft {
             garp_refresh: None,
             garp_refresh_repeat: None,
             lower_prio_no_advert: None,
+            higher_prio_send_advert: None,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -527,6 +529,10 @@ impl Builder<'_> {
             "vrrp_lower_prio_no_advert" => set(
                 self.boolean(st, ctx, "vrrp_lower_prio_no_advert"),
                 &mut self.global.lower_prio_no_advert,
+            ),
+            "vrrp_higher_prio_send_advert" => set(
+                self.boolean(st, ctx, "vrrp_higher_prio_send_advert"),
+                &mut self.global.higher_prio_send_advert,
             ),
             "v3_checksum_as_v2" => {
                 if let Some(b) = self.boolean(st, ctx, "v3_checksum_as_v2") {
@@ -1100,6 +1106,10 @@ impl Builder<'_> {
             "lower_prio_no_advert" => set(
                 self.boolean(st, ctx, "lower_prio_no_advert").map(Some),
                 &mut d.lower_prio_no_advert,
+            ),
+            "higher_prio_send_advert" => set(
+                self.boolean(st, ctx, "higher_prio_send_advert").map(Some),
+                &mut d.higher_prio_send_advert,
             ),
             "v3_checksum_as_v2" => {
                 if let Some(b) = self.boolean(st, ctx, "v3_checksum_as_v2") {
@@ -1699,6 +1709,9 @@ impl Builder<'_> {
             lower_prio_no_advert: d
                 .lower_prio_no_advert
                 .unwrap_or(global.lower_prio_no_advert),
+            higher_prio_send_advert: d
+                .higher_prio_send_advert
+                .unwrap_or(global.higher_prio_send_advert),
             v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
             notify: d.notify,
             vip_lease: d.vip_lease.or(global.vip_lease),

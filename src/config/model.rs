@@ -46,6 +46,8 @@ pub struct GlobalDefs {
     pub garp: Garp,
     /// `vrrp_lower_prio_no_advert [BOOL]`, default false (a bare keyword means true).
     pub lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert [BOOL]`, default false (a bare keyword means true).
+    pub higher_prio_send_advert: bool,
     /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8+), default false: v3 over IPv4 includes the
     /// pseudo-header in the checksum as keepalived does.
     pub v3_checksum_as_v2: bool,
@@ -92,6 +94,7 @@ impl Default for GlobalDefs {
             vrrp_version: Version::V2,
             garp: Garp::default(),
             lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             v3_checksum_as_v2: false,
             script_user: None,
             script_security: true,
@@ -204,6 +207,9 @@ pub struct Instance {
     pub garp: Garp,
     /// `lower_prio_no_advert [BOOL]`, defaulting to `global_defs`.
     pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert [BOOL]`, defaulting to `global_defs`: a master that yields to
+    /// a better router first sends one advert at its own priority.
+    pub higher_prio_send_advert: bool,
     /// `v3_checksum_as_v2 [BOOL]`, defaulting to `global_defs`.
     pub v3_checksum_as_v2: bool,
     pub notify: Notify,
@@ -500,7 +506,7 @@ mod tests {
     fn defaults_are_keepalived_s() {
         // keepalived.conf(5): vrrp_garp_master_delay 5, vrrp_garp_master_repeat 5,
         // vrrp_garp_master_refresh 0 (off), vrrp_garp_master_refresh_repeat 1, vrrp_version 2,
-        // vrrp_lower_prio_no_advert false.
+        // vrrp_lower_prio_no_advert false, vrrp_higher_prio_send_advert false.
         let g = GlobalDefs::default();
         assert_eq!(g.vrrp_version, Version::V2);
         assert_eq!(g.garp.master_delay, Some(Duration::from_secs(5)));
@@ -513,6 +519,7 @@ mod tests {
         assert_eq!(g.garp.interval, Duration::ZERO);
         assert_eq!(g.garp.gna_interval, Duration::ZERO);
         assert!(!g.lower_prio_no_advert);
+        assert!(!g.higher_prio_send_advert);
         assert!(!g.v3_checksum_as_v2);
         assert!(
             g.script_security,

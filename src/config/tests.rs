@@ -79,6 +79,10 @@ fn instance_defaults_are_keepalived_s() {
     );
     assert_eq!(i.garp, Garp::default());
     assert!(!i.lower_prio_no_advert);
+    assert!(
+        !i.higher_prio_send_advert,
+        "off by default, as in keepalived"
+    );
     assert!(!i.v3_checksum_as_v2);
     assert_eq!(i.v3_ipv4_checksum(), Checksum::PseudoHeader);
     assert_eq!(i.notify, Notify::default());
@@ -164,6 +168,29 @@ fn globals_are_inherited_whatever_the_order_and_overridden_per_instance() {
     assert_eq!(i.version, Version::V3);
     assert_eq!(i.advert_interval, Centis(20));
     assert_eq!(i.vip_lease, Some(VipLease::Permanent));
+}
+
+#[test]
+fn higher_prio_send_advert_is_global_and_per_instance() {
+    let with_global = |global: &str, local: &str| {
+        let text = format!("global_defs {{\n{global}\n}}\n{}", instance_with(local));
+        let (config, diags) = run(&text);
+        assert_eq!(diags, Vec::<String>::new());
+        config.unwrap().instances[0].higher_prio_send_advert
+    };
+    assert!(with_global("  vrrp_higher_prio_send_advert", ""));
+    assert!(!with_global("  vrrp_higher_prio_send_advert off", ""));
+    assert!(with_global("", "  higher_prio_send_advert"));
+    assert!(with_global("", "  higher_prio_send_advert on"));
+    assert!(!with_global(
+        "  vrrp_higher_prio_send_advert",
+        "  higher_prio_send_advert false"
+    ));
+    let (_, diags) = run(&instance_with("  higher_prio_send_advert maybe"));
+    assert_eq!(
+        diags,
+        vec!["/k.conf:4:27: error: vrrp_instance VI_1 > higher_prio_send_advert: 'maybe' is not a boolean: use on/off, true/false or yes/no"]
+    );
 }
 
 // ---- advert_int, version, family -----------------------------------------------------------

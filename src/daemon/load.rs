@@ -79,6 +79,18 @@ fn summary_line(errors: usize, warnings: usize) -> String {
     )
 }
 
+/// The last line of an accepted configuration's report: `k.conf: configuration OK (2 instances,
+/// 1 warning)`.
+fn ok_line(path: &Path, instances: usize, warnings: usize) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "{}: configuration OK ({instances} instance{}, {warnings} warning{})",
+        path.display(),
+        plural(instances),
+        plural(warnings)
+    )
+}
+
 /// `keepvip --config-test`: prints every error and warning to stderr; true if the file is usable.
 pub fn check_config(path: &Path, options: &config::LoadOptions) -> bool {
     match load_specs_with(path, options) {
@@ -87,12 +99,8 @@ pub fn check_config(path: &Path, options: &config::LoadOptions) -> bool {
                 eprintln!("{warning}");
             }
             eprintln!(
-                "{}: configuration OK ({} instance{}, {} warning{})",
-                path.display(),
-                loaded.specs.len(),
-                if loaded.specs.len() == 1 { "" } else { "s" },
-                loaded.warnings.len(),
-                if loaded.warnings.len() == 1 { "" } else { "s" }
+                "{}",
+                ok_line(path, loaded.specs.len(), loaded.warnings.len())
             );
             true
         }
@@ -154,6 +162,7 @@ fn instance_spec(
         excluded_vips: instance.excluded_vips.iter().map(vip).collect(),
         mcast_src_ip: instance.mcast_src_ip,
         lower_prio_no_advert: instance.lower_prio_no_advert,
+        higher_prio_send_advert: instance.higher_prio_send_advert,
         announce: AnnounceSchedule {
             master_delay: second_burst,
             master_repeat: garp.master_repeat,
@@ -361,22 +370,94 @@ mod tests {
     }
 
     #[test]
-    fn an_error_found_while_building_instances_is_summarised_with_zero_warnings() {
-        let path = std::env::temp_dir().join(format!("keepvip-load-{}.conf", std::process::id()));
-        std::fs::write(
-            &path,
-            "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n \
-             notify_master \"/bin/true\" keepvip_no_such_user_x\n \
-             virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
-        )
-        .expect("temp file");
+    fn an_accepted_configuration_counts_instances_and_warnings_for_every_mix() {
+        let path = Path::new("/k.conf");
+        assert_eq!(
+            ok_line(path, 1, 0),
+            "/k.conf: configuration OK (1 instance, 0 warnings)"
+        );
+        assert_eq!(
+            ok_line(path, 1, 1),
+            "/k.conf: configuration OK (1 instance, 1 warning)"
+        );
+        assert_eq!(
+            ok_line(path, 2, 2),
+            "/k.conf: configuration OK (2 instances, 2 warnings)"
+        );
+        assert_eq!(
+            ok_line(path, 0, 0),
+            "/k.conf: configuration OK (0 instances, 0 warnings)"
+        );
+    }
+
+    /// Loads a file of `instances` instances, each naming a missing user in `bad_users` of
+    /// its notify scripts, each with `warnings` ignored keywords; returns the report.
+    fn load_report(instances: usize, bad_users: usize, warnings: usize) -> Result<String, String> {
+        let mut text = String::new();
+        for i in 0..instances {
+            text.push_str(&format!(
+                "vrrp_instance V{i} {{\n interface eth0\n virtual_router_id {}\n priority 100\n",
+                i + 1
+            ));
+            for _ in 0..warnings {
+                text.push_str(" debug\n");
+            }
+            let scripts = ["notify_master", "notify_backup", "notify_fault"];
+            for which in scripts.iter().take(bad_users) {
+                text.push_str(&format!(" {which} \"/bin/true\" keepvip_no_such_user_x\n"));
+            }
+            text.push_str(&format!(
+                " virtual_ipaddress {{\n  192.0.2.{}\n }}\n}}\n",
+                i + 1
+            ));
+        }
+        let path = std::env::temp_dir().join(format!(
+            "keepvip-load-{}-{instances}-{bad_users}-{warnings}.conf",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
         let outcome = load_specs(&path);
         let _ = std::fs::remove_file(&path);
-        let report = outcome.err().expect("a missing user is an error");
-        assert!(report.contains("keepvip_no_such_user_x"), "{report}");
+        match outcome {
+            Ok(loaded) => Ok(ok_line(&path, loaded.specs.len(), loaded.warnings.len())),
+            Err(report) => Err(report),
+        }
+    }
+
+    #[test]
+    fn errors_found_while_building_instances_are_summarised_for_every_mix() {
+        // (errors, warnings) = 0/1/many of each; errors come only from building instances
+        // (a missing script user), warnings only from the parser (an ignored keyword).
+        for (bad_users, warnings, summary) in [
+            (1, 0, "1 error, 0 warnings"),
+            (1, 1, "1 error, 1 warning"),
+            (1, 2, "1 error, 2 warnings"),
+            (2, 0, "2 errors, 0 warnings"),
+            (2, 1, "2 errors, 1 warning"),
+            (3, 2, "3 errors, 2 warnings"),
+        ] {
+            let report =
+                load_report(1, bad_users, warnings).expect_err("a missing user is an error");
+            assert!(report.contains("keepvip_no_such_user_x"), "{report}");
+            assert_eq!(report.lines().last(), Some(summary), "{report}");
+            assert_eq!(
+                report.lines().count(),
+                bad_users + warnings + 1,
+                "one line per diagnostic: {report}"
+            );
+        }
+        for (warnings, summary) in [(0, "0 warnings"), (1, "1 warning"), (2, "2 warnings")] {
+            let line = load_report(1, 0, warnings).expect("no error");
+            assert!(
+                line.ends_with(&format!("(1 instance, {summary})")),
+                "{line}"
+            );
+        }
+        // Two instances, each with an error: counted across instances.
+        let report = load_report(2, 1, 1).expect_err("two missing users");
         assert_eq!(
             report.lines().last(),
-            Some("1 error, 0 warnings"),
+            Some("2 errors, 2 warnings"),
             "{report}"
         );
     }

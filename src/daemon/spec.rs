@@ -69,6 +69,7 @@ pub struct InstanceSpec {
     pub excluded_vips: Vec<VipSpec>,
     pub mcast_src_ip: Option<IpAddr>,
     pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
     pub announce: AnnounceSchedule,
     pub auth: V2Auth,
     /// What we send for v3 over IPv4 (`v3_checksum_as_v2` selects [`Checksum::Plain`]).
@@ -139,6 +140,7 @@ impl InstanceSpec {
             primary_address,
             vips: self.vips.iter().map(|v| v.addr).collect(),
             lower_prio_no_advert: self.lower_prio_no_advert,
+            higher_prio_send_advert: self.higher_prio_send_advert,
             announce: self.announce,
             auth: self.auth,
             unicast: self.unicast.clone(),

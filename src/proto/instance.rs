@@ -78,6 +78,9 @@ pub struct InstanceConfig {
     pub vips: Vec<IpAddr>,
     /// keepalived's `vrrp_lower_prio_no_advert`: as master, do not answer lower-priority adverts.
     pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master that yields to a better router first
+    /// sends one advert at its own (lower) priority. Off by default, as in keepalived.
+    pub higher_prio_send_advert: bool,
     pub announce: AnnounceSchedule,
     /// v2 authentication sent and required (type 0 = none).
     pub auth: V2Auth,
@@ -300,11 +303,18 @@ enum State {
         /// A sync group member whose down timer fired (or an owner): it waits for its group
         /// to let it take over, with no timer of its own.
         wants_master: bool,
+        /// It would take over (its down timer fired, or it is the owner) but a weight-0
+        /// tracked object has not reported yet: it waits, with no timer, until tracking
+        /// reports ([`Instance::handle_tracking_pending`]).
+        awaits_tracking: bool,
     },
     Master {
         advert_at: Instant,
-        /// Second burst of announcements after becoming master or after a lower advert.
+        /// Second burst of announcements after becoming master (`garp_master_delay`).
         second_burst_at: Option<(Instant, u32)>,
+        /// Second burst after a lower-priority advert (`garp_lower_prio_delay`), kept apart
+        /// so that neither schedule cancels the other.
+        lower_prio_burst_at: Option<(Instant, u32)>,
         refresh_at: Option<Instant>,
     },
     Fault,
@@ -426,15 +436,21 @@ impl Instance {
             State::Initialize | State::Fault => None,
             State::Backup {
                 wants_master: true, ..
+            }
+            | State::Backup {
+                awaits_tracking: true,
+                ..
             } => None,
             State::Backup { master_down_at, .. } => Some(master_down_at),
             State::Master {
                 advert_at,
                 second_burst_at,
+                lower_prio_burst_at,
                 refresh_at,
             } => [
                 Some(advert_at),
                 second_burst_at.map(|(at, _)| at),
+                lower_prio_burst_at.map(|(at, _)| at),
                 refresh_at,
             ]
             .into_iter()
@@ -540,17 +556,28 @@ impl Instance {
         self.handle_tracking_fault(verdict.fault, now);
     }
 
-    /// A weight-0 tracked script has not reported yet. Like keepalived, an address owner then
-    /// starts as backup instead of taking over at once, and takes over when the wait ends.
+    /// A weight-0 tracked script has not reported yet. Like keepalived, no instance takes
+    /// over meanwhile: an address owner starts as backup instead of taking over at once, and a
+    /// backup whose down timer runs out waits in backup. When the wait ends, those that wanted
+    /// to take over do (through their sync group, if any); the others keep their timers.
     pub fn handle_tracking_pending(&mut self, pending: bool, now: Instant) {
         let was_pending = std::mem::replace(&mut self.tracking_pending, pending);
-        if was_pending
-            && !pending
-            && self.started
-            && self.config.priority == PRIORITY_OWNER
-            && matches!(self.state, State::Backup { .. })
-        {
-            self.take_over(StateKind::Backup, Reason::Owner, now);
+        if !was_pending || pending || !self.started {
+            return;
+        }
+        match self.state {
+            State::Backup {
+                awaits_tracking: true,
+                down_reason,
+                ..
+            } => self.take_over(StateKind::Backup, down_reason, now),
+            State::Backup {
+                wants_master: false,
+                ..
+            } if self.config.priority == PRIORITY_OWNER => {
+                self.take_over(StateKind::Backup, Reason::Owner, now)
+            }
+            _ => {}
         }
     }
 
@@ -648,8 +675,15 @@ impl Instance {
         let effective = (i16::from(self.config.priority) + offset).clamp(0, 255) as u8;
         self.handle_priority_change(effective, now);
         if self.config.priority == PRIORITY_OWNER {
-            if let State::Backup { .. } = self.state {
-                self.become_master(StateKind::Backup, Reason::Owner, now);
+            if let State::Backup {
+                wants_master: false,
+                awaits_tracking: false,
+                ..
+            } = self.state
+            {
+                // The normal path: a sync group member asks its group, pending weight-0
+                // tracking makes it wait.
+                self.take_over(StateKind::Backup, Reason::Owner, now);
             }
         }
         Ok(())
@@ -671,6 +705,8 @@ impl Instance {
             State::Backup {
                 master_down_at,
                 down_reason,
+                wants_master: false,
+                awaits_tracking: false,
                 ..
             } if master_down_at <= now => {
                 self.take_over(StateKind::Backup, down_reason, now);
@@ -678,16 +714,19 @@ impl Instance {
             State::Master {
                 mut advert_at,
                 mut second_burst_at,
+                mut lower_prio_burst_at,
                 mut refresh_at,
             } => {
                 if advert_at <= now {
                     self.transmit(self.effective_priority);
                     advert_at = now + self.config.advert_interval.as_duration();
                 }
-                if let Some((at, count)) = second_burst_at {
-                    if at <= now {
-                        self.announce(count);
-                        second_burst_at = None;
+                for burst in [&mut second_burst_at, &mut lower_prio_burst_at] {
+                    if let Some((at, count)) = *burst {
+                        if at <= now {
+                            self.announce(count);
+                            *burst = None;
+                        }
                     }
                 }
                 if let Some(at) = refresh_at {
@@ -699,6 +738,7 @@ impl Instance {
                 self.state = State::Master {
                     advert_at,
                     second_burst_at,
+                    lower_prio_burst_at,
                     refresh_at,
                 };
             }
@@ -843,6 +883,7 @@ impl Instance {
                 preempt_at: None,
                 down_reason: Reason::PriorityZero,
                 wants_master: self.wants_master(),
+                awaits_tracking: false,
             };
             return;
         }
@@ -876,10 +917,12 @@ impl Instance {
                 preempt_at,
                 down_reason: Reason::MasterDown,
                 wants_master: false,
+                awaits_tracking: false,
             };
         } else if let State::Backup {
             master_down_at,
             wants_master,
+            awaits_tracking,
             ..
         } = self.state
         {
@@ -889,6 +932,7 @@ impl Instance {
                 preempt_at,
                 down_reason: Reason::Preempted,
                 wants_master,
+                awaits_tracking,
             };
         }
     }
@@ -911,10 +955,14 @@ impl Instance {
             if self.config.version == Version::V3 {
                 self.master_interval = advert.interval;
             }
-            // A parting advert at our (lower) priority, beyond the RFC: after a partition heals,
-            // the winner may never hear us otherwise, and only a lower advert makes it
-            // re-announce to the hosts that followed us. Backups merely restart their timers.
-            self.transmit(self.effective_priority);
+            // keepalived's opt-in `higher_prio_send_advert`: a parting advert at our (lower)
+            // priority, beyond the RFC, so that a winner with garp_lower_prio_repeat
+            // re-announces to the hosts that followed us. Off by default: v3 backups would
+            // re-learn our interval from it, and with a shorter one than the winner's (which,
+            // with lower_prio_no_advert, does not answer) their down timers fire spuriously.
+            if self.config.higher_prio_send_advert {
+                self.transmit(self.effective_priority);
+            }
             self.release_master(Reason::HigherPriority, now);
         } else {
             // Split brain heals only if the rightful master speaks up now (RFC 9568 §6.4.3,
@@ -930,12 +978,16 @@ impl Instance {
                 self.announce(schedule.lower_prio_repeat);
                 if !schedule.lower_prio_delay.is_zero() {
                     if let State::Master {
-                        ref mut second_burst_at,
+                        ref mut lower_prio_burst_at,
                         ..
                     } = self.state
                     {
-                        *second_burst_at =
-                            Some((now + schedule.lower_prio_delay, schedule.lower_prio_repeat));
+                        // A burst already pending stays: further lower adverts (each answered
+                        // by its own first burst) must not push it back for ever.
+                        if lower_prio_burst_at.is_none() {
+                            *lower_prio_burst_at =
+                                Some((now + schedule.lower_prio_delay, schedule.lower_prio_repeat));
+                        }
                     }
                 }
             }
@@ -965,8 +1017,31 @@ impl Instance {
         }
     }
 
-    /// Becomes master; a sync group member instead waits in Backup, wanting to, for its group.
+    /// Becomes master; a sync group member instead waits in Backup, wanting to, for its group;
+    /// while a weight-0 tracked object is still unknown, it waits in Backup for tracking.
     fn take_over(&mut self, previous: StateKind, reason: Reason, now: Instant) {
+        if self.tracking_pending {
+            if let State::Backup {
+                ref mut awaits_tracking,
+                ref mut down_reason,
+                ..
+            } = self.state
+            {
+                *awaits_tracking = true;
+                *down_reason = reason;
+                return;
+            }
+            self.state = State::Backup {
+                master_down_at: now,
+                preempt_at: None,
+                down_reason: reason,
+                wants_master: false,
+                awaits_tracking: true,
+            };
+            self.last_reason = reason;
+            self.notify(Some(StateKind::Backup), previous, reason);
+            return;
+        }
         if !self.sync_member {
             self.become_master(previous, reason, now);
             return;
@@ -987,6 +1062,7 @@ impl Instance {
             preempt_at: None,
             down_reason: reason,
             wants_master: true,
+            awaits_tracking: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), previous, reason);
@@ -1015,6 +1091,7 @@ impl Instance {
             preempt_at: None,
             down_reason: Reason::MasterDown,
             wants_master: false,
+            awaits_tracking: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), previous, reason);
@@ -1056,6 +1133,7 @@ impl Instance {
         self.state = State::Master {
             advert_at: now + self.config.advert_interval.as_duration(),
             second_burst_at,
+            lower_prio_burst_at: None,
             refresh_at: schedule.refresh.map(|period| now + period),
         };
         self.last_reason = reason;
@@ -1076,6 +1154,7 @@ impl Instance {
             preempt_at: None,
             down_reason: Reason::MasterDown,
             wants_master: false,
+            awaits_tracking: false,
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Backup), StateKind::Master, reason);
@@ -1137,6 +1216,7 @@ mod tests {
             primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             announce: AnnounceSchedule::default(),
             auth: V2Auth::NONE,
             unicast: None,
@@ -1420,6 +1500,61 @@ mod tests {
     }
 
     #[test]
+    fn a_lower_advert_keeps_the_pending_second_burst_of_a_new_master() {
+        let now = Instant::now();
+        let mut cfg = config(200);
+        cfg.announce.master_repeat = 5;
+        cfg.announce.master_delay = Duration::from_secs(5);
+        cfg.announce.lower_prio_repeat = 2;
+        cfg.announce.lower_prio_delay = Duration::from_secs(2);
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let became = instance.poll_timeout().unwrap();
+        let mut announces = Vec::new();
+        let mut step = |instance: &mut Instance, at: Instant, advert: Option<&Advert>| {
+            match advert {
+                Some(advert) => receive(instance, advert, 255, at),
+                None => instance.handle_timeout(at),
+            }
+            for action in actions(instance) {
+                if let Action::Announce { count, .. } = action {
+                    announces.push((at - became, count));
+                }
+            }
+        };
+        step(&mut instance, became, None);
+        assert_eq!(instance.state(), StateKind::Master);
+        // Two lower adverts while the master's second burst is pending: the first schedules
+        // the lower-priority second burst, the second does not push it back.
+        step(
+            &mut instance,
+            became + Duration::from_secs(1),
+            Some(&advert(100)),
+        );
+        step(
+            &mut instance,
+            became + Duration::from_millis(1_500),
+            Some(&advert(100)),
+        );
+        while let Some(at) = instance
+            .poll_timeout()
+            .filter(|at| *at <= became + Duration::from_secs(10))
+        {
+            step(&mut instance, at, None);
+        }
+        assert_eq!(
+            announces,
+            vec![
+                (Duration::ZERO, 5),
+                (Duration::from_secs(1), 2),
+                (Duration::from_millis(1_500), 2),
+                (Duration::from_secs(3), 2),
+                (Duration::from_secs(5), 5),
+            ]
+        );
+    }
+
+    #[test]
     fn master_reasserts_on_priority_zero() {
         let now = Instant::now();
         let mut instance = master(200, now);
@@ -1443,10 +1578,38 @@ mod tests {
     }
 
     #[test]
-    fn higher_priority_sends_master_to_backup_with_a_parting_advert() {
+    fn higher_priority_sends_master_to_backup_silently_by_default() {
         let now = Instant::now();
         let mut instance = master(100, now);
         receive(&mut instance, &advert(200), 255, now);
+        let got = actions(&mut instance);
+        assert!(matches!(
+            got.as_slice(),
+            [
+                Action::RemoveVips(_),
+                Action::Notify(Notification {
+                    state: Some(StateKind::Backup),
+                    previous: StateKind::Master,
+                    reason: Reason::HigherPriority,
+                    ..
+                })
+            ]
+        ));
+        assert_eq!(instance.counters().release_master, 1);
+        assert_eq!(instance.counters().advert_sent, 1, "only the first advert");
+    }
+
+    #[test]
+    fn higher_prio_send_advert_sends_a_parting_advert_before_yielding() {
+        let now = Instant::now();
+        let mut cfg = config(100);
+        cfg.higher_prio_send_advert = true;
+        let mut instance = Instance::new(cfg).unwrap();
+        instance.handle_startup(true, now);
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        actions(&mut instance);
+        receive(&mut instance, &advert(200), 255, at);
         let got = actions(&mut instance);
         assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 100));
         assert!(matches!(got[1], Action::RemoveVips(_)));
@@ -1695,6 +1858,121 @@ mod tests {
         other.handle_startup(true, now);
         other.handle_tracking_pending(false, now);
         assert_eq!(other.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn pending_weight_zero_tracking_keeps_every_instance_from_taking_over() {
+        let now = Instant::now();
+        for initial_state in [InitialState::Backup, InitialState::Master] {
+            let mut cfg = config(100);
+            cfg.initial_state = initial_state;
+            let mut instance = Instance::new(cfg).unwrap();
+            instance.handle_tracking_pending(true, now);
+            instance.handle_startup(true, now);
+            let down_at = instance.poll_timeout().unwrap();
+            actions(&mut instance);
+            // The down timer runs out while the script is still unknown: no take-over, no
+            // timer (nothing to spin on), no action.
+            instance.handle_timeout(down_at);
+            assert_eq!(instance.state(), StateKind::Backup);
+            assert_eq!(instance.poll_timeout(), None);
+            assert_eq!(actions(&mut instance), vec![]);
+            instance.handle_timeout(down_at + Duration::from_secs(60));
+            assert_eq!(instance.state(), StateKind::Backup);
+            // The script reports: it takes over now, for the reason its timer had.
+            let reported = down_at + Duration::from_secs(61);
+            instance.handle_tracking_pending(false, reported);
+            assert_eq!(instance.state(), StateKind::Master);
+            assert_eq!(instance.last_reason(), Reason::MasterDown);
+            assert_eq!(instance.counters().become_master, 1);
+        }
+    }
+
+    #[test]
+    fn pending_tracking_that_ends_before_the_down_timer_keeps_the_timer() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        let down_at = instance.poll_timeout().unwrap();
+        instance.handle_tracking_pending(false, now + Duration::from_millis(10));
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert_eq!(instance.poll_timeout(), Some(down_at));
+        instance.handle_timeout(down_at);
+        assert_eq!(instance.state(), StateKind::Master);
+    }
+
+    #[test]
+    fn a_master_heard_while_awaiting_tracking_is_followed() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        let down_at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(down_at);
+        assert_eq!(instance.poll_timeout(), None);
+        // A better master appears: the instance follows it with a running down timer again,
+        // and the end of the wait does not make it take over.
+        receive(&mut instance, &advert(200), 255, down_at);
+        assert!(instance.poll_timeout().is_some());
+        instance.handle_tracking_pending(false, down_at);
+        assert_eq!(instance.state(), StateKind::Backup);
+        // A lower master with preemption: discarded, and still no take-over while pending.
+        instance.handle_tracking_pending(true, down_at);
+        let later = instance.poll_timeout().unwrap();
+        instance.handle_timeout(later);
+        assert_eq!(instance.poll_timeout(), None);
+        receive(&mut instance, &advert(50), 255, later);
+        assert_eq!(instance.poll_timeout(), None);
+        assert_eq!(instance.state(), StateKind::Backup);
+        instance.handle_tracking_pending(false, later);
+        assert_eq!(instance.state(), StateKind::Master);
+        assert_eq!(instance.last_reason(), Reason::Preempted);
+    }
+
+    #[test]
+    fn a_sync_member_awaiting_tracking_asks_its_group_when_tracking_reports() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.set_sync_member(true);
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        let down_at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(down_at);
+        assert!(
+            !instance.wants_master(),
+            "no take-over while tracking is unknown"
+        );
+        instance.handle_tracking_pending(false, down_at);
+        assert!(instance.wants_master());
+        assert_eq!(instance.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn a_reload_that_makes_an_instance_the_owner_takes_the_normal_path() {
+        let now = Instant::now();
+        // Pending tracking: it waits.
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_tracking_pending(true, now);
+        instance.handle_startup(true, now);
+        instance.handle_config_update(config(255), now).unwrap();
+        assert_eq!(instance.state(), StateKind::Backup);
+        assert_eq!(instance.poll_timeout(), None);
+        instance.handle_tracking_pending(false, now);
+        assert_eq!(instance.state(), StateKind::Master);
+        assert_eq!(instance.last_reason(), Reason::Owner);
+        // A sync group member: it asks its group.
+        let mut member = Instance::new(config(100)).unwrap();
+        member.set_sync_member(true);
+        member.handle_startup(true, now);
+        member.handle_config_update(config(255), now).unwrap();
+        assert_eq!(member.state(), StateKind::Backup);
+        assert!(member.wants_master());
+        // Neither: at once.
+        let mut plain = Instance::new(config(100)).unwrap();
+        plain.handle_startup(true, now);
+        plain.handle_config_update(config(255), now).unwrap();
+        assert_eq!(plain.state(), StateKind::Master);
     }
 
     #[test]

@@ -27,6 +27,7 @@ fn router(index: u8, priority: u8, version: Version, interval: Centis) -> Instan
         primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + index)),
         vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
         lower_prio_no_advert: false,
+        higher_prio_send_advert: false,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
         unicast: None,
@@ -283,31 +284,99 @@ fn configured_master_starts_after_one_interval() {
 
 #[test]
 fn partition_then_heal_leaves_exactly_one_master_within_one_interval() {
-    let mut lan = lan_of(vec![v3(0, 200), v3(1, 100)]);
-    lan.start_all();
-    lan.run_until(Duration::from_secs(10));
-    lan.partition(&[&[0], &[1]]);
-    lan.run_until(Duration::from_secs(20));
-    assert_eq!(
-        lan.masters(),
-        vec![0, 1],
-        "both sides elect a master while cut"
-    );
-    let heal_at = Duration::from_millis(20_123);
-    lan.run_until(heal_at);
-    lan.heal();
-    lan.run_until(heal_at + Duration::from_secs(1) + HOP2);
-    assert_eq!(lan.masters(), vec![0]);
-    let (back, reason) = entered(&lan, 1, StateKind::Backup).unwrap();
-    assert!(back > heal_at && back <= heal_at + Duration::from_secs(1) + HOP2);
-    assert_eq!(reason, Reason::HigherPriority);
-    // The master that never changed state re-announces after hearing the lower one, so
-    // switches and hosts that followed the other side come back.
-    let announced_after_heal = lan
-        .trace()
-        .iter()
-        .any(|e| e.router == 0 && e.at > heal_at && matches!(e.event, TraceEvent::Announce { .. }));
-    assert!(announced_after_heal);
+    for parting_advert in [false, true] {
+        let mut loser = v3(1, 100);
+        loser.higher_prio_send_advert = parting_advert;
+        let mut lan = lan_of(vec![v3(0, 200), loser]);
+        lan.start_all();
+        lan.run_until(Duration::from_secs(10));
+        lan.partition(&[&[0], &[1]]);
+        lan.run_until(Duration::from_secs(20));
+        assert_eq!(
+            lan.masters(),
+            vec![0, 1],
+            "both sides elect a master while cut"
+        );
+        let heal_at = Duration::from_millis(20_123);
+        lan.run_until(heal_at);
+        lan.heal();
+        lan.run_until(heal_at + Duration::from_secs(1) + HOP2);
+        assert_eq!(lan.masters(), vec![0]);
+        let (back, reason) = entered(&lan, 1, StateKind::Backup).unwrap();
+        assert!(back > heal_at && back <= heal_at + Duration::from_secs(1) + HOP2);
+        assert_eq!(reason, Reason::HigherPriority);
+        // The master that never changed state re-announces once it hears the lower one: from
+        // the loser's regular advert if that came first, or from its parting advert with
+        // higher_prio_send_advert.
+        let loser_spoke_after_heal = lan.trace().iter().any(|e| {
+            e.router == 1 && e.at > heal_at && matches!(e.event, TraceEvent::Transmit { .. })
+        });
+        let announced_after_heal = lan.trace().iter().any(|e| {
+            e.router == 0 && e.at > heal_at && matches!(e.event, TraceEvent::Announce { .. })
+        });
+        assert_eq!(announced_after_heal, loser_spoke_after_heal);
+        if parting_advert {
+            assert!(
+                announced_after_heal,
+                "the parting advert makes the winner re-announce"
+            );
+        }
+    }
+}
+
+#[test]
+fn higher_prio_send_advert_off_no_spurious_takeover_with_mixed_intervals() {
+    // Router 0: the best, adverts every 3 s, lower_prio_no_advert (it answers no lower advert).
+    // Router 1: adverts every 100 ms. Router 2: the lowest, a v3 backup that learns the
+    // interval of whoever it follows. Cut {0} | {1, 2}: 1 becomes master, 2 follows it. On
+    // heal, 0's next advert deposes 1. With keepalived's opt-in higher_prio_send_advert, 1's
+    // parting advert (priority 100 > 2's 50) makes 2 re-learn 100 ms, so 2's down timer fires
+    // after ~0.4 s while 0 is silent for 3 s: a spurious takeover. Off (the default): none.
+    for parting_advert in [false, true] {
+        let mut best = router(0, 200, Version::V3, Centis(300));
+        best.lower_prio_no_advert = true;
+        let mut fast = router(1, 100, Version::V3, Centis(10));
+        fast.higher_prio_send_advert = parting_advert;
+        let mut lowest = router(2, 50, Version::V3, Centis(100));
+        lowest.higher_prio_send_advert = parting_advert;
+        let mut lan = lan_of(vec![best, fast, lowest]);
+        lan.start_all();
+        lan.run_until(Duration::from_secs(20));
+        assert_eq!(lan.masters(), vec![0]);
+        lan.partition(&[&[0], &[1, 2]]);
+        lan.run_until(Duration::from_secs(40));
+        assert_eq!(
+            lan.masters(),
+            vec![0, 1],
+            "both sides elect a master while cut"
+        );
+        assert_eq!(lan.instance(2).unwrap().master_interval(), Centis(10));
+        let heal_at = Duration::from_millis(40_050);
+        lan.run_until(heal_at);
+        lan.heal();
+        lan.run_until(heal_at + Duration::from_secs(30));
+        assert_eq!(lan.masters(), vec![0], "parting advert {parting_advert}");
+        let deposed = entered(&lan, 1, StateKind::Backup).unwrap();
+        assert!(deposed.0 > heal_at);
+        assert_eq!(deposed.1, Reason::HigherPriority);
+        let lowest_took_over =
+            entered(&lan, 2, StateKind::Master).is_some_and(|(at, _)| at > heal_at);
+        assert_eq!(
+            lowest_took_over, parting_advert,
+            "router 2 took over after the heal (parting advert {parting_advert})"
+        );
+        if !parting_advert {
+            // Every backup follows the real master's interval.
+            assert_eq!(lan.instance(1).unwrap().master_interval(), Centis(300));
+            assert_eq!(lan.instance(2).unwrap().master_interval(), Centis(300));
+            let transitions_after_heal = lan
+                .trace()
+                .iter()
+                .filter(|e| e.at > heal_at && matches!(e.event, TraceEvent::Transition { .. }))
+                .count();
+            assert_eq!(transitions_after_heal, 1, "only router 1 stepping down");
+        }
+    }
 }
 
 #[test]
@@ -318,7 +387,11 @@ fn heal_with_lower_prio_no_advert_still_converges_on_the_next_advert() {
         let mut quiet = v3(0, 200);
         quiet.lower_prio_no_advert = true;
         quiet.announce.lower_prio_repeat = lower_prio_repeat;
-        let mut lan = lan_of(vec![quiet, v3(1, 100)]);
+        // The loser's parting advert makes sure the winner hears a lower advert even when its
+        // own advert reaches the loser first.
+        let mut loser = v3(1, 100);
+        loser.higher_prio_send_advert = true;
+        let mut lan = lan_of(vec![quiet, loser]);
         lan.start_all();
         lan.run_until(Duration::from_secs(10));
         lan.partition(&[&[0], &[1]]);

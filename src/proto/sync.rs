@@ -165,6 +165,7 @@ mod tests {
             primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, vrid))],
             lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             announce: AnnounceSchedule::default(),
             auth: V2Auth::NONE,
             unicast: None,
