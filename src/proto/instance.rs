@@ -320,6 +320,20 @@ enum State {
     Fault,
 }
 
+/// How often at most [`Instance::poll_conflict`] reports an address conflict.
+pub const CONFLICT_REPORT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Adverts from our own primary address since the last report, for a rate-limited log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressConflict {
+    /// Our primary address, which the adverts carried as source.
+    pub address: IpAddr,
+    /// Such adverts since the previous report (or start), including the one reported.
+    pub since_last_report: u64,
+    /// The priority the last one claimed.
+    pub priority: u8,
+}
+
 /// The master we last heard, for status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerMaster {
@@ -357,6 +371,10 @@ pub struct Instance {
     last_reason: Reason,
     counters: Counters,
     actions: VecDeque<Action>,
+    /// `src_addr_conflict` adverts not reported yet, and when the next report may be made.
+    conflicts_unreported: u64,
+    conflict_report_at: Option<Instant>,
+    conflict: Option<AddressConflict>,
 }
 
 impl Instance {
@@ -380,6 +398,9 @@ impl Instance {
             last_reason: Reason::Startup,
             counters: Counters::default(),
             actions: VecDeque::new(),
+            conflicts_unreported: 0,
+            conflict_report_at: None,
+            conflict: None,
         })
     }
 
@@ -423,6 +444,12 @@ impl Instance {
     /// For drops decided before the instance sees the packet (codec errors after demux).
     pub fn counters_mut(&mut self) -> &mut Counters {
         &mut self.counters
+    }
+
+    /// An address conflict to log, at most once per [`CONFLICT_REPORT_INTERVAL`]: adverts from
+    /// our own primary address were received (counted as `src_addr_conflict` and dropped).
+    pub fn poll_conflict(&mut self) -> Option<AddressConflict> {
+        self.conflict.take()
     }
 
     /// The next action to execute, in order.
@@ -750,6 +777,10 @@ impl Instance {
     /// of §7.1, with keepalived's counters).
     pub fn handle_advert(&mut self, received: Received<'_>, now: Instant) {
         let advert = received.advert;
+        if received.src == self.config.primary_address {
+            self.own_address_heard(advert.priority, now);
+            return;
+        }
         if !self.accept(&received) {
             return;
         }
@@ -766,13 +797,27 @@ impl Instance {
         }
     }
 
+    /// An advert from our own primary address: never a peer. Multicast loopback is off, so it
+    /// is another host using our address (or our adverts coming back by some path): counted,
+    /// dropped, and reported through [`Instance::poll_conflict`] at most once a minute.
+    fn own_address_heard(&mut self, priority: u8, now: Instant) {
+        self.counters.src_addr_conflict += 1;
+        self.conflicts_unreported += 1;
+        if self.conflict_report_at.is_some_and(|at| now < at) {
+            return;
+        }
+        self.conflict = Some(AddressConflict {
+            address: self.config.primary_address,
+            since_last_report: self.conflicts_unreported,
+            priority,
+        });
+        self.conflicts_unreported = 0;
+        self.conflict_report_at = now.checked_add(CONFLICT_REPORT_INTERVAL);
+    }
+
     /// Syntax-level checks the codec cannot do; false = dropped (and counted).
     fn accept(&mut self, received: &Received<'_>) -> bool {
         let advert = received.advert;
-        if received.src == self.config.primary_address {
-            // Our own advert looped back by some path: never a peer.
-            return false;
-        }
         if !self.transport_ok(received) {
             return false;
         }
@@ -1367,6 +1412,56 @@ mod tests {
         receive(&mut instance, &other_vips, 255, now);
         assert_eq!(instance.counters().addr_list_err, 1);
         assert_eq!(instance.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn an_advert_from_our_own_address_is_a_conflict_counted_and_reported_rate_limited() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let ours = instance.config().primary_address;
+        let from_us = |instance: &mut Instance, at: Instant| {
+            instance.handle_advert(
+                Received {
+                    src: ours,
+                    dst: IpAddr::V4(crate::wire::MCAST_V4),
+                    ttl: 255,
+                    advert: &advert(255),
+                },
+                at,
+            )
+        };
+        from_us(&mut instance, now);
+        assert_eq!(instance.state(), StateKind::Master, "never obeyed");
+        assert_eq!(actions(&mut instance), vec![]);
+        assert_eq!(instance.counters().src_addr_conflict, 1);
+        assert_eq!(instance.counters().advert_rcvd, 0);
+        assert_eq!(
+            instance.poll_conflict(),
+            Some(AddressConflict {
+                address: ours,
+                since_last_report: 1,
+                priority: 255
+            })
+        );
+        assert_eq!(instance.poll_conflict(), None);
+        // More within the minute: counted, not reported.
+        for i in 1..=10 {
+            from_us(&mut instance, now + Duration::from_secs(i));
+            assert_eq!(instance.poll_conflict(), None);
+        }
+        assert_eq!(instance.counters().src_addr_conflict, 11);
+        // The next one after the minute reports all of them.
+        from_us(&mut instance, now + CONFLICT_REPORT_INTERVAL);
+        assert_eq!(
+            instance.poll_conflict().map(|c| c.since_last_report),
+            Some(11)
+        );
+        assert_eq!(instance.state(), StateKind::Master);
+        // Counted in the list the daemon logs.
+        assert!(instance
+            .counters()
+            .named()
+            .contains(&("src_addr_conflict", 12)));
     }
 
     #[test]
