@@ -83,6 +83,15 @@ impl Daemon {
                     if self.instances[idx].instance.counters().unicast_src_err != strangers {
                         self.log_stranger(idx, received.src);
                     }
+                    if let Some(c) = self.instances[idx].instance.poll_conflict() {
+                        let name = &self.instances[idx].spec.name;
+                        warn!(
+                            "{name}: {} advert(s) from our own address {} (last priority {}) \
+                             since the last report: another host uses it; give each router its \
+                             own address (counted as src_addr_conflict, logged once a minute)",
+                            c.since_last_report, c.address, c.priority
+                        );
+                    }
                     self.drain(idx, now);
                 }
                 Err(e) => {

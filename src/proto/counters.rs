@@ -25,6 +25,9 @@ pub struct Counters {
     /// Unicast adverts from an address that is not a `unicast_peer` (keepvip; keepalived drops
     /// them without counting).
     pub unicast_src_err: u64,
+    /// Adverts whose source is our own primary address: another host uses it (an address
+    /// conflict), or our own adverts come back by some path (keepvip; dropped).
+    pub src_addr_conflict: u64,
 }
 
 impl Counters {
@@ -43,7 +46,7 @@ impl Counters {
     }
 
     /// (name, value) pairs in a stable order, for status output and logs.
-    pub fn named(&self) -> [(&'static str, u64); 18] {
+    pub fn named(&self) -> [(&'static str, u64); 19] {
         [
             ("advert_rcvd", self.advert_rcvd),
             ("advert_sent", self.advert_sent),
@@ -63,6 +66,7 @@ impl Counters {
             ("version_err", self.version_err),
             ("vrid_err", self.vrid_err),
             ("unicast_src_err", self.unicast_src_err),
+            ("src_addr_conflict", self.src_addr_conflict),
         ]
     }
 }
@@ -96,6 +100,6 @@ mod tests {
             .iter()
             .map(|(n, _)| *n)
             .collect();
-        assert_eq!(names.len(), 18);
+        assert_eq!(names.len(), 19);
     }
 }

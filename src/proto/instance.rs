@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
 use super::counters::Counters;
-use super::timers::{initial_master_wait, master_down_interval, skew_time};
+use super::timers::{deadline, initial_master_wait, master_down_interval, skew_time, MAX_DELAY};
 use super::track::Verdict;
 use super::unicast::{Unicast, UnicastDrop};
 
@@ -121,6 +121,24 @@ impl InstanceConfig {
             return fail(format!(
                 "advert interval {} is not valid for VRRP{}",
                 self.advert_interval, self.version
+            ));
+        }
+        let delays = [
+            ("preempt_delay", Some(self.preempt_delay)),
+            ("garp_master_delay", Some(self.announce.master_delay)),
+            (
+                "garp_lower_prio_delay",
+                Some(self.announce.lower_prio_delay),
+            ),
+            ("garp_master_refresh", self.announce.refresh),
+        ];
+        if let Some((name, _)) = delays
+            .iter()
+            .find(|(_, delay)| delay.is_some_and(|d| d > MAX_DELAY))
+        {
+            return fail(format!(
+                "{name} is longer than {} s; use a shorter one",
+                MAX_DELAY.as_secs()
             ));
         }
         if self.version == Version::V2 && self.family() == Family::V6 {
@@ -320,6 +338,20 @@ enum State {
     Fault,
 }
 
+/// How often at most [`Instance::poll_conflict`] reports an address conflict.
+pub const CONFLICT_REPORT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Adverts from our own primary address since the last report, for a rate-limited log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressConflict {
+    /// Our primary address, which the adverts carried as source.
+    pub address: IpAddr,
+    /// Such adverts since the previous report (or start), including the one reported.
+    pub since_last_report: u64,
+    /// The priority the last one claimed.
+    pub priority: u8,
+}
+
 /// The master we last heard, for status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerMaster {
@@ -357,6 +389,10 @@ pub struct Instance {
     last_reason: Reason,
     counters: Counters,
     actions: VecDeque<Action>,
+    /// `src_addr_conflict` adverts not reported yet, and when the next report may be made.
+    conflicts_unreported: u64,
+    conflict_report_at: Option<Instant>,
+    conflict: Option<AddressConflict>,
 }
 
 impl Instance {
@@ -380,6 +416,9 @@ impl Instance {
             last_reason: Reason::Startup,
             counters: Counters::default(),
             actions: VecDeque::new(),
+            conflicts_unreported: 0,
+            conflict_report_at: None,
+            conflict: None,
         })
     }
 
@@ -423,6 +462,12 @@ impl Instance {
     /// For drops decided before the instance sees the packet (codec errors after demux).
     pub fn counters_mut(&mut self) -> &mut Counters {
         &mut self.counters
+    }
+
+    /// An address conflict to log, at most once per [`CONFLICT_REPORT_INTERVAL`]: adverts from
+    /// our own primary address were received (counted as `src_addr_conflict` and dropped).
+    pub fn poll_conflict(&mut self) -> Option<AddressConflict> {
+        self.conflict.take()
     }
 
     /// The next action to execute, in order.
@@ -719,7 +764,7 @@ impl Instance {
             } => {
                 if advert_at <= now {
                     self.transmit(self.effective_priority);
-                    advert_at = now + self.config.advert_interval.as_duration();
+                    advert_at = deadline(now, self.config.advert_interval.as_duration());
                 }
                 for burst in [&mut second_burst_at, &mut lower_prio_burst_at] {
                     if let Some((at, count)) = *burst {
@@ -732,7 +777,11 @@ impl Instance {
                 if let Some(at) = refresh_at {
                     if at <= now {
                         self.announce(self.config.announce.refresh_repeat);
-                        refresh_at = self.config.announce.refresh.map(|period| now + period);
+                        refresh_at = self
+                            .config
+                            .announce
+                            .refresh
+                            .map(|period| deadline(now, period));
                     }
                 }
                 self.state = State::Master {
@@ -750,6 +799,10 @@ impl Instance {
     /// of §7.1, with keepalived's counters).
     pub fn handle_advert(&mut self, received: Received<'_>, now: Instant) {
         let advert = received.advert;
+        if received.src == self.config.primary_address {
+            self.own_address_heard(advert.priority, now);
+            return;
+        }
         if !self.accept(&received) {
             return;
         }
@@ -766,13 +819,27 @@ impl Instance {
         }
     }
 
+    /// An advert from our own primary address: never a peer. Multicast loopback is off, so it
+    /// is another host using our address (or our adverts coming back by some path): counted,
+    /// dropped, and reported through [`Instance::poll_conflict`] at most once a minute.
+    fn own_address_heard(&mut self, priority: u8, now: Instant) {
+        self.counters.src_addr_conflict += 1;
+        self.conflicts_unreported += 1;
+        if self.conflict_report_at.is_some_and(|at| now < at) {
+            return;
+        }
+        self.conflict = Some(AddressConflict {
+            address: self.config.primary_address,
+            since_last_report: self.conflicts_unreported,
+            priority,
+        });
+        self.conflicts_unreported = 0;
+        self.conflict_report_at = Some(deadline(now, CONFLICT_REPORT_INTERVAL));
+    }
+
     /// Syntax-level checks the codec cannot do; false = dropped (and counted).
     fn accept(&mut self, received: &Received<'_>) -> bool {
         let advert = received.advert;
-        if received.src == self.config.primary_address {
-            // Our own advert looped back by some path: never a peer.
-            return false;
-        }
         if !self.transport_ok(received) {
             return false;
         }
@@ -879,7 +946,7 @@ impl Instance {
                 self.master_interval,
             );
             self.state = State::Backup {
-                master_down_at: now + skew,
+                master_down_at: deadline(now, skew),
                 preempt_at: None,
                 down_reason: Reason::PriorityZero,
                 wants_master: self.wants_master(),
@@ -895,7 +962,7 @@ impl Instance {
         } else {
             // keepalived's preempt_delay: keep following the lower master until the delay,
             // counted from the first such advert, has passed.
-            let at = preempt_at.unwrap_or(now + self.config.preempt_delay);
+            let at = preempt_at.unwrap_or(deadline(now, self.config.preempt_delay));
             (now < at, Some(at))
         };
         if accept {
@@ -913,7 +980,7 @@ impl Instance {
                 self.master_interval,
             );
             self.state = State::Backup {
-                master_down_at: now + down,
+                master_down_at: deadline(now, down),
                 preempt_at,
                 down_reason: Reason::MasterDown,
                 wants_master: false,
@@ -985,8 +1052,10 @@ impl Instance {
                         // A burst already pending stays: further lower adverts (each answered
                         // by its own first burst) must not push it back for ever.
                         if lower_prio_burst_at.is_none() {
-                            *lower_prio_burst_at =
-                                Some((now + schedule.lower_prio_delay, schedule.lower_prio_repeat));
+                            *lower_prio_burst_at = Some((
+                                deadline(now, schedule.lower_prio_delay),
+                                schedule.lower_prio_repeat,
+                            ));
                         }
                     }
                 }
@@ -999,7 +1068,7 @@ impl Instance {
             ref mut advert_at, ..
         } = self.state
         {
-            *advert_at = now + self.config.advert_interval.as_duration();
+            *advert_at = deadline(now, self.config.advert_interval.as_duration());
         }
     }
 
@@ -1087,7 +1156,7 @@ impl Instance {
             )
         };
         self.state = State::Backup {
-            master_down_at: now + wait,
+            master_down_at: deadline(now, wait),
             preempt_at: None,
             down_reason: Reason::MasterDown,
             wants_master: false,
@@ -1129,12 +1198,12 @@ impl Instance {
         let schedule = self.config.announce;
         self.announce(schedule.master_repeat);
         let second_burst_at = (!schedule.master_delay.is_zero() && schedule.master_repeat > 0)
-            .then(|| (now + schedule.master_delay, schedule.master_repeat));
+            .then(|| (deadline(now, schedule.master_delay), schedule.master_repeat));
         self.state = State::Master {
-            advert_at: now + self.config.advert_interval.as_duration(),
+            advert_at: deadline(now, self.config.advert_interval.as_duration()),
             second_burst_at,
             lower_prio_burst_at: None,
-            refresh_at: schedule.refresh.map(|period| now + period),
+            refresh_at: schedule.refresh.map(|period| deadline(now, period)),
         };
         self.last_reason = reason;
         self.notify(Some(StateKind::Master), previous, reason);
@@ -1150,7 +1219,7 @@ impl Instance {
             self.master_interval,
         );
         self.state = State::Backup {
-            master_down_at: now + down,
+            master_down_at: deadline(now, down),
             preempt_at: None,
             down_reason: Reason::MasterDown,
             wants_master: false,
@@ -1367,6 +1436,56 @@ mod tests {
         receive(&mut instance, &other_vips, 255, now);
         assert_eq!(instance.counters().addr_list_err, 1);
         assert_eq!(instance.state(), StateKind::Backup);
+    }
+
+    #[test]
+    fn an_advert_from_our_own_address_is_a_conflict_counted_and_reported_rate_limited() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let ours = instance.config().primary_address;
+        let from_us = |instance: &mut Instance, at: Instant| {
+            instance.handle_advert(
+                Received {
+                    src: ours,
+                    dst: IpAddr::V4(crate::wire::MCAST_V4),
+                    ttl: 255,
+                    advert: &advert(255),
+                },
+                at,
+            )
+        };
+        from_us(&mut instance, now);
+        assert_eq!(instance.state(), StateKind::Master, "never obeyed");
+        assert_eq!(actions(&mut instance), vec![]);
+        assert_eq!(instance.counters().src_addr_conflict, 1);
+        assert_eq!(instance.counters().advert_rcvd, 0);
+        assert_eq!(
+            instance.poll_conflict(),
+            Some(AddressConflict {
+                address: ours,
+                since_last_report: 1,
+                priority: 255
+            })
+        );
+        assert_eq!(instance.poll_conflict(), None);
+        // More within the minute: counted, not reported.
+        for i in 1..=10 {
+            from_us(&mut instance, now + Duration::from_secs(i));
+            assert_eq!(instance.poll_conflict(), None);
+        }
+        assert_eq!(instance.counters().src_addr_conflict, 11);
+        // The next one after the minute reports all of them.
+        from_us(&mut instance, now + CONFLICT_REPORT_INTERVAL);
+        assert_eq!(
+            instance.poll_conflict().map(|c| c.since_last_report),
+            Some(11)
+        );
+        assert_eq!(instance.state(), StateKind::Master);
+        // Counted in the list the daemon logs.
+        assert!(instance
+            .counters()
+            .named()
+            .contains(&("src_addr_conflict", 12)));
     }
 
     #[test]
@@ -2013,6 +2132,19 @@ mod tests {
             check_src: true,
         });
         assert!(Instance::new(bad).is_err(), "a peer of the other family");
+        let mut bad = config(100);
+        bad.announce.refresh = Some(MAX_DELAY + Duration::from_nanos(1));
+        let err = Instance::new(bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "vrrp_instance VI_1: garp_master_refresh is longer than 4294967295 s; use a shorter one"
+        );
+        let mut longest = config(100);
+        longest.preempt_delay = MAX_DELAY;
+        longest.announce.master_delay = MAX_DELAY;
+        longest.announce.lower_prio_delay = MAX_DELAY;
+        longest.announce.refresh = Some(MAX_DELAY);
+        assert!(Instance::new(longest).is_ok());
     }
 
     // ---- unicast mode ----
@@ -2105,5 +2237,217 @@ mod tests {
         assert_eq!(instance.counters().addr_list_err, 1);
         assert_eq!(instance.counters().advert_rcvd, 0);
         assert_eq!(instance.last_master(), None);
+    }
+}
+
+#[cfg(test)]
+mod extreme_times {
+    //! `Instant + Duration` never overflows for an accepted config or any advert, even at the
+    //! last instant the platform can represent.
+    use super::*;
+    use crate::proto::timers::{deadline, MAX_DELAY};
+    use crate::proto::track::Verdict;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    fn extreme_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::from_nanos(1)),
+            Just(MAX_DELAY),
+            Just(MAX_DELAY + Duration::from_nanos(1)),
+            Just(Duration::MAX),
+            any::<u64>().prop_map(Duration::from_nanos),
+            any::<u64>().prop_map(Duration::from_secs),
+        ]
+    }
+
+    /// Mostly short, sometimes extreme.
+    fn step() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            3 => (0u64..5_000_000_000).prop_map(Duration::from_nanos),
+            1 => extreme_duration(),
+        ]
+    }
+
+    #[derive(Clone, Debug)]
+    enum Input {
+        Advert {
+            /// Of the instance's version (else the other one).
+            same_version: bool,
+            vrid: u8,
+            priority: u8,
+            /// `None`: the instance's own interval.
+            interval: Option<u16>,
+            own_source: bool,
+        },
+        Timeout,
+        Wait(Duration),
+        Priority(u8),
+        Tracking(bool, bool, i64),
+        Link(bool),
+        Update(u8),
+        Shutdown,
+        Startup,
+    }
+
+    fn input() -> impl Strategy<Value = Input> {
+        prop_oneof![
+            4 => (
+                prop_oneof![9 => Just(true), 1 => Just(false)],
+                prop_oneof![9 => Just(51u8), 1 => any::<u8>()],
+                any::<u8>(),
+                prop_oneof![Just(None), any::<u16>().prop_map(Some)],
+                prop_oneof![9 => Just(false), 1 => Just(true)],
+            )
+                .prop_map(|(same_version, vrid, priority, interval, own_source)| {
+                    Input::Advert {
+                        same_version,
+                        vrid,
+                        priority,
+                        interval,
+                        own_source,
+                    }
+                }),
+            2 => Just(Input::Timeout),
+            2 => step().prop_map(Input::Wait),
+            1 => any::<u8>().prop_map(Input::Priority),
+            1 => (any::<bool>(), any::<bool>(), any::<i64>())
+                .prop_map(|(f, p, a)| Input::Tracking(f, p, a)),
+            1 => any::<bool>().prop_map(Input::Link),
+            1 => any::<u8>().prop_map(Input::Update),
+            1 => Just(Input::Shutdown),
+            1 => Just(Input::Startup),
+        ]
+    }
+
+    fn config(
+        v3: bool,
+        priority: u8,
+        interval: u16,
+        delays: [Duration; 4],
+        refresh: bool,
+    ) -> InstanceConfig {
+        InstanceConfig {
+            name: "VI_1".into(),
+            version: if v3 { Version::V3 } else { Version::V2 },
+            vrid: 51,
+            priority,
+            advert_interval: if v3 {
+                Centis(interval.clamp(1, Centis::V3_MAX.0))
+            } else {
+                Centis(interval.clamp(1, 255) * 100)
+            },
+            preempt: true,
+            preempt_delay: delays[0],
+            initial_state: InitialState::Backup,
+            primary_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
+            lower_prio_no_advert: priority % 2 == 0,
+            higher_prio_send_advert: priority % 3 == 0,
+            announce: AnnounceSchedule {
+                master_delay: delays[1],
+                master_repeat: 3,
+                refresh: refresh.then_some(delays[2]),
+                refresh_repeat: 1,
+                lower_prio_delay: delays[3],
+                lower_prio_repeat: 2,
+            },
+            auth: V2Auth::NONE,
+            unicast: None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+        #[test]
+        fn instant_arithmetic_never_overflows_for_accepted_configs(
+            v3 in any::<bool>(),
+            priority in 1u8..=255,
+            interval in any::<u16>(),
+            delays in proptest::array::uniform4(extreme_duration()),
+            refresh in any::<bool>(),
+            // How far before the end of time the run starts (None: now).
+            start_before_end in proptest::option::of(step()),
+            inputs in proptest::collection::vec(input(), 0..48),
+        ) {
+            let cfg = config(v3, priority, interval, delays, refresh);
+            let too_long = delays[0] > MAX_DELAY
+                || delays[1] > MAX_DELAY
+                || delays[3] > MAX_DELAY
+                || (refresh && delays[2] > MAX_DELAY);
+            let instance = Instance::new(cfg.clone());
+            prop_assert_eq!(instance.is_err(), too_long, "validate() bounds every delay");
+            let Ok(mut instance) = instance else { return Ok(()) };
+            let real_now = Instant::now();
+            let mut now = match start_before_end {
+                None => real_now,
+                Some(back) => {
+                    let end = deadline(real_now, Duration::MAX);
+                    end.checked_sub(back).unwrap_or(real_now).max(real_now)
+                }
+            };
+            instance.handle_startup(true, now);
+            for input in &inputs {
+                match *input {
+                    Input::Advert { same_version, vrid, priority, interval, own_source } => {
+                        let v3 = (cfg.version == Version::V3) == same_version;
+                        let advert = Advert {
+                            version: if v3 { Version::V3 } else { Version::V2 },
+                            vrid,
+                            priority,
+                            interval: interval.map_or(cfg.advert_interval, Centis),
+                            addresses: Addresses::V4(vec![Ipv4Addr::new(192, 0, 2, 100)]),
+                            auth: (!v3).then_some(V2Auth::NONE),
+                        };
+                        let src = if own_source {
+                            cfg.primary_address
+                        } else {
+                            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))
+                        };
+                        instance.handle_advert(
+                            Received {
+                                src,
+                                dst: IpAddr::V4(crate::wire::MCAST_V4),
+                                ttl: 255,
+                                advert: &advert,
+                            },
+                            now,
+                        );
+                    }
+                    Input::Timeout => {
+                        if let Some(at) = instance.poll_timeout() {
+                            now = now.max(at);
+                        }
+                        instance.handle_timeout(now);
+                    }
+                    Input::Wait(d) => {
+                        now = deadline(now, d);
+                        instance.handle_timeout(now);
+                    }
+                    Input::Priority(p) => instance.handle_priority_change(p, now),
+                    Input::Tracking(fault, pending, adjust) => {
+                        instance.handle_tracking(&Verdict { fault, pending, adjust }, now)
+                    }
+                    Input::Link(up) => {
+                        if up {
+                            instance.handle_link_up(now)
+                        } else {
+                            instance.handle_link_down(now)
+                        }
+                    }
+                    Input::Update(p) => {
+                        let mut update = cfg.clone();
+                        update.priority = p.max(1);
+                        let _ = instance.handle_config_update(update, now);
+                    }
+                    Input::Shutdown => instance.handle_shutdown(now),
+                    Input::Startup => instance.handle_startup(true, now),
+                }
+                while instance.poll_action().is_some() {}
+                let _ = instance.poll_conflict();
+            }
+        }
     }
 }

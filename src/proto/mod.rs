@@ -15,7 +15,8 @@ mod unicast;
 
 pub use counters::Counters;
 pub use instance::{
-    Action, AnnounceSchedule, InitialState, Instance, InstanceConfig, InvalidInstance,
-    Notification, PeerMaster, Reason, Received, StateKind, PRIORITY_OWNER, PRIORITY_STOP,
+    Action, AddressConflict, AnnounceSchedule, InitialState, Instance, InstanceConfig,
+    InvalidInstance, Notification, PeerMaster, Reason, Received, StateKind,
+    CONFLICT_REPORT_INTERVAL, PRIORITY_OWNER, PRIORITY_STOP,
 };
 pub use unicast::{Unicast, UnicastDrop, UnicastPeer};

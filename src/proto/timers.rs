@@ -4,7 +4,7 @@
 //! (256 - priority) / 256 s. Nanoseconds keep v2's fraction exact (3 + 156/256 s at priority 100)
 //! and v3's to well under a microsecond.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::wire::{Centis, Version};
 
@@ -33,9 +33,51 @@ pub fn initial_master_wait(version: Version, master_interval: Centis) -> Duratio
     master_interval.as_duration() + skew_time(version, 255, master_interval)
 }
 
+/// The longest delay an [`InstanceConfig`](super::InstanceConfig) may hold (preempt_delay, the
+/// announcement delays and refresh period): u32::MAX seconds, about 136 years, the largest the
+/// configuration accepts.
+pub const MAX_DELAY: Duration = Duration::from_secs(u32::MAX as u64);
+
+/// `now + after`, or the latest instant that can be represented if that overflows (a deadline
+/// that far away never comes). Never panics.
+pub fn deadline(now: Instant, after: Duration) -> Instant {
+    if let Some(at) = now.checked_add(after) {
+        return at;
+    }
+    // Binary search for the largest addable duration: at most ~96 halvings of a Duration.
+    let (mut fits, mut overflows) = (Duration::ZERO, after);
+    while overflows.saturating_sub(fits) > Duration::from_nanos(1) {
+        let mid = fits.saturating_add(overflows.saturating_sub(fits) / 2);
+        if now.checked_add(mid).is_some() {
+            fits = mid;
+        } else {
+            overflows = mid;
+        }
+    }
+    now.checked_add(fits).unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadline_adds_or_saturates_at_the_end_of_time() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline(now, Duration::from_secs(3)),
+            now + Duration::from_secs(3)
+        );
+        let end = deadline(now, Duration::MAX);
+        assert!(end > now + MAX_DELAY);
+        assert_eq!(
+            end.checked_add(Duration::from_nanos(1)),
+            None,
+            "the last instant"
+        );
+        assert_eq!(deadline(end, Duration::from_secs(1)), end);
+        assert_eq!(deadline(end, Duration::ZERO), end);
+    }
 
     #[test]
     fn v2_skew_keeps_the_fraction() {
