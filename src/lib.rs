@@ -5,4 +5,5 @@ pub mod daemon;
 pub mod io;
 pub mod proto;
 pub mod script;
+pub mod status;
 pub mod wire;
