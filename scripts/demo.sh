@@ -81,7 +81,8 @@ sleep 1
 { kill -KILL "$agent1"; wait "$agent1"; } 2>/dev/null || true
 ip -n "$LAB-r1" link set eth0 down
 wait_holder r2 10
-echo "r2 took over: the VIP $VIP is on $(holder)"
+echo "r2 took over: the VIP $VIP is on $(holder); r2's agent says:"
+"$BIN" --run-dir "$work/run2" status | sed 's/^/  /'
 sleep 1
 { kill -INT "$pinger"; wait "$pinger"; } 2>/dev/null || true
 echo "the client now reaches $VIP at MAC $(client_mac) (r2 is 02:00:00:00:00:02)"
@@ -102,6 +103,10 @@ ip -n "$LAB-r1" link set eth0 up
 start_agent 1
 wait_holder r1 10
 echo "the VIP $VIP is back on $(holder)"
+for i in 1 2; do
+    echo "keepvip status on r$i:"
+    "$BIN" --run-dir "$work/run$i" status | sed 's/^/  /'
+done
 
 say "What the agents logged (r2)"
 grep -E 'MASTER|BACKUP|FAULT|script' "$work/r2.log" | sed 's/^/  /' | tail -n 12

@@ -3,10 +3,10 @@
 # Usage: install-deps.sh demo|test|bench
 set -euo pipefail
 declare -A package_of=([ip]=iproute2 [ping]=iputils-ping [tcpdump]=tcpdump [tshark]=tshark
-    [keepalived]=keepalived [nft]=nftables)
+    [keepalived]=keepalived [nft]=nftables [promtool]=prometheus)
 case "${1:-}" in
     demo) commands=(ip ping) ;;
-    test) commands=(ip ping tcpdump tshark keepalived nft) ;;
+    test) commands=(ip ping tcpdump tshark keepalived nft promtool) ;;
     bench) commands=(ip ping tcpdump keepalived) ;;
     *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac

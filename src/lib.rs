@@ -1,5 +1,6 @@
 //! keepvip: a VRRP agent for Linux. See README.md for the layers.
 
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod io;

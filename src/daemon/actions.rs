@@ -97,6 +97,9 @@ impl Daemon {
             self.submit_vip_change(change, purpose, now);
         }
         self.instances[idx].holds_vips = true;
+        if lease.is_some() {
+            self.instances[idx].lease_given_at = Some(now);
+        }
         let renew_at = lease.map(|lease| self.vip_changes.next_renewal(now, lease));
         self.set_lease_renew(idx, renew_at);
     }
@@ -470,10 +473,12 @@ impl Daemon {
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }
+        self.record_transition(idx, n, now);
     }
 
     pub(super) fn log_script_events(&mut self) {
         while let Some(event) = self.runner.poll_event() {
+            self.count_script_event(&event);
             match event {
                 ScriptEvent::Started { key, argv, pid } => {
                     debug!("{key}: script started (pid {pid}): {}", argv.join(" "))
@@ -507,6 +512,28 @@ impl Daemon {
                     warn!("{key}: script {} not run: stopping", argv.join(" "))
                 }
             }
+        }
+    }
+
+    fn count_script_event(&mut self, event: &ScriptEvent) {
+        let (key, run, failed, timed_out) = match event {
+            ScriptEvent::Started { key, .. } => (key, true, false, false),
+            ScriptEvent::SpawnFailed { key, .. } => (key, true, true, false),
+            ScriptEvent::Finished { key, outcome, .. } => (
+                key,
+                false,
+                !outcome.is_success(),
+                matches!(outcome, script::Outcome::TimedOut { .. }),
+            ),
+            _ => return,
+        };
+        if !self.script_stats.contains_key(key) {
+            self.script_stats.insert(key.clone(), Default::default());
+        }
+        if let Some(count) = self.script_stats.get_mut(key) {
+            count.runs += u64::from(run);
+            count.failures += u64::from(failed);
+            count.timeouts += u64::from(timed_out);
         }
     }
 

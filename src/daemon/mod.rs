@@ -7,6 +7,7 @@
 
 mod actions;
 mod announce_queue;
+mod control;
 mod installed;
 mod links;
 mod load;
@@ -15,6 +16,7 @@ mod peers;
 mod pidfile;
 mod receive;
 mod reload;
+mod snapshot;
 pub mod spec;
 mod sync;
 mod track;
@@ -23,7 +25,7 @@ mod unicast;
 mod vip_changes;
 mod vmac;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -72,6 +74,8 @@ pub struct Options {
     pub run_dir: PathBuf,
     /// How the configuration is read (the config id), at start and on every reload.
     pub load: crate::config::LoadOptions,
+    /// `--metrics-listen`: serve Prometheus metrics over HTTP there.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The signals the daemon handles; `main` blocks them before anything else runs.
@@ -106,6 +110,16 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     tuning::apply_to_process(&loaded.process);
     let mut daemon = Daemon::new(options.config.clone(), options.load.clone(), signals)
         .map_err(|e| format!("cannot set up the event loop: {e}"))?;
+    match control::Control::open(
+        &options.run_dir,
+        options.metrics_listen,
+        daemon.poll.registry(),
+    ) {
+        Ok(control) => daemon.control = Some(control),
+        // The metrics listener was asked for explicitly: not having it is an error.
+        Err(message) if message.starts_with("--metrics-listen") => return Err(message),
+        Err(message) => warn!("{message}; `keepvip status` will not reach this agent"),
+    }
     // After the netlink worker started: it keeps the normal (lower) priority.
     tuning::apply_to_loop_thread(&loaded.process);
     daemon.process = loaded.process.clone();
@@ -146,6 +160,13 @@ struct Running {
     strangers_logged: BTreeSet<IpAddr>,
     /// What tracking last said (`None` before the first evaluation).
     verdict: Option<crate::proto::track::Verdict>,
+    /// When the current state was entered, and the one before.
+    state_since: Option<Instant>,
+    previous_state: Option<StateKind>,
+    /// Transitions by (state entered, reason), for metrics.
+    transitions: BTreeMap<(String, String), u64>,
+    /// When the VIPs' lease was last given (added or renewed).
+    lease_given_at: Option<Instant>,
 }
 
 struct SocketSlot {
@@ -202,6 +223,13 @@ struct Daemon {
     vmacs: vmac::Vmacs,
     /// The process settings applied at start (a reload cannot change them).
     process: crate::config::ProcessTuning,
+    /// The control socket and the metrics listener (`None` if the socket could not be made).
+    control: Option<control::Control>,
+    started_at: Instant,
+    reloads: u64,
+    reload_failures: u64,
+    /// Notify script runs by runner key.
+    script_stats: HashMap<String, snapshot::ScriptCount>,
 }
 
 impl Daemon {
@@ -263,6 +291,11 @@ impl Daemon {
             syncing: false,
             vmacs: vmac::Vmacs::default(),
             process: crate::config::ProcessTuning::default(),
+            control: None,
+            started_at: Instant::now(),
+            reloads: 0,
+            reload_failures: 0,
+            script_stats: HashMap::new(),
         })
     }
 
@@ -365,6 +398,10 @@ impl Daemon {
             peer_checksums: peers::PeerChecksums::default(),
             strangers_logged: BTreeSet::new(),
             verdict: None,
+            state_since: Some(now),
+            previous_state: None,
+            transitions: BTreeMap::new(),
+            lease_given_at: None,
         });
         let idx = self.instances.len() - 1;
         self.log_unicast_setup(idx);
@@ -425,6 +462,11 @@ impl Daemon {
                         .runner
                         .handle_event(token, self.poll.registry()),
                     track::INOTIFY => self.on_inotify(now),
+                    token if self.control.as_ref().is_some_and(|c| c.owns_token(token)) => {
+                        if let Some(control) = self.control.as_mut() {
+                            control.handle_event(token, self.poll.registry(), now);
+                        }
+                    }
                     Token(t) if t >= SOCKET_BASE => self.on_socket(t - SOCKET_BASE, now),
                     _ => {}
                 }
@@ -439,6 +481,8 @@ impl Daemon {
             self.fire_timers(Instant::now());
             self.on_check_events(Instant::now());
             self.log_script_events();
+            // Last: the answers show what this turn did.
+            self.serve_control(Instant::now());
         }
     }
 
@@ -478,6 +522,7 @@ impl Daemon {
             self.stop_deadline,
             self.tracker.next_deadline(),
             self.announcements.poll_timeout(),
+            self.control.as_ref().and_then(|c| c.next_deadline()),
             (!self.backlog.is_empty()).then(Instant::now),
             // Stopping waits for renewals in flight, which come back without a wake-up.
             (self.stop_deadline.is_some() && self.vip_changes.in_flight() > 0)
@@ -572,6 +617,11 @@ impl Daemon {
                 .handle_timeout(now, self.poll.registry());
         }
         self.run_due_checks(now);
+        if let Some(control) = self.control.as_mut() {
+            if control.next_deadline().is_some_and(|at| at <= now) {
+                control.handle_timeout(self.poll.registry(), now);
+            }
+        }
     }
 
     // ----- signals -----
@@ -581,7 +631,9 @@ impl Daemon {
             match self.signals.read_signal() {
                 Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
                     Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.begin_stop(now),
-                    Ok(Signal::SIGHUP) => self.reload(now),
+                    Ok(Signal::SIGHUP) => {
+                        self.reload(now);
+                    }
                     Ok(Signal::SIGCHLD) => {
                         self.runner.reap(now, self.poll.registry());
                         self.tracker.runner.reap(now, self.poll.registry());

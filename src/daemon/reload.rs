@@ -6,6 +6,7 @@
 //! version, interval, source address) stop and start anew, as do added and removed ones.
 
 use super::*;
+use crate::status::protocol::{InstanceChange, ReloadOutcome};
 
 /// What identifies an instance across reloads.
 fn key(spec: &InstanceSpec) -> (&str, u8, Family) {
@@ -27,11 +28,14 @@ fn same_address(a: &VipSpec, b: &VipSpec) -> bool {
 }
 
 impl Daemon {
-    pub(super) fn reload(&mut self, now: Instant) {
+    /// Reads the configuration again and applies it; says what it did.
+    pub(super) fn reload(&mut self, now: Instant) -> ReloadOutcome {
+        let mut outcome = ReloadOutcome::default();
         if self.stop_deadline.is_some() {
-            return;
+            outcome.errors.push("the agent is stopping".into());
+            return outcome;
         }
-        info!("SIGHUP: reloading {}", self.config_path.display());
+        info!("reloading {}", self.config_path.display());
         let loaded = match load_specs_with(&self.config_path, &self.load_options) {
             Ok(loaded) => loaded,
             Err(report) => {
@@ -39,12 +43,22 @@ impl Daemon {
                     "{} has errors; still running the previous configuration:\n{report}",
                     self.config_path.display()
                 );
-                return;
+                self.reload_failures += 1;
+                outcome.errors = report
+                    .lines()
+                    .map(str::trim_end)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
+                return outcome;
             }
         };
         for warning in &loaded.warnings {
             warn!("{warning}");
         }
+        outcome.warnings = loaded.warnings.clone();
+        outcome.applied = true;
+        self.reloads += 1;
         let mut keep = vec![false; self.instances.len()];
         let (mut updates, mut start) = (Vec::new(), Vec::new());
         let Loaded {
@@ -76,11 +90,19 @@ impl Daemon {
                 _ => start.push(spec),
             }
         }
+        let mut changes: Vec<(String, &str)> = Vec::new();
         for (idx, spec) in updates {
+            changes.push((spec.name.clone(), "updated"));
             self.update_in_place(idx, spec, now);
         }
         for (idx, &kept) in keep.iter().enumerate() {
             if !kept {
+                let old = &self.instances[idx].spec;
+                let restarted = start.iter().any(|s| key(s) == key(old));
+                changes.push((
+                    old.name.clone(),
+                    if restarted { "restarted" } else { "removed" },
+                ));
                 info!(
                     "{}: removed or changed by the reload; stopping it",
                     self.instances[idx].spec.name
@@ -110,10 +132,21 @@ impl Daemon {
         self.configure_groups(sync_groups);
         self.retrack_all(now);
         for spec in start {
+            if !changes.iter().any(|(name, _)| *name == spec.name) {
+                changes.push((spec.name.clone(), "added"));
+            }
             self.add_instance(spec, now);
         }
         self.sync_all_groups(now);
         info!("reload done: {} instances", self.instances.len());
+        outcome.changes = changes
+            .into_iter()
+            .map(|(instance, change)| InstanceChange {
+                instance,
+                change: change.into(),
+            })
+            .collect();
+        outcome
     }
 
     fn update_in_place(&mut self, idx: usize, spec: InstanceSpec, now: Instant) {

@@ -47,8 +47,8 @@ pub(super) fn sync_group_specs(
 
 /// One configured sync group at run time.
 pub(super) struct RunningGroup {
-    spec: SyncGroupSpec,
-    group: SyncGroup,
+    pub(super) spec: SyncGroupSpec,
+    pub(super) group: SyncGroup,
 }
 
 impl Daemon {
@@ -194,6 +194,17 @@ impl Daemon {
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }
+        let event = crate::status::Event {
+            time: super::snapshot::Clock::now().unix(now),
+            kind: "sync_group".into(),
+            name: spec.name.clone(),
+            from: n.previous.as_str().into(),
+            to: n.state_word().into(),
+            reason: n.reason.as_str().into(),
+            priority: 0,
+            master: None,
+        };
+        self.broadcast_event(event, now);
     }
 
     /// SIGUSR1: one line per group.

@@ -514,7 +514,7 @@ impl Daemon {
     }
 
     /// Every tracked object of instance `idx` with its effect, described for logs.
-    fn track_effects(&self, idx: usize) -> Vec<(String, Effect)> {
+    pub(super) fn track_effects(&self, idx: usize) -> Vec<(String, Effect)> {
         let tracking = &self.instances[idx].spec.tracking;
         let mut out = Vec::new();
         for (name, weight) in &tracking.interfaces {

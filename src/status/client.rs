@@ -96,7 +96,15 @@ impl Connection {
 
     /// Sends `command` and returns its (successful) response.
     pub fn request(&mut self, command: Command) -> Result<Response, String> {
-        self.send(command)?;
+        if let Err(send_error) = self.send(command) {
+            // A busy agent answers before it reads and closes: its reason beats EPIPE.
+            return match self.receive() {
+                Ok(Some(Response {
+                    error: Some(error), ..
+                })) => Err(error),
+                _ => Err(send_error),
+            };
+        }
         match self.receive()? {
             Some(response) if response.ok => Ok(response),
             Some(response) => Err(response

@@ -87,10 +87,9 @@ pub struct Priority {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tracker {
-    /// For example `track_script chk_haproxy`.
+    /// The object and its condition now, for example `track_script chk_haproxy down` or
+    /// `track_file f = 5`.
     pub object: String,
-    /// `up`, `down`, `unknown` or a track file's value.
-    pub condition: String,
     /// `adjust`, `fault` or `pending`.
     pub effect: String,
     /// The priority change it makes (0 unless `effect` is `adjust`).

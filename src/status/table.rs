@@ -129,7 +129,7 @@ pub fn detail(snapshot: &Snapshot, i: &InstanceStatus) -> String {
             "adjust" => format!("{:+}", t.adjust),
             other => other.to_string(),
         };
-        let _ = writeln!(out, "  tracking    {} {}: {effect}", t.object, t.condition);
+        let _ = writeln!(out, "  tracking    {}: {effect}", t.object);
     }
     match &i.master {
         Some(m) if m.local => {
@@ -219,8 +219,7 @@ pub(crate) mod tests {
                 base: 100,
                 effective: 90,
                 trackers: vec![Tracker {
-                    object: "track_script chk".into(),
-                    condition: "down".into(),
+                    object: "track_script chk down".into(),
                     effect: "adjust".into(),
                     adjust: -10,
                 }],

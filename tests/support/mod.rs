@@ -321,6 +321,25 @@ impl Lab {
 
     /// [`Lab::start`] with a configuration written out in full and extra environment variables.
     pub fn start_text(&self, router: u8, config: &str, env: &[(&str, &str)]) {
+        self.start_with_args(router, config, env, &[]);
+    }
+
+    /// The directory `router`'s agents get as `--run-dir` (their control socket is there).
+    pub fn run_dir(&self, router: u8) -> PathBuf {
+        self.dir().join("run").join(format!("r{router}"))
+    }
+
+    /// The configuration file of `router`'s latest agent.
+    pub fn conf_path(&self, router: u8) -> PathBuf {
+        let agents = self.agents.borrow();
+        match agents.iter().rev().find(|a| a.router == router) {
+            Some(agent) => agent.conf_path.clone(),
+            None => panic!("r{router} never ran an agent"),
+        }
+    }
+
+    /// [`Lab::start_text`] with extra command-line arguments for the agent.
+    pub fn start_with_args(&self, router: u8, config: &str, env: &[(&str, &str)], args: &[&str]) {
         self.check_router(router);
         self.reap();
         let run = {
@@ -335,7 +354,7 @@ impl Lab {
         };
         let conf_path = self.dir().join(format!("r{router}.{run}.conf"));
         write_file(&conf_path, config, 0o644);
-        let run_dir = self.dir().join("run").join(format!("r{router}"));
+        let run_dir = self.run_dir(router);
         if !run_dir.exists() {
             if let Err(e) = fs::create_dir(&run_dir) {
                 panic!("cannot create {}: {e}", run_dir.display());
@@ -353,6 +372,7 @@ impl Lab {
             .arg("--run-dir")
             .arg(&run_dir)
             .args(["-l", "debug"])
+            .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
