@@ -53,8 +53,32 @@ pub struct Cli {
     #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
     pub metrics_listen: Option<std::net::SocketAddr>,
 
+    /// Print the number of the signal that asks for SIGFUNC (STOP, RELOAD, DATA, STATS or JSON)
+    /// and exit, as `keepalived --signum` does, for exporters that signal the agent.
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<ClientCommand>,
+}
+
+/// `keepvip --signum=SIGFUNC`: the signal for each of keepalived's functions that keepvip has.
+pub fn signal_number(function: &str) -> Result<i32, String> {
+    match function.to_ascii_uppercase().as_str() {
+        "STOP" => Ok(nix::libc::SIGTERM),
+        "RELOAD" => Ok(nix::libc::SIGHUP),
+        "DATA" => Ok(nix::libc::SIGUSR1),
+        "STATS" => Ok(nix::libc::SIGUSR2),
+        "JSON" => Ok(crate::daemon::json_signal()),
+        "STATS_CLEAR" => Err(
+            "keepvip does not clear its counters (its Prometheus counters never go backwards); \
+             SIGFUNC is one of STOP, RELOAD, DATA, STATS, JSON"
+                .into(),
+        ),
+        _ => Err(format!(
+            "unknown SIGFUNC '{function}': use STOP, RELOAD, DATA, STATS or JSON"
+        )),
+    }
 }
 
 /// Commands that ask the agent of `--run-dir` (without one, keepvip runs the agent).
@@ -187,5 +211,31 @@ fn client(command: &ClientCommand, run_dir: &std::path::Path) -> Result<ExitCode
                 Ok(ExitCode::FAILURE)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The numbers `keepalived --signum` prints on Linux with glibc.
+    #[test]
+    fn signal_numbers_match_keepalived() {
+        for (function, number) in [
+            ("STOP", 15),
+            ("RELOAD", 1),
+            ("DATA", 10),
+            ("STATS", 12),
+            ("JSON", 36),
+            ("json", 36),
+        ] {
+            assert_eq!(signal_number(function), Ok(number), "{function}");
+        }
+        assert!(signal_number("STATS_CLEAR")
+            .unwrap_err()
+            .contains("never go backwards"));
+        assert!(signal_number("TDATA")
+            .unwrap_err()
+            .contains("unknown SIGFUNC 'TDATA'"));
     }
 }

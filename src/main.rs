@@ -13,6 +13,18 @@ fn main() -> ExitCode {
     // signalfd, so they must never be delivered the classic way. Children get a clean mask.
     // (Parsing starts no thread.) The client commands keep the default signal handling.
     let cli = Cli::parse();
+    if let Some(function) = &cli.signum {
+        return match keepvip::cli::signal_number(function) {
+            Ok(number) => {
+                println!("{number}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("keepvip: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(command) = &cli.command {
         return keepvip::cli::run_client(command, &cli.run_dir);
     }

@@ -645,8 +645,46 @@ impl Builder<'_> {
                     }
                 }
             }
+            "state_file_location" | "stats_file_location" | "json_file_location" => {
+                if let Some(path) = self.dump_location(st, ctx) {
+                    let dumps = &mut self.global.dumps;
+                    match st.keyword.text.as_str() {
+                        "state_file_location" => dumps.state = Some(path),
+                        "stats_file_location" => dumps.stats = Some(path),
+                        _ => dumps.json = Some(path),
+                    }
+                }
+            }
+            "json_version" => {
+                if self.simple(st, ctx, 1..=1, "json_version 1|2") {
+                    if let Some(v) = self.uint(st, ctx, 1..=2, "1 or 2") {
+                        self.global.dumps.json_version = if v == 1 { 1 } else { 2 };
+                    }
+                }
+            }
             _ => self.unhandled(st, &ctx[..ctx.len().saturating_sub(1)]),
         }
+    }
+
+    /// A dump file or directory: absolute, so that it does not depend on the agent's cwd.
+    fn dump_location(&mut self, st: &Statement, ctx: &[String]) -> Option<std::path::PathBuf> {
+        let usage = format!(
+            "{} /ABSOLUTE/PATH (a file, or a directory)",
+            st.keyword.text
+        );
+        if !self.simple(st, ctx, 1..=1, &usage) {
+            return None;
+        }
+        let text = first_arg(st);
+        if !text.starts_with('/') {
+            self.err(
+                first_arg_span(st),
+                ctx,
+                format!("'{text}' is not an absolute path: write it from '/'"),
+            );
+            return None;
+        }
+        Some(std::path::PathBuf::from(text))
     }
 
     fn version_arg(&mut self, st: &Statement, ctx: &[String], usage: &str) -> Option<Version> {

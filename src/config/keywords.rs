@@ -50,7 +50,7 @@ const LVS: &str = "keepvip does not do LVS or health checking";
 const BFD: &str = "keepvip does not do BFD";
 const EMAIL: &str = "keepvip sends no email; use notify scripts";
 const SNMP: &str =
-    "keepvip has no SNMP or D-Bus interface; SIGUSR1 logs the state, SIGUSR2 the counters";
+    "keepvip has no SNMP or D-Bus interface; use `keepvip status`, its Prometheus metrics, or the keepalived.data / .stats / .json dumps (SIGUSR1, SIGUSR2, SIGRTMIN+2)";
 const ADDR_CHECK: &str =
     "keepvip never drops an advert for its address list (it counts addr_list_err)";
 const PROCESS: &str = "keepalived process tuning; keepvip is a single process";
@@ -117,6 +117,10 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("vrrp_gna_interval"),
     imp("vrrp_check_unicast_src"),
     imp("vmac_prefix"),
+    imp("state_file_location"),
+    imp("stats_file_location"),
+    imp("json_file_location"),
+    imp("json_version"),
     // Change VRRP behaviour: errors until implemented.
     no("vrrp_mcast_group4"),
     no("vrrp_mcast_group6"),

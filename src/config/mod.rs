@@ -34,6 +34,7 @@ mod vmac;
 use std::path::Path;
 
 pub use diag::{Diagnostic, FileId, Location, Report, Severity, Span};
+pub use model::DumpLocations;
 pub use model::ProcessTuning;
 pub use model::Vmac;
 pub use model::{

@@ -69,6 +69,31 @@ pub struct GlobalDefs {
     /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap`,
     /// `vrrp_cpu_affinity`: how the agent asks the kernel for CPU and memory.
     pub process: ProcessTuning,
+    /// Where SIGUSR1 / SIGUSR2 / SIGRTMIN+2 write keepalived's dumps.
+    pub dumps: DumpLocations,
+}
+
+/// `state_file_location`, `stats_file_location`, `json_file_location`, `json_version`:
+/// keepalived's `keepalived.data`, `.stats` and `.json`. `None` = keepalived's default,
+/// `${TMPDIR:-/tmp}/keepalived.*`; a path naming a directory gets the default file name in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpLocations {
+    pub state: Option<std::path::PathBuf>,
+    pub stats: Option<std::path::PathBuf>,
+    pub json: Option<std::path::PathBuf>,
+    /// 1: keepalived's array of instances; 2: the array inside an object (`{"vrrp": [...]}`).
+    pub json_version: u8,
+}
+
+impl Default for DumpLocations {
+    fn default() -> DumpLocations {
+        DumpLocations {
+            state: None,
+            stats: None,
+            json: None,
+            json_version: 1,
+        }
+    }
 }
 
 /// keepalived's VRRP process settings, applied by the daemon at start.
@@ -102,6 +127,7 @@ impl Default for GlobalDefs {
             check_unicast_src: true,
             vmac_prefix: "vrrp".to_string(),
             process: ProcessTuning::default(),
+            dumps: DumpLocations::default(),
         }
     }
 }

@@ -427,7 +427,7 @@ fn ignored_keywords_and_lvs_blocks_warn_once() {
         vec![
             "/k.conf:2:3: warning: global_defs > notification_email: block ignored: keepvip sends no email; use notify scripts",
             "/k.conf:5:3: warning: global_defs > smtp_server: ignored: keepvip sends no email; use notify scripts",
-            "/k.conf:6:3: warning: global_defs > enable_snmp_vrrp: ignored: keepvip has no SNMP or D-Bus interface; SIGUSR1 logs the state, SIGUSR2 the counters",
+            "/k.conf:6:3: warning: global_defs > enable_snmp_vrrp: ignored: keepvip has no SNMP or D-Bus interface; use `keepvip status`, its Prometheus metrics, or the keepalived.data / .stats / .json dumps (SIGUSR1, SIGUSR2, SIGRTMIN+2)",
             "/k.conf:11:3: warning: vrrp_instance VI_1 > debug: ignored: keepalived does not implement it either",
             "/k.conf:16:1: warning: virtual_server: block ignored: keepvip does not do LVS or health checking",
             "/k.conf:23:1: warning: virtual_server_group: block ignored: keepvip does not do LVS or health checking",
@@ -1633,4 +1633,29 @@ fn dump_shows_the_configuration_after_preprocessing() {
         "x {\n  y\n}\n"
     );
     assert_eq!(dump_fs(&fs, Path::new("/k/none.conf"), &options), "");
+}
+
+#[test]
+fn dump_locations_and_json_version() {
+    let text = format!(
+        "global_defs {{\n  state_file_location /var/run/k\n  stats_file_location /tmp/s.stats\n  json_version 2\n}}\n{}",
+        instance_with("")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let dumps = config.unwrap().global.dumps;
+    assert_eq!(dumps.state, Some(std::path::PathBuf::from("/var/run/k")));
+    assert_eq!(dumps.stats, Some(std::path::PathBuf::from("/tmp/s.stats")));
+    assert_eq!((dumps.json, dumps.json_version), (None, 2));
+    let (_, diags) = run(&format!(
+        "global_defs {{\n  json_file_location tmp/k.json\n  json_version 3\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:2:22: error: global_defs > json_file_location: 'tmp/k.json' is not an absolute path: write it from '/'",
+            "/k.conf:3:16: error: global_defs > json_version: 3 is out of range: expected 1 or 2",
+        ]
+    );
 }

@@ -29,6 +29,8 @@ pub struct Loaded {
     pub sync_groups: Vec<SyncGroupSpec>,
     /// `vrrp_priority`, `vrrp_rt_priority` ...: applied once, at start.
     pub process: config::ProcessTuning,
+    /// `global_defs` as loaded (the dumps show it and say where they go).
+    pub global: config::GlobalDefs,
 }
 
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
@@ -59,6 +61,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
             track_files,
             sync_groups,
             process: config.global.process.clone(),
+            global: config.global.clone(),
         })
     } else {
         let summary = summary_line(errors.len(), warnings.len());

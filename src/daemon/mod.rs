@@ -8,6 +8,7 @@
 mod actions;
 mod announce_queue;
 mod control;
+mod dumps;
 mod installed;
 mod links;
 mod load;
@@ -91,7 +92,12 @@ pub fn handled_signals() -> nix::sys::signal::SigSet {
     ] {
         set.add(signal);
     }
-    set
+    crate::io::sys::with_realtime_signal(set, json_signal())
+}
+
+/// keepalived's JSON dump signal, SIGRTMIN+2 (`keepalived --signum=JSON`).
+pub fn json_signal() -> i32 {
+    crate::io::sys::sigrtmin() + 2
 }
 
 /// Runs the agent until SIGTERM / SIGINT. `signals` reads the (already blocked) handled signals.
@@ -230,6 +236,10 @@ struct Daemon {
     reload_failures: u64,
     /// Notify script runs by runner key.
     script_stats: HashMap<String, snapshot::ScriptCount>,
+    /// `global_defs` of the configuration running now.
+    global: crate::config::GlobalDefs,
+    /// keepalived-style dump files being written.
+    dump_writers: dumps::Writers,
 }
 
 impl Daemon {
@@ -296,10 +306,13 @@ impl Daemon {
             reloads: 0,
             reload_failures: 0,
             script_stats: HashMap::new(),
+            global: crate::config::GlobalDefs::default(),
+            dump_writers: dumps::Writers::default(),
         })
     }
 
     fn start(&mut self, loaded: Loaded, now: Instant) {
+        self.global = loaded.global;
         let specs = loaded.specs;
         // VMAC names first: a VMAC left by a crash may hold stale VIPs.
         self.prepare_vmacs(&specs);
@@ -629,6 +642,9 @@ impl Daemon {
     fn on_signals(&mut self, now: Instant) {
         loop {
             match self.signals.read_signal() {
+                Ok(Some(info)) if info.ssi_signo as i32 == json_signal() => {
+                    self.write_dump(dumps::DumpKind::Json)
+                }
                 Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
                     Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => self.begin_stop(now),
                     Ok(Signal::SIGHUP) => {
@@ -638,7 +654,10 @@ impl Daemon {
                         self.runner.reap(now, self.poll.registry());
                         self.tracker.runner.reap(now, self.poll.registry());
                     }
-                    Ok(Signal::SIGUSR1) => self.log_status(),
+                    Ok(Signal::SIGUSR1) => {
+                        self.log_status();
+                        self.write_dump(dumps::DumpKind::Data);
+                    }
                     Ok(Signal::SIGUSR2) => {
                         // Test hook (debug builds only): proves that a panic releases VIPs.
                         if cfg!(debug_assertions)
@@ -647,6 +666,7 @@ impl Daemon {
                             panic!("KEEPVIP_TEST_PANIC_ON_SIGUSR2 is set: panicking on purpose");
                         }
                         self.log_counters();
+                        self.write_dump(dumps::DumpKind::Stats);
                     }
                     _ => {}
                 },

@@ -67,8 +67,10 @@ impl Daemon {
             track_files,
             sync_groups,
             process,
+            global,
             ..
         } = loaded;
+        self.global = global;
         if process != self.process {
             warn!(
                 "vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / \

@@ -158,6 +158,13 @@ impl Tracker {
             .map_or(Condition::Pending, |s| s.health.condition())
     }
 
+    /// The track scripts as keepalived's data dump shows them: spec, condition, running now.
+    pub(super) fn script_views(&self) -> impl Iterator<Item = (&CheckScriptSpec, Condition, bool)> {
+        self.scripts
+            .iter()
+            .map(|s| (&s.spec, s.health.condition(), s.running))
+    }
+
     pub(super) fn file_value(&self, name: &str) -> i64 {
         self.files
             .iter()

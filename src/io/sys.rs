@@ -101,6 +101,24 @@ pub(crate) fn set_current_thread_round_robin(priority: i32) -> io::Result<()> {
     }
 }
 
+/// The first real-time signal number of this C library (glibc reserves two for threads, so
+/// 34 on glibc, as keepalived sees it).
+pub fn sigrtmin() -> i32 {
+    libc::SIGRTMIN()
+}
+
+/// `set` plus the real-time signal `signo`, which nix's `Signal` cannot name.
+pub fn with_realtime_signal(set: nix::sys::signal::SigSet, signo: i32) -> nix::sys::signal::SigSet {
+    let mut raw: libc::sigset_t = *set.as_ref();
+    // SAFETY: `raw` is a copy of an initialised sigset_t; sigaddset only sets a bit in it and
+    // fails (EINVAL, ignored: the set is then unchanged) for a number out of range.
+    unsafe {
+        libc::sigaddset(&mut raw, signo);
+    }
+    // SAFETY: `raw` was initialised by nix (sigemptyset) and only modified by sigaddset.
+    unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! ([`metrics`]). Plain data: the daemon builds a [`Snapshot`], nothing here touches the loop.
 
 pub mod client;
+pub mod keepalived;
 pub mod metrics;
 pub mod protocol;
 pub mod table;
