@@ -1633,6 +1633,14 @@ fn dump_shows_the_configuration_after_preprocessing() {
         "x {\n  y\n}\n"
     );
     assert_eq!(dump_fs(&fs, Path::new("/k/none.conf"), &options), "");
+    let fs = MemFs::new().file(
+        "/k/auth.conf",
+        "authentication {\n  auth_type PASS\n  auth_pass \"s3cret\"\n}\n",
+    );
+    assert_eq!(
+        dump_fs(&fs, Path::new("/k/auth.conf"), &options),
+        "authentication {\n  auth_type PASS\n  auth_pass ********\n}\n"
+    );
 }
 
 #[test]

@@ -183,13 +183,18 @@ fn context(stack: &[Frame]) -> Vec<String> {
 
 /// Writes `statements` as keepalived.conf text, one statement a line, blocks indented by two
 /// spaces per level. Quoted words keep their quotes; `#` and `!` in bare words are escaped.
+/// The `auth_pass` secret is shown as `********` (dumps end up in bug reports).
 pub(crate) fn render(statements: &[Statement], depth: usize, out: &mut String) {
     for statement in statements {
         out.push_str(&"  ".repeat(depth));
         render_word(&statement.keyword, out);
-        for arg in &statement.args {
-            out.push(' ');
-            render_word(arg, out);
+        if statement.keyword.text == "auth_pass" && !statement.args.is_empty() {
+            out.push_str(" ********");
+        } else {
+            for arg in &statement.args {
+                out.push(' ');
+                render_word(arg, out);
+            }
         }
         match &statement.block {
             Some(block) => {
