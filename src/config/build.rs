@@ -1508,6 +1508,7 @@ impl Builder<'_> {
         };
 
         // Family: that of the first VIP; the others must match it.
+        let mut no_vips: Option<Span> = None;
         let family = match d.vips.first() {
             Some(first) => {
                 let family = Family::of(&first.addr);
@@ -1532,23 +1533,24 @@ impl Builder<'_> {
                 d.vips = kept;
                 family
             }
-            None => {
-                let (span, message) = match d.vip_blocks.first() {
-                    Some(&open) if d.vip_lines > 0 => (
-                        open,
-                        "no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
-                    ),
-                    Some(&open) => (
-                        open,
-                        "the virtual_ipaddress block is empty: an instance needs at least one address",
-                    ),
-                    None => (
-                        d.span,
-                        "no virtual_ipaddress block: an instance needs at least one address",
-                    ),
-                };
-                self.err(span, &ctx, message);
+            None if d.vip_lines > 0 => {
+                let open = d.vip_blocks.first().copied().unwrap_or(d.span);
+                self.err(
+                    open,
+                    &ctx,
+                    "no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+                );
                 d.mcast_src_ip.map_or(Family::V4, |(ip, _)| Family::of(&ip))
+            }
+            None => {
+                // Election only (clouds move addresses from notify scripts): judged once the
+                // version is known, as keepalived does.
+                no_vips = Some(d.vip_blocks.first().copied().unwrap_or(d.span));
+                match (d.native_ipv6, d.mcast_src_ip) {
+                    (Some(_), _) => Family::V6,
+                    (None, Some((ip, _))) => Family::of(&ip),
+                    (None, None) => Family::V4,
+                }
             }
         };
         if let Some((ip, span)) = d.mcast_src_ip {
@@ -1621,6 +1623,22 @@ impl Builder<'_> {
             }
             (None, Family::V4) => self.global.vrrp_version,
         };
+
+        if let Some(span) = no_vips {
+            if version == Version::V3 {
+                self.err(
+                    span,
+                    &ctx,
+                    "no virtual address: VRRPv3 adverts carry at least one (RFC 9568 section 5.2.5; keepalived refuses this too): add a virtual_ipaddress, or use 'version 2' for an election-only IPv4 instance",
+                );
+            } else {
+                self.warn(
+                    span,
+                    &ctx,
+                    "no virtual address: this instance only elects a master (adverts carry none, as keepalived's do); its notify scripts must move the service address, as in a cloud (see etc/cloud/)",
+                );
+            }
+        }
 
         if let (Some((_, span)), Version::V3) = (d.auth, version) {
             self.err(

@@ -300,12 +300,32 @@ fn required_settings() {
         ]
     );
     assert_eq!(
-        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n  }\n}\n"),
-        vec!["/k.conf:4:21: error: vrrp_instance X: the virtual_ipaddress block is empty: an instance needs at least one address"]
+        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.300\n  }\n}\n"),
+        vec![
+            "/k.conf:4:21: error: vrrp_instance X: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+            "/k.conf:5:5: error: vrrp_instance X > virtual_ipaddress: '192.0.2.300' is not an IP address",
+        ]
+    );
+}
+
+/// keepalived runs VRRPv2 instances without addresses (clouds do: notify scripts move the
+/// address) and refuses VRRPv3 ones ("at least one is required").
+#[test]
+fn instances_without_addresses_are_election_only_in_v2_and_refused_in_v3() {
+    let warning = "warning: vrrp_instance X: no virtual address: this instance only elects a master (adverts carry none, as keepalived's do); its notify scripts must move the service address, as in a cloud (see etc/cloud/)";
+    let (i, diags) = warnings("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n  }\n}\n");
+    assert_eq!(diags, vec![format!("/k.conf:4:21: {warning}")]);
+    assert!(i.vips.is_empty());
+    let (_, diags) = warnings("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n}\n");
+    assert_eq!(diags, vec![format!("/k.conf:1:1: {warning}")]);
+    let v3 = "error: vrrp_instance X: no virtual address: VRRPv3 adverts carry at least one (RFC 9568 section 5.2.5; keepalived refuses this too): add a virtual_ipaddress, or use 'version 2' for an election-only IPv4 instance";
+    assert_eq!(
+        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  version 3\n}\n"),
+        vec![format!("/k.conf:1:1: {v3}")]
     );
     assert_eq!(
-        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n}\n"),
-        vec!["/k.conf:1:1: error: vrrp_instance X: no virtual_ipaddress block: an instance needs at least one address"]
+        errors("vrrp_instance X {\n  interface eth0\n  virtual_router_id 1\n  native_ipv6\n}\n")[0],
+        format!("/k.conf:1:1: {v3}")
     );
     assert_eq!(
         errors("vrrp_instance {\n}\n"),

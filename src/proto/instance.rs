@@ -144,8 +144,15 @@ impl InstanceConfig {
         if self.version == Version::V2 && self.family() == Family::V6 {
             return fail("VRRPv2 carries IPv4 only; use version 3 for IPv6".into());
         }
-        let Some(addresses) = Addresses::from_ip_addrs(&self.vips) else {
-            return fail("needs at least one virtual address, all of one family".into());
+        // VRRPv2 allows an empty address list (keepalived runs such election-only instances);
+        // VRRPv3's count is at least 1 (RFC 9568 section 5.2.5).
+        let addresses = match (Addresses::from_ip_addrs(&self.vips), self.version) {
+            (Some(addresses), _) => addresses,
+            (None, Version::V2) if self.vips.is_empty() => Addresses::V4(Vec::new()),
+            (None, Version::V3) if self.vips.is_empty() => {
+                return fail("VRRPv3 needs at least one virtual address".into());
+            }
+            (None, _) => return fail("virtual addresses must all be of one family".into()),
         };
         if addresses.family() != self.family() || addresses.len() > 255 {
             return fail(format!(
