@@ -323,7 +323,31 @@ impl Builder<'_> {
         usage: &str,
     ) -> bool {
         let block_ok = self.no_block(st, ctx);
+        if *range.end() == 0 && !st.args.is_empty() {
+            // A flag with a word after it: keepalived reads no value there and ignores it.
+            self.ignored_words_after_flag(st, ctx);
+            return block_ok;
+        }
         self.arity(st, ctx, range, usage) && block_ok
+    }
+
+    fn ignored_words_after_flag(&mut self, st: &Statement, ctx: &[String]) {
+        let kw = &st.keyword.text;
+        let words: Vec<&str> = st.args.iter().map(|a| a.text.as_str()).collect();
+        let words = words.join(" ");
+        let negative = st
+            .args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "off" | "false" | "no" | "0" | "disabled"));
+        let message = if negative {
+            format!(
+                "'{words}' is ignored, as keepalived ignores it: '{kw}' takes no value and is in effect; remove the keyword to turn it off"
+            )
+        } else {
+            format!("'{words}' is ignored, as keepalived ignores it: '{kw}' takes no value")
+        };
+        let span = first_arg_span(st);
+        self.warn(span, ctx, message);
     }
 
     fn uint(
@@ -401,6 +425,21 @@ impl Builder<'_> {
                     format!("'{text}' is not a number: expected {expected}"),
                 );
                 None
+            }
+        }
+    }
+
+    /// A keepalived flag that keepvip lets take `[BOOL]` as well (`enable_script_security off`):
+    /// a word that is not a boolean is ignored with a warning, as keepalived ignores it.
+    fn flag_or_boolean(&mut self, st: &Statement, ctx: &[String], kw: &str) -> Option<bool> {
+        match st.args.first().map(|a| a.text.as_str()) {
+            Some("on" | "true" | "yes" | "off" | "false" | "no") | None => {
+                self.boolean(st, ctx, kw)
+            }
+            Some(_) => {
+                let block_ok = self.no_block(st, ctx);
+                self.ignored_words_after_flag(st, ctx);
+                block_ok.then_some(true)
             }
         }
     }
@@ -548,7 +587,7 @@ impl Builder<'_> {
                 }
             }
             "enable_script_security" => set(
-                self.boolean(st, ctx, "enable_script_security"),
+                self.flag_or_boolean(st, ctx, "enable_script_security"),
                 &mut self.global.script_security,
             ),
             "vrrp_vip_lease" => set(
@@ -572,7 +611,7 @@ impl Builder<'_> {
                 &mut self.global.garp.gna_interval,
             ),
             "vrrp_check_unicast_src" => set(
-                self.boolean(st, ctx, "vrrp_check_unicast_src"),
+                self.flag_or_boolean(st, ctx, "vrrp_check_unicast_src"),
                 &mut self.global.check_unicast_src,
             ),
             "vrrp_priority" => {

@@ -304,7 +304,7 @@ pub const INSTANCE: &[Keyword] = &[
     no("notify_master_rx_lower_pri"),
     no("notify_priority_changes"),
     no("notify_deleted"),
-    no("smtp_alert"),
+    ign("smtp_alert", EMAIL),
     no("linkbeat_use_polling"),
     no("no_virtual_ipaddress"),
     ign("debug", "keepalived does not implement it either"),

@@ -137,7 +137,7 @@ fn load_fs(fs: &dyn FileSystem, path: &Path, options: &LoadOptions) -> Result<Lo
         Ok(meta) if !meta.is_file => return Err(file_error("is not a regular file".to_string())),
         Ok(meta) if meta.executable => {
             return Err(file_error(
-                "is executable; keepalived refuses executable configuration files: chmod a-x it"
+                "is executable; keepalived skips an executable configuration file (\"is not a regular non-executable file - skipping\") and would run without it: chmod a-x it"
                     .to_string(),
             ))
         }

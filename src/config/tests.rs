@@ -369,12 +369,48 @@ fn number_ranges() {
 }
 
 #[test]
+fn what_keepalived_ignores_is_accepted_with_a_warning() {
+    // A word after a flag: keepalived reads none there.
+    let (i, diags) = warnings(&instance_with("  nopreempt true"));
+    assert!(!i.preempt);
+    assert_eq!(diags, vec!["/k.conf:4:13: warning: vrrp_instance VI_1 > nopreempt: 'true' is ignored, as keepalived ignores it: 'nopreempt' takes no value"]);
+    let (i, diags) = warnings(&instance_with("  nopreempt off"));
+    assert!(
+        !i.preempt,
+        "keepalived: nopreempt is in effect whatever follows"
+    );
+    assert_eq!(diags, vec!["/k.conf:4:13: warning: vrrp_instance VI_1 > nopreempt: 'off' is ignored, as keepalived ignores it: 'nopreempt' takes no value and is in effect; remove the keyword to turn it off"]);
+    // keepvip's [BOOL] extension of a keepalived flag: a non-boolean word is ignored.
+    let (config, diags) = run(&format!(
+        "global_defs {{\n  enable_script_security 1\n  vrrp_check_unicast_src 0\n}}\n{}",
+        instance_with("")
+    ));
+    let global = config.unwrap().global;
+    assert!(global.script_security && global.check_unicast_src);
+    assert_eq!(diags, vec![
+        "/k.conf:2:26: warning: global_defs > enable_script_security: '1' is ignored, as keepalived ignores it: 'enable_script_security' takes no value",
+        "/k.conf:3:26: warning: global_defs > vrrp_check_unicast_src: '0' is ignored, as keepalived ignores it: 'vrrp_check_unicast_src' takes no value and is in effect; remove the keyword to turn it off",
+    ]);
+    // A prefix length on a unicast address: keepalived drops it.
+    let (i, diags) = warnings(&instance_with(
+        "  unicast_src_ip 192.0.2.1/24\n  unicast_peer {\n    192.0.2.2/24\n  }",
+    ));
+    let unicast = i.unicast.unwrap();
+    assert_eq!(unicast.peers[0].addr.to_string(), "192.0.2.2");
+    assert_eq!(diags, vec![
+        "/k.conf:4:18: warning: vrrp_instance VI_1 > unicast_src_ip: prefix length /24 ignored, as keepalived ignores it: the source is one address, 192.0.2.1",
+        "/k.conf:6:5: warning: vrrp_instance VI_1 > unicast_peer: prefix length /24 ignored, as keepalived ignores it: a peer is one address, 192.0.2.2",
+    ]);
+    // smtp_alert in an instance, like the email keywords elsewhere.
+    let (_, diags) = warnings(&instance_with("  smtp_alert"));
+    assert_eq!(diags, vec!["/k.conf:4:3: warning: vrrp_instance VI_1 > smtp_alert: ignored: keepvip sends no email; use notify scripts"]);
+}
+
+#[test]
 fn argument_counts_and_blocks() {
     let cases = [
         ("  priority", "/k.conf:4:3: error: vrrp_instance VI_1 > priority: missing value: expected 'priority 1-255'"),
         ("  priority 100 200", "/k.conf:4:16: error: vrrp_instance VI_1 > priority: too many arguments: expected 'priority 1-255', got 2 arguments"),
-        ("  nopreempt 1", "/k.conf:4:13: error: vrrp_instance VI_1 > nopreempt: too many arguments: expected 'nopreempt', got 1 argument"),
-        ("  accept yes", "/k.conf:4:10: error: vrrp_instance VI_1 > accept: too many arguments: expected 'accept', got 1 argument"),
         ("  priority 100 {\n  }", "/k.conf:4:16: error: vrrp_instance VI_1 > priority: takes no '{ ... }' block"),
         ("  virtual_ipaddress_excluded", "/k.conf:4:3: error: vrrp_instance VI_1 > virtual_ipaddress_excluded: needs a '{ ... }' block of addresses"),
     ];
@@ -975,7 +1011,7 @@ fn main_file_problems() {
     );
     assert_eq!(
         render(load_with(&fs, Path::new("/k/x.conf"))),
-        "/k/x.conf: error: is executable; keepalived refuses executable configuration files: chmod a-x it\n1 error, 0 warnings\n"
+        "/k/x.conf: error: is executable; keepalived skips an executable configuration file (\"is not a regular non-executable file - skipping\") and would run without it: chmod a-x it\n1 error, 0 warnings\n"
     );
     assert_eq!(
         render(load_with(&fs, Path::new("/k/d"))),
@@ -1220,8 +1256,8 @@ fn unicast_peers_are_validated_where_they_are_written() {
         ]
     );
     assert_eq!(
-        errors(&instance_with("  unicast_peer {\n  }")),
-        vec!["/k.conf:4:16: error: vrrp_instance VI_1 > unicast_peer: the block is empty: list the other routers' addresses, or remove it to use multicast (keepalived would silently fall back to multicast)"]
+        warnings(&instance_with("  unicast_peer {\n  }")).1,
+        vec!["/k.conf:4:16: warning: vrrp_instance VI_1 > unicast_peer: the block is empty: this instance uses multicast, as keepalived does (it calls this usage deprecated); list the other routers' addresses, or remove the block"]
     );
 }
 

@@ -68,10 +68,48 @@ impl Builder<'_> {
         }
     }
 
+    /// `ADDRESS/PREFIX` where one address is meant: keepalived drops the prefix length, and so
+    /// does keepvip, with a warning. Anything else stays an error for the caller to report.
+    fn address_with_ignored_prefix(
+        &mut self,
+        text: &str,
+        span: Span,
+        ctx: &[String],
+        what: &str,
+    ) -> Result<IpAddr, ()> {
+        let (addr, prefix) = text.split_once('/').ok_or(())?;
+        let addr: IpAddr = addr.parse().map_err(|_| ())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let host_bits = |len: u8| -> bool {
+            let bits: u128 = match addr {
+                IpAddr::V4(v4) => u128::from(u32::from(v4)),
+                IpAddr::V6(v6) => u128::from(v6),
+            };
+            let host = u32::from(max - len);
+            host == 0 || bits & ((1u128 << host) - 1) != 0
+        };
+        match prefix.parse::<u8>() {
+            // `192.0.2.0/24` names a network, not a router: that stays an error.
+            Ok(len) if len <= max && host_bits(len) => {
+                self.warn(
+                    span,
+                    ctx,
+                    format!("prefix length /{len} ignored, as keepalived ignores it: {what} is one address, {addr}"),
+                );
+                Ok(addr)
+            }
+            _ => Err(()),
+        }
+    }
+
     fn source_address(&mut self, st: &Statement, ctx: &[String]) -> Option<IpAddr> {
         let text = first_arg(st);
         let span = first_arg_span(st);
-        match text.parse::<IpAddr>() {
+        let parsed = match text.parse::<IpAddr>() {
+            Ok(ip) => Ok(ip),
+            Err(_) => self.address_with_ignored_prefix(text, span, ctx, "the source"),
+        };
+        match parsed {
             Ok(ip) => match not_unicast(&ip) {
                 Some(problem) => {
                     self.err(
@@ -119,7 +157,11 @@ impl Builder<'_> {
             self.err(block.open, ctx, "a peer line takes no '{ ... }' block");
             return None;
         }
-        let Ok(addr) = text.parse::<IpAddr>() else {
+        let addr = match text.parse::<IpAddr>() {
+            Ok(addr) => Ok(addr),
+            Err(_) => self.address_with_ignored_prefix(text, span, ctx, "a peer"),
+        };
+        let Ok(addr) = addr else {
             let hint = if text.contains('/') {
                 " (a peer is one address: no prefix length)"
             } else if text.contains('%') {
@@ -255,10 +297,10 @@ impl Builder<'_> {
         }
         if let Some(&open) = draft.blocks.first() {
             if draft.lines == 0 {
-                self.err(
+                self.warn(
                     open,
                     &peers_ctx,
-                    "the block is empty: list the other routers' addresses, or remove it to use multicast (keepalived would silently fall back to multicast)",
+                    "the block is empty: this instance uses multicast, as keepalived does (it calls this usage deprecated); list the other routers' addresses, or remove the block",
                 );
             }
         }
