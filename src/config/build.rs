@@ -694,6 +694,20 @@ impl Builder<'_> {
                     }
                 }
             }
+            "vrrp_min_garp" => {
+                // As keepalived: one burst of one message, no second burst, for whatever is
+                // still at its default when the keyword is read (later keywords still apply).
+                if self.boolean(st, ctx, "vrrp_min_garp") == Some(true) {
+                    let defaults = Garp::default();
+                    let garp = &mut self.global.garp;
+                    if garp.master_repeat == defaults.master_repeat {
+                        garp.master_repeat = 1;
+                    }
+                    if garp.master_delay == defaults.master_delay {
+                        garp.master_delay = None;
+                    }
+                }
+            }
             "json_version" => {
                 if self.simple(st, ctx, 1..=1, "json_version 1|2") {
                     if let Some(v) = self.uint(st, ctx, 1..=2, "1 or 2") {

@@ -121,10 +121,10 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("stats_file_location"),
     imp("json_file_location"),
     imp("json_version"),
+    imp("vrrp_min_garp"),
     // Change VRRP behaviour: errors until implemented.
     no("vrrp_mcast_group4"),
     no("vrrp_mcast_group6"),
-    no("vrrp_min_garp"),
     no("vrrp_garp_extra_if"),
     no("vrrp_down_timer_adverts"),
     no("vrrp_iptables"),

@@ -1723,3 +1723,24 @@ fn dump_locations_and_json_version() {
         ]
     );
 }
+
+#[test]
+fn vrrp_min_garp_sends_one_message_unless_already_set() {
+    let garp = |global: &str| {
+        let text = format!("global_defs {{\n{global}\n}}\n{}", instance_with(""));
+        let (config, diags) = run(&text);
+        assert_eq!(diags, Vec::<String>::new());
+        config.unwrap().instances[0].garp
+    };
+    let g = garp("  vrrp_min_garp");
+    assert_eq!((g.master_repeat, g.master_delay), (1, None));
+    assert_eq!((g.lower_prio_repeat, g.lower_prio_delay), (1, None));
+    let g = garp("  vrrp_garp_master_repeat 3\n  vrrp_min_garp true");
+    assert_eq!((g.master_repeat, g.master_delay), (3, None));
+    let g = garp("  vrrp_min_garp\n  vrrp_garp_master_delay 2");
+    assert_eq!(
+        (g.master_repeat, g.master_delay),
+        (1, Some(Duration::from_secs(2)))
+    );
+    assert_eq!(garp("  vrrp_min_garp off"), garp(""));
+}
