@@ -161,7 +161,7 @@ struct Totals {
 
 impl Totals {
     fn add_outage(&mut self, duration: Duration) {
-        self.outages += 1;
+        self.outages = self.outages.saturating_add(1);
         self.outage_time = self.outage_time.saturating_add(duration);
         self.longest = self.longest.max(duration);
     }
@@ -367,7 +367,9 @@ impl Availability {
             .iter()
             .position(|&bound| duration <= bound)
             .unwrap_or(BUCKET_BOUNDS.len());
-        self.buckets[bucket] += 1;
+        if let Some(slot) = self.buckets.get_mut(bucket) {
+            *slot = slot.saturating_add(1);
+        }
         let start = self
             .reset_at
             .map_or(outage.start, |reset| outage.start.max(reset));
@@ -388,8 +390,9 @@ impl Availability {
 
     fn change_to(&mut self, holder: Holder) {
         if self.known.is_some_and(|known| known != holder) {
-            self.lifetime.master_changes += 1;
-            self.since_reset.master_changes += 1;
+            for totals in [&mut self.lifetime, &mut self.since_reset] {
+                totals.master_changes = totals.master_changes.saturating_add(1);
+            }
         }
         self.known = Some(holder);
     }
@@ -491,13 +494,13 @@ impl Availability {
         let mut cumulative = [0u64; 12];
         let mut running = 0u64;
         for (i, slot) in cumulative.iter_mut().enumerate() {
-            running += self.buckets[i];
+            running = running.saturating_add(self.buckets[i]);
             *slot = running;
         }
         Histogram {
             cumulative,
             sum: self.sum,
-            count: running + self.buckets[12],
+            count: running.saturating_add(self.buckets[12]),
         }
     }
 }

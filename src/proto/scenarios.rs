@@ -1179,3 +1179,67 @@ fn availability_keeps_the_last_32_outages_and_reset_keeps_the_lifetime_figures()
     assert_eq!(life.master_changes, 81);
     assert_eq!(availability(&lan, 1).histogram().count, 41);
 }
+
+#[test]
+fn availability_of_a_sync_member_that_steps_down_silently() {
+    // As above: A2 leaves master with its group and says nothing; B2 takes over on its timer.
+    let mut lan = two_hosts(200, 100);
+    lan.add_sync_group("A", &[0, 1]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(2, adjust(150));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![2, 3]);
+    let (a1_left, _) = entered(&lan, 0, StateKind::Backup).unwrap();
+    let a2_last = last_transmit_before(&lan, 1, a1_left) + HOP2;
+    let mdi = mdi(Version::V3, 100, Centis(100));
+    let (b2_took_over, _) = entered(&lan, 3, StateKind::Master).unwrap();
+    // B2 followed A2 and saw it go silent.
+    assert_eq!(outages(&lan, 3), vec![(a2_last, mdi, "master-down")]);
+    // A2 held the address until it stepped down; nobody did until B2's first advert.
+    assert_eq!(
+        outages(&lan, 1),
+        vec![(a1_left, b2_took_over + HOP2 - a1_left, "master-down")]
+    );
+    // A1 yielded to B1's advert: a handover, no outage.
+    let a1 = availability(&lan, 0).figures(lan.at(Duration::from_secs(20)));
+    assert_eq!((a1.outages, a1.master_changes), (0, 1));
+}
+
+#[test]
+fn availability_of_a_master_faulting_on_tracking_and_of_its_backup() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150)]);
+    lan.start_all();
+    let fault_at = Duration::from_millis(10_020);
+    lan.run_until(fault_at);
+    let fault = Verdict {
+        fault: true,
+        ..Verdict::default()
+    };
+    lan.track(0, fault);
+    lan.run_until(Duration::from_secs(15));
+    let skew = skew_time(Version::V3, 150, Centis(100));
+    // The backup: from the priority 0 to its takeover.
+    assert_eq!(
+        outages(&lan, 1),
+        vec![(fault_at + HOP2, skew, "master-released")]
+    );
+    // The old master, in FAULT with its link up, hears the new one's first advert.
+    assert_eq!(
+        outages(&lan, 0),
+        vec![(fault_at, HOP2 + skew + HOP2, "fault")]
+    );
+    let f = availability(&lan, 0).figures(lan.at(Duration::from_secs(15)));
+    assert_eq!(
+        f.state_time[super::availability::state_index(StateKind::Fault)],
+        Duration::from_secs(15) - fault_at
+    );
+    // Its backup faulting on tracking meanwhile still hears it: no outage.
+    lan.track(0, Verdict::default());
+    lan.run_until(Duration::from_secs(25));
+    assert_eq!(lan.masters(), vec![0]);
+    lan.track(1, fault);
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(outages(&lan, 1).len(), 1);
+    assert_eq!(availability(&lan, 1).ongoing(), None);
+}
