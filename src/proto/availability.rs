@@ -21,6 +21,8 @@
 //!   advert is a handover (preemption, a better router returning), not an outage. Later than
 //!   that, adverts were missed: an outage from the old master's last advert (`master-down`).
 //!   This is how a backup that does not take over itself (a third router did) sees a crash.
+//!   While the master still speaks, adverts from a router it outranks (priority, then
+//!   address, as the protocol ranks them) are a split brain about to heal, ignored here.
 //! * A master that yields to a better router's advert, or a router that preempts a lower
 //!   master still advertising, makes no outage (it would be zero-length: not recorded).
 //! * Start-up is not an outage: until a first master is known (heard or held) there is nothing
@@ -185,6 +187,8 @@ enum Master {
         holder: Holder,
         last: Instant,
         interval: Duration,
+        /// Its advertised priority (0 for this router after stepping down: anyone follows it).
+        priority: u8,
     },
 }
 
@@ -276,6 +280,7 @@ impl Availability {
                     holder: Holder::Local,
                     last: now,
                     interval: own_interval,
+                    priority: 0,
                 };
                 None
             }
@@ -287,7 +292,7 @@ impl Availability {
 
     /// A non-zero-priority advert from a router acting as master (heard in BACKUP or FAULT, or
     /// in MASTER from a better one).
-    pub(crate) fn heard(&mut self, src: IpAddr, interval: Duration, now: Instant) {
+    pub(crate) fn heard(&mut self, src: IpAddr, priority: u8, interval: Duration, now: Instant) {
         match self.master {
             Master::Unknown => {
                 if let Some(outage) = self.ongoing.take() {
@@ -299,10 +304,17 @@ impl Availability {
                 holder,
                 last,
                 interval: every,
+                priority: theirs,
             } => {
-                if holder != Holder::Peer(src)
-                    && now.saturating_duration_since(last) > every.saturating_mul(2)
-                {
+                let silent = now.saturating_duration_since(last) > every.saturating_mul(2);
+                if let Holder::Peer(master) = holder {
+                    // A lesser router claiming mastership while the master still speaks (a
+                    // split brain about to heal): neither the master nor a change.
+                    if master != src && !silent && (priority, src) < (theirs, master) {
+                        return;
+                    }
+                }
+                if holder != Holder::Peer(src) && silent {
                     self.record(
                         OngoingOutage {
                             start: last,
@@ -318,6 +330,7 @@ impl Availability {
             holder: Holder::Peer(src),
             last: now,
             interval,
+            priority,
         };
     }
 
@@ -530,7 +543,7 @@ mod tests {
             EVERY,
             t0,
         );
-        a.heard(peer(2), EVERY, t0 + ms(1000));
+        a.heard(peer(2), 200, EVERY, t0 + ms(1000));
         a
     }
 
@@ -570,7 +583,7 @@ mod tests {
     fn a_silent_master_is_an_outage_from_its_last_advert_to_the_takeover() {
         let t0 = Instant::now();
         let mut a = backup(t0);
-        a.heard(peer(2), EVERY, t0 + ms(2000));
+        a.heard(peer(2), 200, EVERY, t0 + ms(2000));
         a.master_silent();
         assert_eq!(
             a.ongoing(),
@@ -629,11 +642,11 @@ mod tests {
         let t0 = Instant::now();
         let mut a = backup(t0);
         // A better router preempts: heard within two intervals of the old master's advert.
-        a.heard(peer(3), EVERY, t0 + ms(2900));
+        a.heard(peer(3), 250, EVERY, t0 + ms(2900));
         assert_eq!(a.figures(t0 + ms(3000)).outages, 0);
         assert_eq!(a.figures(t0 + ms(3000)).master_changes, 1);
         // It crashes; a third router takes over before our timer fires.
-        a.heard(peer(4), EVERY, t0 + ms(6100));
+        a.heard(peer(4), 150, EVERY, t0 + ms(6100));
         let f = a.figures(t0 + ms(7000));
         assert_eq!(
             (f.outages, f.outage_time, f.master_changes),
@@ -641,7 +654,7 @@ mod tests {
         );
         // The same master back after a priority 0: an outage, but not a change.
         a.released(peer(4), t0 + ms(7000));
-        a.heard(peer(4), EVERY, t0 + ms(7500));
+        a.heard(peer(4), 150, EVERY, t0 + ms(7500));
         let f = a.figures(t0 + ms(8000));
         assert_eq!(
             (f.outages, f.outage_time, f.master_changes),
@@ -655,7 +668,7 @@ mod tests {
         let mut a = backup(t0);
         a.master_silent();
         take_over(&mut a, Reason::MasterDown, t0 + ms(4000));
-        a.heard(peer(3), EVERY, t0 + ms(5000));
+        a.heard(peer(3), 250, EVERY, t0 + ms(5000));
         a.transition(
             StateKind::Master,
             Some(StateKind::Backup),
@@ -682,7 +695,7 @@ mod tests {
         assert_eq!(a.ongoing(), None);
         a.link_lost(t0 + ms(1700));
         assert_eq!(a.ongoing().map(|o| o.cause), Some(OutageCause::LinkDown));
-        a.heard(peer(2), EVERY, t0 + ms(2700));
+        a.heard(peer(2), 200, EVERY, t0 + ms(2700));
         assert_eq!(a.figures(t0 + ms(3000)).outage_time, ms(1000));
 
         let mut m = backup(t0);
@@ -696,7 +709,7 @@ mod tests {
             t0 + ms(5000),
         );
         assert_eq!(m.ongoing().map(|o| o.cause), Some(OutageCause::Fault));
-        m.heard(peer(2), EVERY, t0 + ms(5040));
+        m.heard(peer(2), 200, EVERY, t0 + ms(5040));
         let f = m.figures(t0 + ms(6000));
         assert_eq!(
             (f.outages, f.outage_time, f.master_changes),
@@ -747,7 +760,7 @@ mod tests {
         assert_eq!(f.state_time, [Duration::ZERO; 4]);
         assert_eq!(a.recent().count(), 0);
         assert_eq!(a.since_reset(), Some(t0 + ms(7000)));
-        a.heard(peer(2), EVERY, t0 + ms(9000));
+        a.heard(peer(2), 200, EVERY, t0 + ms(9000));
         let f = a.figures(t0 + ms(10_000));
         assert_eq!((f.outages, f.outage_time), (1, ms(2000)));
         assert_eq!(f.state_time[state_index(StateKind::Master)], ms(3000));
@@ -766,9 +779,9 @@ mod tests {
         let mut at = t0 + ms(1000);
         for length in [50, 51, 3500, 400_000] {
             a.released(peer(2), at);
-            a.heard(peer(2), EVERY, at + ms(length));
+            a.heard(peer(2), 200, EVERY, at + ms(length));
             at += ms(length + 1000);
-            a.heard(peer(2), EVERY, at);
+            a.heard(peer(2), 200, EVERY, at);
         }
         let h = a.histogram();
         assert_eq!(h.cumulative, [1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3]);
@@ -778,11 +791,29 @@ mod tests {
     }
 
     #[test]
+    fn a_lesser_router_claiming_mastership_while_the_master_speaks_is_ignored() {
+        let t0 = Instant::now();
+        let mut a = backup(t0);
+        for k in 0..5 {
+            a.heard(peer(3), 150, EVERY, t0 + ms(1100 + 1000 * k));
+            a.heard(peer(2), 200, EVERY, t0 + ms(2000 + 1000 * k));
+        }
+        assert_eq!(a.figures(t0 + ms(7000)).master_changes, 0);
+        // Once the master is silent, the lesser one is the master.
+        a.heard(peer(3), 150, EVERY, t0 + ms(9500));
+        let f = a.figures(t0 + ms(10_000));
+        assert_eq!(
+            (f.master_changes, f.outages, f.outage_time),
+            (1, 1, ms(3500))
+        );
+    }
+
+    #[test]
     fn zero_length_outages_are_not_recorded() {
         let t0 = Instant::now();
         let mut a = backup(t0);
         a.released(peer(2), t0 + ms(2000));
-        a.heard(peer(2), EVERY, t0 + ms(2000));
+        a.heard(peer(2), 200, EVERY, t0 + ms(2000));
         assert_eq!(a.figures(t0 + ms(3000)).outages, 0);
         assert_eq!(a.ongoing(), None);
     }

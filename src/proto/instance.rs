@@ -840,7 +840,8 @@ impl Instance {
                     self.availability.released(received.src, now);
                 } else {
                     let every = advert.interval.as_duration();
-                    self.availability.heard(received.src, every, now);
+                    let (src, priority) = (received.src, advert.priority);
+                    self.availability.heard(src, priority, every, now);
                 }
             }
             _ => {}
@@ -1050,7 +1051,7 @@ impl Instance {
             || (advert.priority == self.effective_priority && src > self.config.primary_address);
         if theirs_wins {
             self.availability
-                .heard(src, advert.interval.as_duration(), now);
+                .heard(src, advert.priority, advert.interval.as_duration(), now);
             self.last_master = Some(PeerMaster {
                 address: src,
                 priority: advert.priority,
