@@ -103,6 +103,12 @@ pub enum ClientCommand {
     /// Print the agent's metrics in Prometheus text format (for node_exporter's textfile
     /// collector).
     Metrics,
+    /// Start the availability figures (outages, MTBF, MTTR, R) afresh, for every instance or
+    /// one; the lifetime counters of the metrics are kept.
+    ResetAvailability {
+        /// Only this instance.
+        instance: Option<String>,
+    },
 }
 
 /// Writes to stdout; a closed pipe (`keepvip events | head`) ends the command quietly.
@@ -210,6 +216,21 @@ fn client(command: &ClientCommand, run_dir: &std::path::Path) -> Result<ExitCode
                 );
                 Ok(ExitCode::FAILURE)
             }
+        }
+        ClientCommand::ResetAvailability { instance } => {
+            let response = connection.request(Command::ResetAvailability {
+                instance: instance.clone(),
+            })?;
+            let names = response.reset.unwrap_or_default();
+            let text = format!(
+                "availability reset: {}\n",
+                if names.is_empty() {
+                    "no instance".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
+            Ok(emit(&text).err().unwrap_or(ExitCode::SUCCESS))
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The operations surface against real agents: `keepvip status` before and after a failover,
 //! `keepvip events` showing the transition as it happens, `keepvip reload` with a good and a bad
-//! file, the metrics (checked by Prometheus's own `promtool`, and scraped over HTTP), and
-//! stuck clients that neither delay adverts nor lock operators out for long.
+//! file, the metrics (checked by Prometheus's own `promtool`, and scraped over HTTP), the
+//! availability the backup saw of the failover (and its reset), and stuck clients that neither
+//! delay adverts nor lock operators out for long.
 //! Needs root; see tests/support/mod.rs.
 
 mod support;
@@ -115,10 +116,11 @@ fn promtool_check(lab: &Lab, exposition: &str) {
 fn status_events_and_metrics_follow_a_failover() {
     let lab = Lab::new(2);
     let conf = Conf::v3(200);
+    let backup_conf = Conf::v3(100);
     lab.start(1, &conf);
     lab.start_with_args(
         2,
-        &Conf::v3(100).render(),
+        &backup_conf.render(),
         &[],
         &["--metrics-listen", "127.0.0.1:9650"],
     );
@@ -227,6 +229,99 @@ fn status_events_and_metrics_follow_a_failover() {
         lab.fail(&format!("the scrape's response head: {head}"));
     }
     promtool_check(&lab, body);
+
+    // The outage r2 saw: from r1's last advert to its own takeover, one Master_Down_Interval
+    // (its own: 3 × interval + its skew), give or take the scheduling of a shared machine.
+    let mdi = backup_conf.master_down_interval().as_secs_f64();
+    let slack = 0.060 + backup_conf.advert_interval().as_secs_f64();
+    let about_mdi =
+        |seconds: &serde_json::Value| seconds.as_f64().is_some_and(|s| (s - mdi).abs() <= slack);
+    if !about_mdi(&event["outage_seconds"]) {
+        lab.fail(&format!(
+            "the takeover event should carry an outage of about {mdi} s: {event}"
+        ));
+    }
+    let a = &vi["availability"];
+    let outage = &a["recent"][0];
+    if a["outages"] != 1
+        || a["recent"].as_array().map(Vec::len) != Some(1)
+        || !about_mdi(&outage["seconds"])
+        || outage["cause"] != "master-down"
+        || a["mttr_seconds"] != outage["seconds"]
+        || a["longest_outage_seconds"] != outage["seconds"]
+        || !a["ratio"].as_f64().is_some_and(|r| r > 0.0 && r < 1.0)
+        || a["master_changes"] != 1
+        || !a["ongoing"].is_null()
+        || a["histogram"]["count"] != 1
+    {
+        lab.fail(&format!(
+            "r2 should show one master-down outage of about {mdi} s: {a}"
+        ));
+    }
+    let labels = "instance=\"VI_1\",interface=\"eth0\",vrid=\"51\",family=\"inet\"";
+    for expected in [
+        format!("keepvip_outages_total{{{labels}}} 1\n"),
+        format!("keepvip_outage_seconds_count{{{labels}}} 1\n"),
+        format!("keepvip_master_changes_total{{{labels}}} 1\n"),
+    ] {
+        if !body.contains(&expected) {
+            lab.fail(&format!("the scrape lacks {expected}:\n{body}"));
+        }
+    }
+    let detail = text(&client(&lab, 2, &["status", "VI_1"]));
+    if !(detail.contains("  availability ")
+        && detail.contains("  outages     1, ")
+        && detail
+            .lines()
+            .any(|l| l.starts_with("  outage      ") && l.ends_with(" master-down")))
+    {
+        lab.fail(&format!(
+            "r2's detail lacks the availability block:\n{detail}"
+        ));
+    }
+    eprintln!("r2's detail after the failover:\n{detail}");
+
+    // A reset starts the figures afresh; the lifetime counters stay.
+    let out = client(&lab, 2, &["reset-availability", "VI_9"]);
+    if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("no instance named") {
+        lab.fail("reset-availability of an unknown instance should fail");
+    }
+    let out = client(&lab, 2, &["reset-availability"]);
+    if !out.status.success() || text(&out) != "availability reset: VI_1\n" {
+        lab.fail(&format!(
+            "reset-availability: {}{}",
+            text(&out),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let a = status_json(&lab, 2)["instances"][0]["availability"].clone();
+    if a["outages"] != 0
+        || a["ratio"] != 1.0
+        || a["recent"].as_array().map(Vec::len) != Some(0)
+        || !a["mtbf_seconds"].is_null()
+        || !a["mttr_seconds"].is_null()
+        || a["master_changes"] != 0
+        || a["lifetime"]["outages"] != 1
+        || a["histogram"]["count"] != 1
+    {
+        lab.fail(&format!("after the reset: {a}"));
+    }
+    let exposition = text(&client(&lab, 2, &["metrics"]));
+    promtool_check(&lab, &exposition);
+    for expected in [
+        format!("keepvip_outages_total{{{labels}}} 1\n"),
+        format!("keepvip_outage_seconds_count{{{labels}}} 1\n"),
+        format!("keepvip_availability_ratio{{{labels}}} 1\n"),
+    ] {
+        if !exposition.contains(&expected) {
+            lab.fail(&format!(
+                "after the reset, metrics lack {expected}:\n{exposition}"
+            ));
+        }
+    }
+    if exposition.contains("keepvip_mttr_seconds{") {
+        lab.fail(&format!("MTTR is undefined after a reset:\n{exposition}"));
+    }
 }
 
 #[test]

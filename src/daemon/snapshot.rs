@@ -1,9 +1,11 @@
 //! Builds the [`Snapshot`] the control socket and the metrics serve, from `proto` and the
 //! daemon's components; answers the control requests.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::proto::availability::{state_index, OutageCause, OUTAGE_BUCKETS};
 use crate::proto::track::Effect;
+use crate::proto::Availability;
 use crate::status::protocol::{Command, Response};
 use crate::status::{
     self, Agent, Counter, GroupStatus, InstanceStatus, Master, PeerChecksum, Priority, Snapshot,
@@ -213,6 +215,7 @@ impl Daemon {
                     count,
                 })
                 .collect(),
+            availability: availability_status(instance.availability(), clock),
         }
     }
 
@@ -243,6 +246,7 @@ impl Daemon {
             reason: n.reason.as_str().into(),
             priority: n.priority,
             master: master.map(|m| m.to_string()),
+            outage_seconds: n.outage.map(|d| d.as_secs_f64()),
         };
         self.broadcast_event(event, now);
     }
@@ -284,28 +288,32 @@ impl Daemon {
         }
     }
 
+    /// The error for an instance name this agent does not run.
+    fn unknown_instance(&self, instance: Option<&str>) -> Option<Response> {
+        let name = instance?;
+        if self.instances.iter().any(|r| r.spec.name == name) {
+            return None;
+        }
+        let known: Vec<&str> = self
+            .instances
+            .iter()
+            .map(|r| r.spec.name.as_str())
+            .collect();
+        Some(Response::error(format!(
+            "no instance named {name:?}; this agent runs {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )))
+    }
+
     fn answer(&mut self, command: Command, now: Instant) -> (Response, bool) {
         match command {
             Command::Status { instance } => {
-                if let Some(name) = &instance {
-                    if !self.instances.iter().any(|r| &r.spec.name == name) {
-                        let known: Vec<&str> = self
-                            .instances
-                            .iter()
-                            .map(|r| r.spec.name.as_str())
-                            .collect();
-                        return (
-                            Response::error(format!(
-                                "no instance named {name:?}; this agent runs {}",
-                                if known.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    known.join(", ")
-                                }
-                            )),
-                            false,
-                        );
-                    }
+                if let Some(error) = self.unknown_instance(instance.as_deref()) {
+                    return (error, false);
                 }
                 let status = self.snapshot(instance.as_deref());
                 (
@@ -330,6 +338,32 @@ impl Daemon {
                 },
                 true,
             ),
+            Command::ResetAvailability { instance } => {
+                if let Some(error) = self.unknown_instance(instance.as_deref()) {
+                    return (error, false);
+                }
+                let mut reset = Vec::new();
+                for running in &mut self.instances {
+                    if instance
+                        .as_deref()
+                        .is_none_or(|name| running.spec.name == name)
+                    {
+                        running.instance.reset_availability(now);
+                        reset.push(running.spec.name.clone());
+                    }
+                }
+                info!(
+                    "availability figures reset through the control socket: {}",
+                    reset.join(", ")
+                );
+                (
+                    Response {
+                        reset: Some(reset),
+                        ..Response::ok()
+                    },
+                    false,
+                )
+            }
             Command::Reload => {
                 if self.stop_deadline.is_some() {
                     return (Response::error("the agent is stopping"), false);
@@ -345,6 +379,62 @@ impl Daemon {
                 )
             }
         }
+    }
+}
+
+/// The status form of what `proto` recorded: instants become Unix times, durations seconds.
+fn availability_status(a: &Availability, clock: &Clock) -> status::Availability {
+    let now = clock.instant;
+    let f = a.figures(now);
+    let life = a.lifetime(now);
+    let outage = |start: Instant, length: Duration, cause: OutageCause| status::Outage {
+        start: clock.unix(start),
+        seconds: length.as_secs_f64(),
+        cause: cause.as_str().into(),
+    };
+    let histogram = a.histogram();
+    status::Availability {
+        since_reset: a.since_reset().map(|at| clock.unix(at)),
+        state_seconds: state_seconds(&f.state_time),
+        outages: f.outages,
+        outage_seconds_total: f.outage_time.as_secs_f64(),
+        longest_outage_seconds: f.longest.as_secs_f64(),
+        mtbf_seconds: f.mtbf.map(|d| d.as_secs_f64()),
+        mttr_seconds: f.mttr.map(|d| d.as_secs_f64()),
+        ratio: f.ratio,
+        master_changes: f.master_changes,
+        recent: a
+            .recent()
+            .map(|o| outage(o.start, o.duration, o.cause))
+            .collect(),
+        ongoing: a
+            .ongoing()
+            .map(|o| outage(o.start, now.saturating_duration_since(o.start), o.cause)),
+        lifetime: status::AvailabilityLifetime {
+            state_seconds: state_seconds(&life.state_time),
+            outages: life.outages,
+            outage_seconds_total: life.outage_time.as_secs_f64(),
+            master_changes: life.master_changes,
+        },
+        histogram: status::OutageHistogram {
+            buckets: OUTAGE_BUCKETS
+                .iter()
+                .copied()
+                .zip(histogram.cumulative)
+                .collect(),
+            sum: histogram.sum.as_secs_f64(),
+            count: histogram.count,
+        },
+    }
+}
+
+fn state_seconds(time: &[Duration; 4]) -> status::StateSeconds {
+    let of = |state| time[state_index(state)].as_secs_f64();
+    status::StateSeconds {
+        init: of(StateKind::Initialize),
+        backup: of(StateKind::Backup),
+        master: of(StateKind::Master),
+        fault: of(StateKind::Fault),
     }
 }
 

@@ -203,6 +203,7 @@ impl Daemon {
             reason: n.reason.as_str().into(),
             priority: 0,
             master: None,
+            outage_seconds: None,
         };
         self.broadcast_event(event, now);
     }

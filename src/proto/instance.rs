@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
+use super::availability::Availability;
 use super::counters::Counters;
 use super::timers::{deadline, initial_master_wait, master_down_interval, skew_time, MAX_DELAY};
 use super::track::Verdict;
@@ -278,6 +279,8 @@ pub struct Notification {
     pub previous: StateKind,
     pub reason: Reason,
     pub priority: u8,
+    /// The outage this transition ended (this router's takeover), as long as it lasted.
+    pub outage: Option<Duration>,
 }
 
 impl Notification {
@@ -400,6 +403,7 @@ pub struct Instance {
     conflicts_unreported: u64,
     conflict_report_at: Option<Instant>,
     conflict: Option<AddressConflict>,
+    availability: Availability,
 }
 
 impl Instance {
@@ -426,6 +430,7 @@ impl Instance {
             conflicts_unreported: 0,
             conflict_report_at: None,
             conflict: None,
+            availability: Availability::new(),
         })
     }
 
@@ -464,6 +469,16 @@ impl Instance {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// What this router saw of the service: outages, master changes, time in each state.
+    pub fn availability(&self) -> &Availability {
+        &self.availability
+    }
+
+    /// Clears the since-reset availability figures (the lifetime ones stay).
+    pub fn reset_availability(&mut self, now: Instant) {
+        self.availability.reset(now);
     }
 
     /// For drops decided before the instance sees the packet (codec errors after demux).
@@ -526,7 +541,7 @@ impl Instance {
     }
 
     /// Stops the instance: a master says goodbye with priority 0 and releases its addresses.
-    pub fn handle_shutdown(&mut self, _now: Instant) {
+    pub fn handle_shutdown(&mut self, now: Instant) {
         if !self.started {
             return;
         }
@@ -540,12 +555,16 @@ impl Instance {
         self.started = false;
         self.state = State::Initialize;
         self.last_reason = Reason::Shutdown;
-        self.notify(None, previous, Reason::Shutdown);
+        self.notify(None, previous, Reason::Shutdown, now);
     }
 
     /// The interface went down (or disappeared).
     pub fn handle_link_down(&mut self, now: Instant) {
         self.link_up = false;
+        if self.started {
+            // Even in FAULT already (tracking): from now on nothing can be heard.
+            self.availability.link_lost(now);
+        }
         if self.started && !matches!(self.state, State::Fault) {
             let previous = self.state();
             self.enter_fault(previous, Reason::LinkDown, now);
@@ -761,6 +780,10 @@ impl Instance {
                 awaits_tracking: false,
                 ..
             } if master_down_at <= now => {
+                if down_reason != Reason::Preempted {
+                    // A preempted master is still there; any other master went silent.
+                    self.availability.master_silent();
+                }
                 self.take_over(StateKind::Backup, down_reason, now);
             }
             State::Master {
@@ -816,6 +839,19 @@ impl Instance {
         self.counters.advert_rcvd += 1;
         if advert.priority == PRIORITY_STOP {
             self.counters.pri_zero_rcvd += 1;
+        }
+        match self.state {
+            // Backup and (with the link up) Fault hear the master, for availability only.
+            State::Backup { .. } | State::Fault if self.link_up => {
+                if advert.priority == PRIORITY_STOP {
+                    self.availability.released(received.src, now);
+                } else {
+                    let every = advert.interval.as_duration();
+                    let (src, priority) = (received.src, advert.priority);
+                    self.availability.heard(src, priority, every, now);
+                }
+            }
+            _ => {}
         }
         match self.state {
             State::Initialize | State::Fault => {}
@@ -1021,6 +1057,8 @@ impl Instance {
         let theirs_wins = advert.priority > self.effective_priority
             || (advert.priority == self.effective_priority && src > self.config.primary_address);
         if theirs_wins {
+            self.availability
+                .heard(src, advert.priority, advert.interval.as_duration(), now);
             self.last_master = Some(PeerMaster {
                 address: src,
                 priority: advert.priority,
@@ -1115,7 +1153,7 @@ impl Instance {
                 awaits_tracking: true,
             };
             self.last_reason = reason;
-            self.notify(Some(StateKind::Backup), previous, reason);
+            self.notify(Some(StateKind::Backup), previous, reason, now);
             return;
         }
         if !self.sync_member {
@@ -1141,7 +1179,7 @@ impl Instance {
             awaits_tracking: false,
         };
         self.last_reason = reason;
-        self.notify(Some(StateKind::Backup), previous, reason);
+        self.notify(Some(StateKind::Backup), previous, reason, now);
     }
 
     /// From Initialize or Fault: the owner takes over at once, everyone else waits as backup.
@@ -1170,7 +1208,7 @@ impl Instance {
             awaits_tracking: false,
         };
         self.last_reason = reason;
-        self.notify(Some(StateKind::Backup), previous, reason);
+        self.notify(Some(StateKind::Backup), previous, reason, now);
     }
 
     fn leave_fault_if_healthy(&mut self, reason: Reason, now: Instant) {
@@ -1179,7 +1217,7 @@ impl Instance {
         }
     }
 
-    fn enter_fault(&mut self, previous: StateKind, reason: Reason, _now: Instant) {
+    fn enter_fault(&mut self, previous: StateKind, reason: Reason, now: Instant) {
         if let State::Master { .. } = self.state {
             // Tell the backups at once; if the link is down the send simply fails.
             self.transmit(PRIORITY_STOP);
@@ -1189,7 +1227,7 @@ impl Instance {
         }
         self.state = State::Fault;
         self.last_reason = reason;
-        self.notify(Some(StateKind::Fault), previous, reason);
+        self.notify(Some(StateKind::Fault), previous, reason, now);
     }
 
     /// Transmit, install, announce, notify — in that order. RFC 9568 §6.4.1/§6.4.2 send the
@@ -1213,7 +1251,7 @@ impl Instance {
             refresh_at: schedule.refresh.map(|period| deadline(now, period)),
         };
         self.last_reason = reason;
-        self.notify(Some(StateKind::Master), previous, reason);
+        self.notify(Some(StateKind::Master), previous, reason, now);
     }
 
     fn release_master(&mut self, reason: Reason, now: Instant) {
@@ -1233,7 +1271,7 @@ impl Instance {
             awaits_tracking: false,
         };
         self.last_reason = reason;
-        self.notify(Some(StateKind::Backup), StateKind::Master, reason);
+        self.notify(Some(StateKind::Backup), StateKind::Master, reason, now);
     }
 
     fn transmit(&mut self, priority: u8) {
@@ -1264,12 +1302,24 @@ impl Instance {
         }
     }
 
-    fn notify(&mut self, state: Option<StateKind>, previous: StateKind, reason: Reason) {
+    /// Every transition goes through here: it tells availability, then the caller.
+    fn notify(
+        &mut self,
+        state: Option<StateKind>,
+        previous: StateKind,
+        reason: Reason,
+        now: Instant,
+    ) {
+        let interval = self.config.advert_interval.as_duration();
+        let outage = self
+            .availability
+            .transition(previous, state, reason, interval, now);
         self.actions.push_back(Action::Notify(Notification {
             state,
             previous,
             reason,
             priority: self.effective_priority,
+            outage,
         }));
     }
 }
@@ -1352,7 +1402,8 @@ mod tests {
                 state: Some(StateKind::Backup),
                 previous: StateKind::Initialize,
                 reason: Reason::Startup,
-                priority: 100
+                priority: 100,
+                outage: None
             })]
         ));
         let at = instance.poll_timeout().unwrap();
@@ -1678,6 +1729,29 @@ mod tests {
                 (Duration::from_secs(5), 5),
             ]
         );
+    }
+
+    #[test]
+    fn a_takeover_that_ends_an_outage_says_how_long_it_lasted() {
+        let now = Instant::now();
+        let mut instance = Instance::new(config(100)).unwrap();
+        instance.handle_startup(true, now);
+        let heard = now + Duration::from_secs(1);
+        receive(&mut instance, &advert(200), 255, heard);
+        actions(&mut instance);
+        let at = instance.poll_timeout().unwrap();
+        instance.handle_timeout(at);
+        let mdi = master_down_interval(Version::V3, 100, Centis(100));
+        let outage = actions(&mut instance).into_iter().find_map(|a| match a {
+            Action::Notify(n) => Some(n.outage),
+            _ => None,
+        });
+        assert_eq!(outage, Some(Some(mdi)));
+        let figures = instance.availability().figures(at);
+        assert_eq!((figures.outages, figures.master_changes), (1, 1));
+        instance.reset_availability(at);
+        assert_eq!(instance.availability().figures(at).outages, 0);
+        assert_eq!(instance.availability().lifetime(at).outages, 1);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `proto`: sans-IO VRRP state machines. Plain data in, [`Action`]s out; the caller supplies
 //! `now` and executes the actions. No I/O, no clock, no panics.
 
+pub mod availability;
 mod counters;
 mod instance;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod timers;
 pub mod track;
 mod unicast;
 
+pub use availability::Availability;
 pub use counters::Counters;
 pub use instance::{
     Action, AddressConflict, AnnounceSchedule, InitialState, Instance, InstanceConfig,

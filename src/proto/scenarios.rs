@@ -964,3 +964,282 @@ fn sync_group_member_leaving_master_takes_the_others_along_silently() {
     assert!(lan.instance(1).is_some_and(|i| i.wants_master()));
     assert_eq!(lan.group_state(ga), StateKind::Backup);
 }
+
+// ---- availability: what each router saw, exact in virtual time ------------------------------
+
+fn first_transmit_after(lan: &Lan, router: usize, after: Duration) -> Duration {
+    lan.trace()
+        .iter()
+        .find(|e| {
+            e.router == router && e.at > after && matches!(e.event, TraceEvent::Transmit { .. })
+        })
+        .map(|e| e.at)
+        .expect("router never transmitted")
+}
+
+fn availability(lan: &Lan, router: usize) -> &super::Availability {
+    lan.instance(router)
+        .expect("router is running")
+        .availability()
+}
+
+fn outages(lan: &Lan, router: usize) -> Vec<(Duration, Duration, &'static str)> {
+    let start = lan.at(Duration::ZERO);
+    availability(lan, router)
+        .recent()
+        .map(|o| (o.start - start, o.duration, o.cause.as_str()))
+        .collect()
+}
+
+fn nanos_div(total: Duration, n: u32) -> Duration {
+    Duration::from_nanos((total.as_nanos() / u128::from(n)) as u64)
+}
+
+#[test]
+fn availability_of_a_backup_through_two_crashes_and_a_graceful_stop() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 100)]);
+    let mdi = mdi(Version::V3, 100, Centis(100));
+    let skew = skew_time(Version::V3, 100, Centis(100));
+    lan.start_all();
+    let mut expected = Vec::new();
+    for (crash_at, restart_at) in [(10_500, 20_000), (30_500, 40_000)] {
+        let crash_at = Duration::from_millis(crash_at);
+        lan.run_until(crash_at);
+        lan.crash(0);
+        expected.push((
+            last_transmit_before(&lan, 0, crash_at) + HOP2,
+            mdi,
+            "master-down",
+        ));
+        lan.run_until(Duration::from_millis(restart_at));
+        assert_eq!(lan.masters(), vec![1]);
+        lan.start(0);
+    }
+    let stop_at = Duration::from_millis(50_250);
+    lan.run_until(stop_at);
+    assert_eq!(lan.masters(), vec![0], "the returning master preempted");
+    lan.shutdown(0);
+    expected.push((stop_at + HOP2, skew, "master-released"));
+    lan.run_until(Duration::from_secs(60));
+
+    assert_eq!(outages(&lan, 1), expected);
+    let f = availability(&lan, 1).figures(lan.at(Duration::from_secs(60)));
+    let total = mdi * 2 + skew;
+    assert_eq!(f.outages, 3);
+    assert_eq!(f.outage_time, total);
+    assert_eq!(f.longest, mdi);
+    // r0 → r1, back to r0 (preempted, no outage), r1, r0, r1.
+    assert_eq!(f.master_changes, 5);
+    let (mtbf, mttr) = (
+        nanos_div(Duration::from_secs(60) - total, 3),
+        nanos_div(total, 3),
+    );
+    assert_eq!((f.mtbf, f.mttr), (Some(mtbf), Some(mttr)));
+    let ratio = mtbf.as_nanos() as f64 / (mtbf.as_nanos() + mttr.as_nanos()) as f64;
+    assert_eq!(f.ratio, ratio);
+    assert!(f.ratio < 1.0 && f.ratio > 0.8, "{}", f.ratio);
+    assert_eq!(
+        f.state_time.iter().sum::<Duration>(),
+        Duration::from_secs(60)
+    );
+    let h = availability(&lan, 1).histogram();
+    // 3.609 s twice (≤ 5 s), 0.609 s once (≤ 1 s).
+    assert_eq!(h.cumulative, [0, 0, 0, 0, 1, 1, 1, 3, 3, 3, 3, 3]);
+    assert_eq!((h.count, h.sum), (3, total));
+}
+
+#[test]
+fn availability_of_a_third_router_sees_the_crash_and_not_the_preemption() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150), v3(2, 100)]);
+    lan.start_all();
+    let crash_at = Duration::from_millis(10_500);
+    lan.run_until(crash_at);
+    lan.crash(0);
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![1]);
+    lan.start(0);
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(lan.masters(), vec![0]);
+
+    let last = last_transmit_before(&lan, 0, crash_at) + HOP2;
+    let mdi150 = mdi(Version::V3, 150, Centis(100));
+    // r2 never took over: r1's first advert ended its outage, r1's takeover plus one hop.
+    for (router, length) in [(1, mdi150), (2, mdi150 + HOP2)] {
+        assert_eq!(
+            outages(&lan, router),
+            vec![(last, length, "master-down")],
+            "r{router}"
+        );
+        assert_eq!(
+            availability(&lan, router)
+                .figures(lan.at(Duration::from_secs(30)))
+                .master_changes,
+            2,
+            "r{router}"
+        );
+    }
+    // The returning router heard r1 (its first master) and preempted it: no outage.
+    let back = availability(&lan, 0).figures(lan.at(Duration::from_secs(30)));
+    assert_eq!((back.outages, back.master_changes), (0, 1));
+}
+
+#[test]
+fn availability_through_link_failures_of_a_backup_and_of_the_master() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 100)]);
+    lan.start_all();
+    let backup_down = Duration::from_millis(10_050);
+    lan.run_until(backup_down);
+    lan.link_down(1);
+    lan.run_until(Duration::from_secs(12));
+    lan.link_up(1);
+    let master_down = Duration::from_millis(20_500);
+    lan.run_until(master_down);
+    lan.link_down(0);
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(lan.masters(), vec![1]);
+    lan.link_up(0);
+    lan.run_until(Duration::from_secs(40));
+    assert_eq!(lan.masters(), vec![0]);
+
+    let heard_again = first_transmit_after(&lan, 0, Duration::from_secs(12)) + HOP2;
+    // (Its priority 0 at the link loss never left.)
+    let last = last_transmit_before(&lan, 0, master_down - Duration::from_millis(1)) + HOP2;
+    assert_eq!(
+        outages(&lan, 1),
+        vec![
+            (backup_down, heard_again - backup_down, "link-down"),
+            (last, mdi(Version::V3, 100, Centis(100)), "master-down"),
+        ]
+    );
+    let r1 = availability(&lan, 1).figures(lan.at(Duration::from_secs(40)));
+    // Same master after its own link loss; then r1 took over and r0 preempted back.
+    assert_eq!(r1.master_changes, 2);
+    let r0_heard = first_transmit_after(&lan, 1, Duration::from_secs(30)) + HOP2;
+    assert_eq!(
+        outages(&lan, 0),
+        vec![(master_down, r0_heard - master_down, "link-down")]
+    );
+    let r0 = availability(&lan, 0).figures(lan.at(Duration::from_secs(40)));
+    assert_eq!(r0.master_changes, 2);
+    assert_eq!(
+        r0.state_time[super::availability::state_index(StateKind::Fault)],
+        Duration::from_secs(30) - master_down
+    );
+}
+
+#[test]
+fn availability_keeps_the_last_32_outages_and_reset_keeps_the_lifetime_figures() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 100)]);
+    let mdi = mdi(Version::V3, 100, Centis(100));
+    lan.start_all();
+    let mut starts = Vec::new();
+    for k in 0..40u64 {
+        let crash_at = Duration::from_secs(10 + 10 * k);
+        lan.run_until(crash_at);
+        lan.crash(0);
+        starts.push(last_transmit_before(&lan, 0, crash_at) + HOP2);
+        lan.run_until(crash_at + Duration::from_secs(5));
+        lan.start(0);
+    }
+    let end = Duration::from_secs(410);
+    lan.run_until(end);
+    assert_eq!(lan.masters(), vec![0]);
+    let kept = outages(&lan, 1);
+    assert_eq!(kept.len(), 32);
+    let expected: Vec<_> = starts[8..]
+        .iter()
+        .map(|&s| (s, mdi, "master-down"))
+        .collect();
+    assert_eq!(kept, expected);
+    let f = availability(&lan, 1).figures(lan.at(end));
+    assert_eq!((f.outages, f.outage_time), (40, mdi * 40));
+    assert_eq!(f.longest, mdi);
+
+    lan.reset_availability(1);
+    let f = availability(&lan, 1).figures(lan.at(end));
+    assert_eq!((f.outages, f.master_changes, f.ratio), (0, 0, 1.0));
+    assert_eq!((f.mtbf, f.mttr), (None, None));
+    assert!(outages(&lan, 1).is_empty());
+    lan.run_until(Duration::from_millis(410_500));
+    lan.crash(0);
+    lan.run_until(Duration::from_secs(420));
+    let f = availability(&lan, 1).figures(lan.at(Duration::from_secs(420)));
+    assert_eq!((f.outages, f.outage_time, f.master_changes), (1, mdi, 1));
+    assert_eq!(
+        f.state_time.iter().sum::<Duration>(),
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        f.mtbf,
+        Some(Duration::from_secs(10) - mdi),
+        "observed since the reset"
+    );
+    let life = availability(&lan, 1).lifetime(lan.at(Duration::from_secs(420)));
+    assert_eq!((life.outages, life.outage_time), (41, mdi * 41));
+    assert_eq!(life.master_changes, 81);
+    assert_eq!(availability(&lan, 1).histogram().count, 41);
+}
+
+#[test]
+fn availability_of_a_sync_member_that_steps_down_silently() {
+    // As above: A2 leaves master with its group and says nothing; B2 takes over on its timer.
+    let mut lan = two_hosts(200, 100);
+    lan.add_sync_group("A", &[0, 1]);
+    lan.start_all();
+    lan.run_until(Duration::from_secs(10));
+    lan.track(2, adjust(150));
+    lan.run_until(Duration::from_secs(20));
+    assert_eq!(lan.masters(), vec![2, 3]);
+    let (a1_left, _) = entered(&lan, 0, StateKind::Backup).unwrap();
+    let a2_last = last_transmit_before(&lan, 1, a1_left) + HOP2;
+    let mdi = mdi(Version::V3, 100, Centis(100));
+    let (b2_took_over, _) = entered(&lan, 3, StateKind::Master).unwrap();
+    // B2 followed A2 and saw it go silent.
+    assert_eq!(outages(&lan, 3), vec![(a2_last, mdi, "master-down")]);
+    // A2 held the address until it stepped down; nobody did until B2's first advert.
+    assert_eq!(
+        outages(&lan, 1),
+        vec![(a1_left, b2_took_over + HOP2 - a1_left, "master-down")]
+    );
+    // A1 yielded to B1's advert: a handover, no outage.
+    let a1 = availability(&lan, 0).figures(lan.at(Duration::from_secs(20)));
+    assert_eq!((a1.outages, a1.master_changes), (0, 1));
+}
+
+#[test]
+fn availability_of_a_master_faulting_on_tracking_and_of_its_backup() {
+    let mut lan = lan_of(vec![v3(0, 200), v3(1, 150)]);
+    lan.start_all();
+    let fault_at = Duration::from_millis(10_020);
+    lan.run_until(fault_at);
+    let fault = Verdict {
+        fault: true,
+        ..Verdict::default()
+    };
+    lan.track(0, fault);
+    lan.run_until(Duration::from_secs(15));
+    let skew = skew_time(Version::V3, 150, Centis(100));
+    // The backup: from the priority 0 to its takeover.
+    assert_eq!(
+        outages(&lan, 1),
+        vec![(fault_at + HOP2, skew, "master-released")]
+    );
+    // The old master, in FAULT with its link up, hears the new one's first advert.
+    assert_eq!(
+        outages(&lan, 0),
+        vec![(fault_at, HOP2 + skew + HOP2, "fault")]
+    );
+    let f = availability(&lan, 0).figures(lan.at(Duration::from_secs(15)));
+    assert_eq!(
+        f.state_time[super::availability::state_index(StateKind::Fault)],
+        Duration::from_secs(15) - fault_at
+    );
+    // Its backup faulting on tracking meanwhile still hears it: no outage.
+    lan.track(0, Verdict::default());
+    lan.run_until(Duration::from_secs(25));
+    assert_eq!(lan.masters(), vec![0]);
+    lan.track(1, fault);
+    lan.run_until(Duration::from_secs(30));
+    assert_eq!(outages(&lan, 1).len(), 1);
+    assert_eq!(availability(&lan, 1).ongoing(), None);
+}

@@ -149,6 +149,11 @@ impl Lan {
         self.groups.iter().position(|g| g.members.contains(&router))
     }
 
+    /// The instant of virtual time `offset` after the start (for figures that take `now`).
+    pub fn at(&self, offset: Duration) -> Instant {
+        self.start + offset
+    }
+
     /// Virtual time elapsed since the start.
     pub fn elapsed(&self) -> Duration {
         self.now - self.start
@@ -229,6 +234,14 @@ impl Lan {
         }
         self.drain(router);
         self.routers[router].instance = None;
+    }
+
+    /// Clears a router's since-reset availability figures (`keepvip reset-availability`).
+    pub fn reset_availability(&mut self, router: usize) {
+        let now = self.now;
+        if let Some(instance) = self.routers[router].instance.as_mut() {
+            instance.reset_availability(now);
+        }
     }
 
     pub fn link_down(&mut self, router: usize) {

@@ -311,6 +311,7 @@ pub fn render(snapshot: &Snapshot) -> String {
             );
         }
     }
+    availability(&mut out, snapshot);
     let _ = writeln!(
         out,
         "# HELP keepvip_sync_group_state State number of each sync group (as keepvip_vrrp_state).\n\
@@ -328,6 +329,101 @@ pub fn render(snapshot: &Snapshot) -> String {
         );
     }
     out
+}
+
+/// The availability families. Counters and the histogram are lifetime figures (a reset must
+/// not make them go backwards); the gauges are the since-reset ones `keepvip status` shows.
+fn availability(out: &mut String, snapshot: &Snapshot) {
+    family(
+        out,
+        snapshot,
+        "outages_total",
+        "counter",
+        "Outages this router saw end (no master heard nor held), since start-up.",
+        |i| Some(i.availability.lifetime.outages as f64),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP keepvip_outage_seconds Durations of the outages this router saw, since start-up.\n\
+         # TYPE keepvip_outage_seconds histogram"
+    );
+    for i in &snapshot.instances {
+        let h = &i.availability.histogram;
+        let labels = labels(i);
+        for (le, count) in &h.buckets {
+            let _ = writeln!(
+                out,
+                "keepvip_outage_seconds_bucket{{{labels},le=\"{le}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "keepvip_outage_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n\
+             keepvip_outage_seconds_sum{{{labels}}} {}\n\
+             keepvip_outage_seconds_count{{{labels}}} {}",
+            h.count, h.sum, h.count
+        );
+    }
+    family(
+        out,
+        snapshot,
+        "availability_ratio",
+        "gauge",
+        "MTBF / (MTBF + MTTR) since start-up or the last reset; 1 with no outage.",
+        |i| Some(i.availability.ratio),
+    );
+    family(
+        out,
+        snapshot,
+        "mttr_seconds",
+        "gauge",
+        "Mean outage since start-up or the last reset (absent with no outage).",
+        |i| i.availability.mttr_seconds,
+    );
+    family(
+        out,
+        snapshot,
+        "mtbf_seconds",
+        "gauge",
+        "Mean up time between outages since start-up or the last reset (absent with no outage).",
+        |i| i.availability.mtbf_seconds,
+    );
+    family(
+        out,
+        snapshot,
+        "longest_outage_seconds",
+        "gauge",
+        "Longest outage since start-up or the last reset.",
+        |i| Some(i.availability.longest_outage_seconds),
+    );
+    family(
+        out,
+        snapshot,
+        "master_changes_total",
+        "counter",
+        "Times the master this router knows changed (another router, or this one), since start-up.",
+        |i| Some(i.availability.lifetime.master_changes as f64),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP keepvip_state_seconds_total Time spent in each state since start-up.\n\
+         # TYPE keepvip_state_seconds_total counter"
+    );
+    for i in &snapshot.instances {
+        let t = &i.availability.lifetime.state_seconds;
+        for (state, seconds) in [
+            ("INIT", t.init),
+            ("BACKUP", t.backup),
+            ("MASTER", t.master),
+            ("FAULT", t.fault),
+        ] {
+            let _ = writeln!(
+                out,
+                "keepvip_state_seconds_total{{{},state=\"{state}\"}} {seconds}",
+                labels(i)
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +449,46 @@ mod tests {
         types.sort();
         types.dedup();
         assert_eq!(before, types.len());
+    }
+
+    #[test]
+    fn availability_counts_lifetime_and_gauges_since_reset() {
+        let mut snapshot = super::super::table::tests::sample();
+        let a = &mut snapshot.instances[1].availability;
+        a.lifetime.outages = 9;
+        a.lifetime.master_changes = 4;
+        a.lifetime.state_seconds.backup = 12.5;
+        a.histogram = super::super::OutageHistogram {
+            buckets: vec![(0.05, 0), (3.5, 1), (5.0, 2)],
+            sum: 7.2,
+            count: 3,
+        };
+        snapshot.instances[0].availability.mttr_seconds = None;
+        snapshot.instances[0].availability.mtbf_seconds = None;
+        let text = render(&snapshot);
+        let l =
+            "instance=\"VI_2\",interface=\"eth0-with-a-long-name\",vrid=\"255\",family=\"inet6\"";
+        for expected in [
+            format!("keepvip_outages_total{{{l}}} 9"),
+            format!("keepvip_outage_seconds_bucket{{{l},le=\"0.05\"}} 0"),
+            format!("keepvip_outage_seconds_bucket{{{l},le=\"3.5\"}} 1"),
+            format!("keepvip_outage_seconds_bucket{{{l},le=\"5\"}} 2"),
+            format!("keepvip_outage_seconds_bucket{{{l},le=\"+Inf\"}} 3"),
+            format!("keepvip_outage_seconds_sum{{{l}}} 7.2"),
+            format!("keepvip_outage_seconds_count{{{l}}} 3"),
+            format!("keepvip_availability_ratio{{{l}}} {}", 13.0 / 14.0),
+            format!("keepvip_mttr_seconds{{{l}}} 1"),
+            format!("keepvip_mtbf_seconds{{{l}}} 13"),
+            format!("keepvip_longest_outage_seconds{{{l}}} 3.609375"),
+            format!("keepvip_master_changes_total{{{l}}} 4"),
+            format!("keepvip_state_seconds_total{{{l},state=\"BACKUP\"}} 12.5"),
+            format!("keepvip_state_seconds_total{{{l},state=\"FAULT\"}} 0"),
+        ] {
+            assert!(text.contains(&expected), "missing {expected} in\n{text}");
+        }
+        // Undefined with no outage: absent, not 0 or NaN.
+        assert_eq!(text.matches("keepvip_mttr_seconds{").count(), 1, "{text}");
+        assert_eq!(text.matches("keepvip_mtbf_seconds{").count(), 1, "{text}");
     }
 
     #[test]

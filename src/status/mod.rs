@@ -69,6 +69,71 @@ pub struct InstanceStatus {
     pub scripts: ScriptStats,
     /// Transitions since start, by the state entered and the reason.
     pub transitions: Vec<TransitionCount>,
+    /// What this router saw of the service (README, "Availability"). Defaulted when an older
+    /// agent does not send it.
+    #[serde(default)]
+    pub availability: Availability,
+}
+
+/// Outages and master changes this router saw, since start-up or the last reset
+/// (`keepvip reset-availability`), plus the lifetime figures a reset leaves alone.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    /// Unix time the since-reset figures start from (start-up or the last reset).
+    pub since_reset: Option<f64>,
+    pub state_seconds: StateSeconds,
+    /// Outages that ended.
+    pub outages: u64,
+    pub outage_seconds_total: f64,
+    pub longest_outage_seconds: f64,
+    /// Mean up time between outages; `None` with no outage.
+    pub mtbf_seconds: Option<f64>,
+    /// Mean outage; `None` with no outage.
+    pub mttr_seconds: Option<f64>,
+    /// MTBF / (MTBF + MTTR); 1 with no outage.
+    pub ratio: f64,
+    pub master_changes: u64,
+    /// The last 32 outages, oldest first.
+    pub recent: Vec<Outage>,
+    /// The outage going on now (`seconds` so far), not counted above until it ends.
+    pub ongoing: Option<Outage>,
+    /// Since start-up, never reset (what the Prometheus counters show).
+    pub lifetime: AvailabilityLifetime,
+    /// Durations of every outage since start-up: `[le, count]` pairs, cumulative; the +Inf
+    /// bucket is `count`.
+    pub histogram: OutageHistogram,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateSeconds {
+    pub init: f64,
+    pub backup: f64,
+    pub master: f64,
+    pub fault: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// Unix time it began.
+    pub start: f64,
+    pub seconds: f64,
+    /// `master-down`, `master-released`, `link-down` or `fault`.
+    pub cause: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityLifetime {
+    pub state_seconds: StateSeconds,
+    pub outages: u64,
+    pub outage_seconds_total: f64,
+    pub master_changes: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutageHistogram {
+    pub buckets: Vec<(f64, u64)>,
+    pub sum: f64,
+    pub count: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -160,6 +225,9 @@ pub struct Event {
     pub priority: u8,
     /// The master heard last, if any (for a new master: this router).
     pub master: Option<String>,
+    /// The outage this transition ended (this router's takeover), seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage_seconds: Option<f64>,
 }
 
 impl Event {
@@ -170,13 +238,17 @@ impl Event {
             .as_deref()
             .map(|m| format!(" master {m}"))
             .unwrap_or_default();
+        let outage = self
+            .outage_seconds
+            .map(|s| format!(" outage {}", format_outage(s)))
+            .unwrap_or_default();
         let kind = if self.kind == "sync_group" {
             "sync group "
         } else {
             ""
         };
         format!(
-            "{} {kind}{}: {} -> {} ({}, priority {}){master}",
+            "{} {kind}{}: {} -> {} ({}, priority {}){master}{outage}",
             format_time(self.time),
             self.name,
             self.from,
@@ -184,6 +256,20 @@ impl Event {
             self.reason,
             self.priority
         )
+    }
+}
+
+/// An outage's length: milliseconds under a second (`361ms`), else seconds to 10 ms (`3.61s`),
+/// fine enough to compare with a Master_Down_Interval.
+pub fn format_outage(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        "-".into()
+    } else if seconds < 1.0 {
+        format!("{}ms", (seconds * 1000.0).round() as u64)
+    } else if seconds < 60.0 {
+        format!("{seconds:.2}s")
+    } else {
+        format_duration(seconds)
     }
 }
 
@@ -263,6 +349,10 @@ mod tests {
         assert_eq!(format_duration(3.0 * 3600.0 + 720.0), "3h12m");
         assert_eq!(format_duration(5.0 * 86_400.0 + 7200.0), "5d02h");
         assert_eq!(format_duration(-3.0), "-");
+        assert_eq!(format_outage(0.3609), "361ms");
+        assert_eq!(format_outage(3.609375), "3.61s");
+        assert_eq!(format_outage(245.0), "4m05s");
+        assert_eq!(format_outage(f64::NAN), "-");
     }
 
     #[test]
@@ -276,10 +366,26 @@ mod tests {
             reason: "master-down".into(),
             priority: 100,
             master: Some("192.0.2.2".into()),
+            outage_seconds: None,
         };
         assert_eq!(
             event.line(),
             "1970-01-01T00:00:00.500Z VI_1: BACKUP -> MASTER (master-down, priority 100) master 192.0.2.2"
         );
+        let ended = Event {
+            outage_seconds: Some(3.609375),
+            ..event
+        };
+        assert!(
+            ended.line().ends_with("master 192.0.2.2 outage 3.61s"),
+            "{}",
+            ended.line()
+        );
+        // Older agents send no outage: still an event.
+        let old: Event = serde_json::from_str(
+            r#"{"time":1,"kind":"instance","name":"VI_1","from":"BACKUP","to":"MASTER","reason":"x","priority":1,"master":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.outage_seconds, None);
     }
 }

@@ -6,7 +6,8 @@
 //! `{"keepvip":1,"ok":false,"error":"…"}`. `events` is answered with
 //! `{"keepvip":1,"ok":true,"events":"following"}` and then one `{"keepvip":1,"ok":true,"event":{…}}`
 //! line per transition, for as long as the client stays. Commands: `status` (optional
-//! `instance`), `events`, `reload`, `metrics`. A request with another `keepvip` version is
+//! `instance`), `events`, `reload`, `metrics`, `reset_availability` (optional `instance`;
+//! answered with `"reset":[names]`). A request with another `keepvip` version is
 //! answered with an error naming the version this agent speaks.
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,11 @@ pub enum Command {
     Events,
     Reload,
     Metrics,
+    /// Clears the since-reset availability figures of one instance, or of all.
+    ResetAvailability {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +60,9 @@ pub struct Response {
     pub events: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,
+    /// The instances whose availability figures were reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Vec<String>>,
 }
 
 /// What a reload did.
@@ -142,6 +151,10 @@ mod tests {
             Command::Events,
             Command::Reload,
             Command::Metrics,
+            Command::ResetAvailability { instance: None },
+            Command::ResetAvailability {
+                instance: Some("VI_1".into()),
+            },
         ] {
             let request = Request {
                 keepvip: PROTOCOL_VERSION,
@@ -159,6 +172,13 @@ mod tests {
             })
             .unwrap(),
             r#"{"keepvip":1,"command":"status","instance":"VI_1"}"#
+        );
+        assert_eq!(
+            parse_request(br#"{"keepvip":1,"command":"reset_availability"}"#),
+            Ok(Request {
+                keepvip: 1,
+                command: Command::ResetAvailability { instance: None }
+            })
         );
     }
 

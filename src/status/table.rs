@@ -3,10 +3,13 @@
 
 use std::fmt::Write;
 
-use super::{format_duration, format_time, InstanceStatus, Snapshot};
+use super::{format_duration, format_outage, format_time, Availability, InstanceStatus, Snapshot};
 
 /// The widest line [`summary`] writes.
 pub const MAX_WIDTH: usize = 100;
+
+/// How many of the recent outages [`detail`] lists (all are in `--json`).
+pub const DETAIL_OUTAGES: usize = 5;
 
 /// Cuts `text` to `width` characters, marking the cut with `~`.
 fn fit(text: &str, width: usize) -> String {
@@ -195,7 +198,85 @@ pub fn detail(snapshot: &Snapshot, i: &InstanceStatus) -> String {
         line.push_str(" all zero");
     }
     let _ = writeln!(out, "{line}");
+    availability(&mut out, now, &i.availability);
     out
+}
+
+/// R as a percentage, never rounded up to 100% while there was an outage.
+fn percent(ratio: f64) -> String {
+    if !ratio.is_finite() {
+        return "-".into();
+    }
+    if ratio >= 1.0 {
+        return "100%".into();
+    }
+    format!("{:.3}%", (ratio * 100_000.0).floor() / 1000.0)
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The availability block of [`detail`].
+fn availability(out: &mut String, now: f64, a: &Availability) {
+    let since = a
+        .since_reset
+        .map(|s| format!(" since {} ({})", format_time(s), format_duration(now - s)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  availability {}{since}", percent(a.ratio));
+    let mut line = format!(
+        "  outages     {}, {} in all",
+        a.outages,
+        format_outage(a.outage_seconds_total)
+    );
+    if let (Some(mttr), Some(mtbf)) = (a.mttr_seconds, a.mtbf_seconds) {
+        let _ = write!(
+            line,
+            ", MTTR {}, longest {}, MTBF {}",
+            format_outage(mttr),
+            format_outage(a.longest_outage_seconds),
+            format_duration(mtbf)
+        );
+    }
+    let _ = write!(
+        line,
+        "; {}",
+        plural(a.master_changes, "master change", "master changes")
+    );
+    let _ = writeln!(out, "{line}");
+    let s = &a.state_seconds;
+    let _ = writeln!(
+        out,
+        "  time in     BACKUP {}, MASTER {}, FAULT {}",
+        format_duration(s.backup),
+        format_duration(s.master),
+        format_duration(s.fault)
+    );
+    if let Some(o) = &a.ongoing {
+        let _ = writeln!(
+            out,
+            "  outage now  since {} ({} so far) {}",
+            format_time(o.start),
+            format_outage(o.seconds),
+            o.cause
+        );
+    }
+    for o in a.recent.iter().rev().take(DETAIL_OUTAGES) {
+        let _ = writeln!(
+            out,
+            "  outage      {} {} {}",
+            format_time(o.start),
+            format_outage(o.seconds),
+            o.cause
+        );
+    }
+    if a.recent.len() > DETAIL_OUTAGES {
+        let _ = writeln!(
+            out,
+            "              ({} older in --json)",
+            a.recent.len() - DETAIL_OUTAGES
+        );
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +334,34 @@ pub(crate) mod tests {
                 reason: "master-down".into(),
                 count: 1,
             }],
+            availability: Availability {
+                since_reset: Some(1000.0),
+                state_seconds: StateSeconds {
+                    backup: 96.39,
+                    master: 3.61,
+                    ..StateSeconds::default()
+                },
+                outages: 7,
+                outage_seconds_total: 7.0,
+                longest_outage_seconds: 3.609375,
+                mtbf_seconds: Some(13.0),
+                mttr_seconds: Some(1.0),
+                ratio: 13.0 / 14.0,
+                master_changes: 1,
+                recent: (0..7)
+                    .map(|k| Outage {
+                        start: 1010.0 + f64::from(k),
+                        seconds: 0.5,
+                        cause: "master-released".into(),
+                    })
+                    .collect(),
+                ongoing: Some(Outage {
+                    start: 1098.0,
+                    seconds: 2.0,
+                    cause: "link-down".into(),
+                }),
+                ..Availability::default()
+            },
         };
         Snapshot {
             agent: Agent {
@@ -300,8 +409,33 @@ pub(crate) mod tests {
             "master      2001:db8:ffff:ffff:ffff:ffff:ffff:ffff priority 254",
             "vip         2001:db8::100/64 dev eth0: installed, lease 42.0s left",
             "advert_rcvd=7",
+            "availability 92.857% since 1970-01-01T00:16:40.000Z (1m40s)",
+            "outages     7, 7.00s in all, MTTR 1.00s, longest 3.61s, MTBF 13.0s; 1 master change",
+            "time in     BACKUP 1m36s, MASTER 3.6s, FAULT 0ms",
+            "outage now  since 1970-01-01T00:18:18.000Z (2.00s so far) link-down",
+            "outage      1970-01-01T00:16:56.000Z 500ms master-released",
+            "(2 older in --json)",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
+        // The newest five, newest first.
+        let listed: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("  outage      "))
+            .collect();
+        assert_eq!(listed.len(), DETAIL_OUTAGES, "{text}");
+        assert!(listed[4].contains("00:16:52.000Z"), "{text}");
+        assert!(
+            text.lines().all(|l| l.chars().count() <= MAX_WIDTH),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn r_is_never_rounded_up_to_100_percent() {
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.999_999_9), "99.999%");
+        assert_eq!(percent(0.5), "50.000%");
+        assert_eq!(percent(f64::NAN), "-");
     }
 }
