@@ -49,7 +49,7 @@ pub struct InstanceStatus {
     /// Unix time the current state was entered (`None` before start-up).
     pub since: Option<f64>,
     pub previous_state: Option<String>,
-    /// Why the last transition happened (`master-down`, `preempted`, `link-down`, …).
+    /// Why the last transition happened (`master_down`, `preempted`, `link_down`, …; the notify scripts' `KEEPVIP_REASON` words).
     pub reason: String,
     pub priority: Priority,
     /// Our own advert interval, seconds.
@@ -363,14 +363,14 @@ mod tests {
             name: "VI_1".into(),
             from: "BACKUP".into(),
             to: "MASTER".into(),
-            reason: "master-down".into(),
+            reason: "master_down".into(),
             priority: 100,
             master: Some("192.0.2.2".into()),
             outage_seconds: None,
         };
         assert_eq!(
             event.line(),
-            "1970-01-01T00:00:00.500Z VI_1: BACKUP -> MASTER (master-down, priority 100) master 192.0.2.2"
+            "1970-01-01T00:00:00.500Z VI_1: BACKUP -> MASTER (master_down, priority 100) master 192.0.2.2"
         );
         let ended = Event {
             outage_seconds: Some(3.609375),

@@ -295,7 +295,7 @@ pub(crate) mod tests {
             state_number: 2,
             since: Some(1000.0),
             previous_state: Some("BACKUP".into()),
-            reason: "master-down".into(),
+            reason: "master_down".into(),
             priority: Priority {
                 base: 100,
                 effective: 90,
@@ -331,7 +331,7 @@ pub(crate) mod tests {
             scripts: ScriptStats::default(),
             transitions: vec![TransitionCount {
                 to: "MASTER".into(),
-                reason: "master-down".into(),
+                reason: "master_down".into(),
                 count: 1,
             }],
             availability: Availability {
