@@ -442,7 +442,7 @@ mod tests {
         assert!(text.contains(
             "keepvip_advertisements_received_total{instance=\"VI_2\",interface=\"eth0-with-a-long-name\",vrid=\"255\",family=\"inet6\"} 7"
         ));
-        assert!(text.contains("reason=\"master-down\"} 1"), "{text}");
+        assert!(text.contains("reason=\"master_down\"} 1"), "{text}");
         // No family is declared twice.
         let mut types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE")).collect();
         let before = types.len();
