@@ -393,6 +393,14 @@ fn the_package_installs_runs_the_config_test_and_purges_cleanly() {
         out.status,
         text(&out)
     );
+    // Without -f: the command line's default is the file the package ships.
+    let out = run(BINARY, &["-t"], QUICK);
+    assert!(
+        out.status.success() && text(&out).contains(&format!("{CONFIG}: configuration OK")),
+        "{BINARY} -t (the default configuration) ({}):\n{}",
+        out.status,
+        text(&out)
+    );
     let agents = packaged_agents();
     assert!(agents.is_empty(), "an agent runs after install: {agents:?}");
 
