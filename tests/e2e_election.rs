@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::*;
 
 /// Generous bound for an election that the RFC settles within one Master_Down_Interval.
@@ -236,4 +236,55 @@ fn best_surviving_agent_wins_after_each_crash() {
         STABLE,
         || lab.has_vip(3),
     );
+}
+
+fn state_of(lab: &Lab, router: u8) -> Option<String> {
+    let out = std::process::Command::new(KEEPVIP)
+        .arg("--run-dir")
+        .arg(lab.run_dir(router))
+        .args(["status", "--json"])
+        .output()
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    value["instances"][0]["state"].as_str().map(String::from)
+}
+
+/// keepalived's `vrrp_startup_delay`: the agent is up (status answers) but its instances stay
+/// in INIT, sending nothing and holding nothing, until the delay is over.
+#[test]
+fn vrrp_startup_delay_holds_the_instances_back() {
+    let lab = Lab::new(1);
+    let conf = Conf::v3(200);
+    let delay = Duration::from_millis(1500);
+    let text = conf.render().replacen(
+        "global_defs {\n",
+        "global_defs {\n    vrrp_startup_delay 1.5\n",
+        1,
+    );
+    let started = Instant::now();
+    lab.start_text(1, &text, &[]);
+    lab.wait_until("the agent to answer status", delay, || {
+        state_of(&lab, 1).is_some()
+    });
+    let seen = state_of(&lab, 1);
+    if started.elapsed() < delay && (seen.as_deref() != Some("INIT") || lab.has_vip(1)) {
+        lab.fail(&format!(
+            "during the startup delay the instance is {seen:?}"
+        ));
+    }
+    let took = lab.wait_until(
+        "r1 to hold the VIP after the delay",
+        delay + election_deadline(&conf),
+        || lab.has_vip(1),
+    );
+    let earliest = delay + conf.master_down_interval();
+    if started.elapsed() < earliest {
+        lab.fail(&format!(
+            "r1 took the VIP ({took:?} into the wait), before the delay and a Master_Down_Interval \
+             ({earliest:?})"
+        ));
+    }
+    if !lab.log_text(1).contains("vrrp_startup_delay is over") {
+        lab.fail("the agent did not log the end of the startup delay");
+    }
 }

@@ -33,6 +33,8 @@ const MICROS_PER_CENTI: u64 = 10_000;
 /// keepalived's limit for `garp_master_delay`: UINT_MAX microseconds, in whole seconds.
 const MAX_GARP_DELAY_SECS: u64 = 4294;
 const MAX_PREEMPT_DELAY_SECS: u64 = 1000;
+/// `vrrp_startup_delay`: an hour is already far beyond any boot.
+const MAX_STARTUP_DELAY_SECS: u64 = 3600;
 /// The kernel reads 0xffffffff as "forever"; a lease must be finite.
 const MAX_VIP_LEASE_SECS: u64 = u32::MAX as u64 - 1;
 /// The count field of an advert is 8 bits wide.
@@ -691,6 +693,24 @@ impl Builder<'_> {
                         "state_file_location" => dumps.state = Some(path),
                         "stats_file_location" => dumps.stats = Some(path),
                         _ => dumps.json = Some(path),
+                    }
+                }
+            }
+            "vrrp_startup_delay" => {
+                if self.simple(st, ctx, 1..=1, "vrrp_startup_delay SECONDS") {
+                    let expected = format!("seconds 0-{MAX_STARTUP_DELAY_SECS}");
+                    if let Some(micros) = self.seconds(st, ctx, &expected) {
+                        if micros > MAX_STARTUP_DELAY_SECS * MICROS_PER_SEC {
+                            let text = first_arg(st);
+                            self.err(
+                                first_arg_span(st),
+                                ctx,
+                                format!("{text} is out of range: expected {expected}"),
+                            );
+                        } else {
+                            self.global.startup_delay =
+                                (micros > 0).then(|| Duration::from_micros(micros));
+                        }
                     }
                 }
             }

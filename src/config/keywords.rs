@@ -122,6 +122,7 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("json_file_location"),
     imp("json_version"),
     imp("vrrp_min_garp"),
+    imp("vrrp_startup_delay"),
     // Change VRRP behaviour: errors until implemented.
     no("vrrp_mcast_group4"),
     no("vrrp_mcast_group6"),
@@ -143,7 +144,6 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     no("vrrp_notify_fifo_script"),
     no("fifo_write_vrrp_states_on_reload"),
     no("dynamic_interfaces"),
-    no("vrrp_startup_delay"),
     no("vmac_addr_prefix"),
     no("startup_script"),
     no("startup_script_timeout"),

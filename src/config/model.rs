@@ -71,6 +71,9 @@ pub struct GlobalDefs {
     pub process: ProcessTuning,
     /// Where SIGUSR1 / SIGUSR2 / SIGRTMIN+2 write keepalived's dumps.
     pub dumps: DumpLocations,
+    /// `vrrp_startup_delay SECS`: the instances start this long after the agent (interfaces or
+    /// routing still settling at boot); `None` = at once.
+    pub startup_delay: Option<std::time::Duration>,
 }
 
 /// `state_file_location`, `stats_file_location`, `json_file_location`, `json_version`:
@@ -128,6 +131,7 @@ impl Default for GlobalDefs {
             vmac_prefix: "vrrp".to_string(),
             process: ProcessTuning::default(),
             dumps: DumpLocations::default(),
+            startup_delay: None,
         }
     }
 }

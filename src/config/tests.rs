@@ -1744,3 +1744,25 @@ fn vrrp_min_garp_sends_one_message_unless_already_set() {
     );
     assert_eq!(garp("  vrrp_min_garp off"), garp(""));
 }
+
+#[test]
+fn vrrp_startup_delay_takes_seconds() {
+    let delay = |value: &str| {
+        let text = format!(
+            "global_defs {{\n  vrrp_startup_delay {value}\n}}\n{}",
+            instance_with("")
+        );
+        run(&text)
+    };
+    let (config, diags) = delay("5.5");
+    assert_eq!(diags, Vec::<String>::new());
+    assert_eq!(
+        config.unwrap().global.startup_delay,
+        Some(Duration::from_millis(5500))
+    );
+    assert_eq!(delay("0").0.unwrap().global.startup_delay, None);
+    assert_eq!(
+        delay("3601").1,
+        vec!["/k.conf:2:22: error: global_defs > vrrp_startup_delay: 3601 is out of range: expected seconds 0-3600"]
+    );
+}

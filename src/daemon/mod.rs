@@ -240,6 +240,8 @@ struct Daemon {
     global: crate::config::GlobalDefs,
     /// keepalived-style dump files being written.
     dump_writers: dumps::Writers,
+    /// `vrrp_startup_delay`: when the instances start (`None`: started).
+    startup_at: Option<Instant>,
 }
 
 impl Daemon {
@@ -308,11 +310,19 @@ impl Daemon {
             script_stats: HashMap::new(),
             global: crate::config::GlobalDefs::default(),
             dump_writers: dumps::Writers::default(),
+            startup_at: None,
         })
     }
 
     fn start(&mut self, loaded: Loaded, now: Instant) {
         self.global = loaded.global;
+        if let Some(delay) = self.global.startup_delay {
+            info!(
+                "vrrp_startup_delay: the instances start in {:.3} s",
+                delay.as_secs_f64()
+            );
+            self.startup_at = Some(now + delay);
+        }
         let specs = loaded.specs;
         // VMAC names first: a VMAC left by a crash may hold stale VIPs.
         self.prepare_vmacs(&specs);
@@ -434,8 +444,27 @@ impl Daemon {
                 false
             }
         };
-        self.instances[idx].instance.handle_startup(usable, now);
-        self.drain(idx, now);
+        if self.startup_at.is_none() {
+            self.instances[idx].instance.handle_startup(usable, now);
+            self.drain(idx, now);
+        }
+    }
+
+    /// `vrrp_startup_delay` is over: start every instance that waited for it.
+    fn start_delayed(&mut self, now: Instant) {
+        if self.startup_at.is_none_or(|at| at > now) || self.stop_deadline.is_some() {
+            return;
+        }
+        self.startup_at = None;
+        info!("vrrp_startup_delay is over: starting the instances");
+        for idx in 0..self.instances.len() {
+            if !self.instances[idx].instance.is_started() {
+                let usable = self.instances[idx].usable;
+                self.instances[idx].instance.handle_startup(usable, now);
+                self.drain(idx, now);
+            }
+        }
+        self.sync_all_groups(now);
     }
 
     fn run_loop(&mut self) -> Result<(), String> {
@@ -491,6 +520,7 @@ impl Daemon {
             if self.vip_changes.in_flight() > 0 {
                 self.on_vip_changes(Instant::now());
             }
+            self.start_delayed(Instant::now());
             self.fire_timers(Instant::now());
             self.on_check_events(Instant::now());
             self.log_script_events();
@@ -533,6 +563,7 @@ impl Daemon {
             instances,
             self.runner.poll_timeout(),
             self.stop_deadline,
+            self.startup_at,
             self.tracker.next_deadline(),
             self.announcements.poll_timeout(),
             self.control.as_ref().and_then(|c| c.next_deadline()),
