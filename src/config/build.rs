@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::diag::{locate, Diags, Span};
 use super::keywords::{self, Keyword, Support};
 use super::model::{
-    Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
+    Broadcast, Config, Fifo, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
     ScriptUser, Vip, VipLease, Vmac,
 };
 use super::source::SourceMap;
@@ -128,6 +128,7 @@ struct Draft {
     garp_refresh_repeat: Option<u32>,
     lower_prio_no_advert: Option<bool>,
     higher_prio_send_advert: Option<bool>,
+    notify_priority_changes: Option<bool>,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -171,6 +172,7 @@ impl Draft {
             garp_refresh_repeat: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
+            notify_priority_changes: None,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -694,6 +696,58 @@ impl Builder<'_> {
                         "stats_file_location" => dumps.stats = Some(path),
                         _ => dumps.json = Some(path),
                     }
+                }
+            }
+            "notify_fifo" | "vrrp_notify_fifo" => {
+                let keyword = if st.keyword.text == "notify_fifo" {
+                    "notify_fifo"
+                } else {
+                    "vrrp_notify_fifo"
+                };
+                if let Some(path) = self.notify(st, ctx) {
+                    if !path.command.starts_with('/') {
+                        let text = path.command.clone();
+                        self.err(
+                            path.span,
+                            ctx,
+                            format!("'{text}' is not an absolute path: write it from '/'"),
+                        );
+                    } else if self.global.fifos.iter().any(|f| f.keyword == keyword) {
+                        self.err(
+                            path.span,
+                            ctx,
+                            format!("{keyword} is given twice: keep one"),
+                        );
+                    } else {
+                        self.global.fifos.push(Fifo {
+                            keyword,
+                            path,
+                            script: None,
+                        });
+                    }
+                }
+            }
+            "notify_fifo_script" | "vrrp_notify_fifo_script" => {
+                let fifo = st.keyword.text.trim_end_matches("_script").to_string();
+                if let Some(script) = self.notify(st, ctx) {
+                    match self.global.fifos.iter_mut().find(|f| f.keyword == fifo) {
+                        Some(f) if f.script.is_none() => f.script = Some(script),
+                        Some(_) => self.err(script.span, ctx, "given twice: keep one"),
+                        None => self.err(
+                            script.span,
+                            ctx,
+                            format!("needs a '{fifo} PATH' before it: the script reads that FIFO"),
+                        ),
+                    }
+                }
+            }
+            "vrrp_notify_priority_changes" => set(
+                self.boolean(st, ctx, "vrrp_notify_priority_changes"),
+                &mut self.global.notify_priority_changes,
+            ),
+            "fifo_write_vrrp_states_on_reload" => {
+                if self.simple(st, ctx, 0..=0, "fifo_write_vrrp_states_on_reload") {
+                    self.global.fifo_states_on_reload = true;
                 }
             }
             "vrrp_startup_delay" => {
@@ -1232,6 +1286,11 @@ impl Builder<'_> {
             "notify_fault" => d.notify.fault = self.notify(st, ctx),
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
+            "notify_master_rx_lower_pri" => d.notify.master_rx_lower_pri = self.notify(st, ctx),
+            "notify_priority_changes" => set(
+                self.boolean(st, ctx, "notify_priority_changes").map(Some),
+                &mut d.notify_priority_changes,
+            ),
             "vip_lease" => set(
                 self.vip_lease(st, ctx, "vip_lease").map(Some),
                 &mut d.vip_lease,
@@ -1843,6 +1902,9 @@ impl Builder<'_> {
                 .unwrap_or(global.higher_prio_send_advert),
             v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
             notify: d.notify,
+            notify_priority_changes: d
+                .notify_priority_changes
+                .unwrap_or(global.notify_priority_changes),
             vip_lease: d.vip_lease.or(global.vip_lease),
             auth_pass: d.auth.map(|(pass, _)| pass),
             tracking,

@@ -35,6 +35,7 @@ use std::path::Path;
 
 pub use diag::{Diagnostic, FileId, Location, Report, Severity, Span};
 pub use model::DumpLocations;
+pub use model::Fifo;
 pub use model::ProcessTuning;
 pub use model::Vmac;
 pub use model::{

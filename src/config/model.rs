@@ -74,6 +74,25 @@ pub struct GlobalDefs {
     /// `vrrp_startup_delay SECS`: the instances start this long after the agent (interfaces or
     /// routing still settling at boot); `None` = at once.
     pub startup_delay: Option<std::time::Duration>,
+    /// `notify_fifo` and `vrrp_notify_fifo` (both get the VRRP lines), each with its
+    /// `*_script`.
+    pub fifos: Vec<Fifo>,
+    /// `vrrp_notify_priority_changes [BOOL]`: the default of the instances'
+    /// `notify_priority_changes`.
+    pub notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, write every state to the FIFOs.
+    pub fifo_states_on_reload: bool,
+}
+
+/// `notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) and its `*_script`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fifo {
+    /// `notify_fifo` or `vrrp_notify_fifo`.
+    pub keyword: &'static str,
+    /// The path is `command`; `user` / `group` own the FIFO when keepvip creates it.
+    pub path: NotifyScript,
+    /// Started with the FIFO's path as its last argument, to read the lines.
+    pub script: Option<NotifyScript>,
 }
 
 /// `state_file_location`, `stats_file_location`, `json_file_location`, `json_version`:
@@ -132,6 +151,9 @@ impl Default for GlobalDefs {
             process: ProcessTuning::default(),
             dumps: DumpLocations::default(),
             startup_delay: None,
+            fifos: Vec::new(),
+            notify_priority_changes: false,
+            fifo_states_on_reload: false,
         }
     }
 }
@@ -243,6 +265,9 @@ pub struct Instance {
     /// `v3_checksum_as_v2 [BOOL]`, defaulting to `global_defs`.
     pub v3_checksum_as_v2: bool,
     pub notify: Notify,
+    /// `notify_priority_changes [BOOL]`, defaulting to `global_defs
+    /// vrrp_notify_priority_changes`: FIFO lines when the effective priority changes.
+    pub notify_priority_changes: bool,
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,
@@ -405,6 +430,9 @@ pub struct Notify {
     pub stop: Option<NotifyScript>,
     /// `notify`: gets `INSTANCE name STATE priority` appended by the runner.
     pub any: Option<NotifyScript>,
+    /// `notify_master_rx_lower_pri`: run each time this router, as master, hears a lower
+    /// priority (another router took over during a split; clouds re-claim their address).
+    pub master_rx_lower_pri: Option<NotifyScript>,
 }
 
 /// `notify_* COMMAND [USER [GROUP]]`.

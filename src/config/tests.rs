@@ -1766,3 +1766,41 @@ fn vrrp_startup_delay_takes_seconds() {
         vec!["/k.conf:2:22: error: global_defs > vrrp_startup_delay: 3601 is out of range: expected seconds 0-3600"]
     );
 }
+
+#[test]
+fn notify_fifos_and_their_scripts() {
+    let text = format!(
+        "global_defs {{\n  notify_fifo /run/k.fifo nobody\n  notify_fifo_script /bin/reader\n  vrrp_notify_fifo /run/v.fifo\n  vrrp_notify_priority_changes\n  fifo_write_vrrp_states_on_reload\n}}\n{}",
+        instance_with("  notify_master_rx_lower_pri /bin/true\n  notify_priority_changes off")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let config = config.unwrap();
+    let g = &config.global;
+    assert_eq!(g.fifos.len(), 2);
+    assert_eq!(
+        (g.fifos[0].keyword, g.fifos[0].path.command.as_str()),
+        ("notify_fifo", "/run/k.fifo")
+    );
+    assert_eq!(g.fifos[0].path.user.as_deref(), Some("nobody"));
+    assert_eq!(
+        g.fifos[0].script.as_ref().map(|s| s.command.as_str()),
+        Some("/bin/reader")
+    );
+    assert!(g.fifos[1].script.is_none());
+    assert!(g.notify_priority_changes && g.fifo_states_on_reload);
+    let i = &config.instances[0];
+    assert!(!i.notify_priority_changes);
+    assert!(i.notify.master_rx_lower_pri.is_some());
+    let (_, diags) = run(&format!(
+        "global_defs {{\n  vrrp_notify_fifo_script /bin/reader\n  notify_fifo fifo\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:2:27: error: global_defs > vrrp_notify_fifo_script: needs a 'vrrp_notify_fifo PATH' before it: the script reads that FIFO",
+            "/k.conf:3:15: error: global_defs > notify_fifo: 'fifo' is not an absolute path: write it from '/'",
+        ]
+    );
+}

@@ -19,6 +19,9 @@ impl Daemon {
                 Action::Transmit(advert) => self.transmit(idx, &advert),
                 Action::Announce { addresses, count } => self.announce(idx, &addresses, count, now),
                 Action::Notify(notification) => self.notify(idx, &notification, now),
+                Action::MasterHeardLowerPriority { from, priority } => {
+                    self.master_heard_lower_priority(idx, from, priority, now)
+                }
             }
         }
         self.reschedule(idx);
@@ -470,9 +473,11 @@ impl Daemon {
         };
         let jobs = notify_jobs_for(&spec.scripts, n.state, &notification, &self.notify_settings);
         let key = notify_key(&spec.name, n.state);
+        let name = spec.name.clone();
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }
+        self.fifo_event(false, &name, n.state_word(), n.priority);
         self.record_transition(idx, n, now);
     }
 

@@ -12,8 +12,8 @@ use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
 use super::spec::{
-    CheckScriptSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec, TrackFileSpec,
-    VipSpec, VmacSpec,
+    CheckScriptSpec, FifoSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec,
+    TrackFileSpec, VipSpec, VmacSpec,
 };
 
 /// keepalived runs scripts as this user when it exists and no `script_user` is given.
@@ -31,6 +31,8 @@ pub struct Loaded {
     pub process: config::ProcessTuning,
     /// `global_defs` as loaded (the dumps show it and say where they go).
     pub global: config::GlobalDefs,
+    /// `notify_fifo` / `vrrp_notify_fifo`.
+    pub fifos: Vec<FifoSpec>,
 }
 
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
@@ -53,6 +55,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
     let (check_scripts, track_files) =
         super::track::tracking_specs(config, &mut specs, &mut errors);
     let sync_groups = super::sync::sync_group_specs(config, &mut specs, &mut errors);
+    let fifos = fifo_specs(config, &mut errors);
     if errors.is_empty() {
         Ok(Loaded {
             specs,
@@ -62,6 +65,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
             sync_groups,
             process: config.global.process.clone(),
             global: config.global.clone(),
+            fifos,
         })
     } else {
         let summary = summary_line(errors.len(), warnings.len());
@@ -70,6 +74,37 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
         report.push(summary);
         Err(report.join("\n"))
     }
+}
+
+/// The FIFOs of `global_defs`, their owners and scripts (checked like every script).
+fn fifo_specs(config: &Config, errors: &mut Vec<String>) -> Vec<FifoSpec> {
+    config
+        .global
+        .fifos
+        .iter()
+        .map(|fifo| {
+            let owner = match resolve_user(config, &fifo.path) {
+                Ok(user) => user.map(|u| (u.uid, u.gid)),
+                Err(message) => {
+                    let at = config.location(fifo.path.span);
+                    errors.push(format!(
+                        "{at}: error: global_defs > {}: {message}",
+                        fifo.keyword
+                    ));
+                    None
+                }
+            };
+            let script_keyword = format!("{}_script", fifo.keyword);
+            FifoSpec {
+                keyword: fifo.keyword,
+                path: PathBuf::from(&fifo.path.command),
+                owner,
+                script: fifo.script.as_ref().and_then(|script| {
+                    script_spec_in(config, "global_defs", &script_keyword, script, errors)
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The last line of a refused configuration's report: `2 errors, 1 warning`.
@@ -147,6 +182,10 @@ fn instance_spec(
         fault: script("notify_fault", &instance.notify.fault),
         stop: script("notify_stop", &instance.notify.stop),
         generic: script("notify", &instance.notify.any),
+        master_rx_lower_pri: script(
+            "notify_master_rx_lower_pri",
+            &instance.notify.master_rx_lower_pri,
+        ),
     };
     InstanceSpec {
         name: instance.name.clone(),
@@ -185,6 +224,7 @@ fn instance_spec(
             )),
         },
         scripts,
+        notify_priority_changes: instance.notify_priority_changes,
         garp_interval: garp.interval,
         gna_interval: garp.gna_interval,
         unicast: instance.unicast.as_ref().map(|u| Unicast {

@@ -9,6 +9,7 @@ mod actions;
 mod announce_queue;
 mod control;
 mod dumps;
+mod fifos;
 mod installed;
 mod links;
 mod load;
@@ -242,6 +243,8 @@ struct Daemon {
     dump_writers: dumps::Writers,
     /// `vrrp_startup_delay`: when the instances start (`None`: started).
     startup_at: Option<Instant>,
+    /// `notify_fifo` / `vrrp_notify_fifo`, open.
+    fifos: Vec<fifos::OpenFifo>,
 }
 
 impl Daemon {
@@ -311,11 +314,13 @@ impl Daemon {
             global: crate::config::GlobalDefs::default(),
             dump_writers: dumps::Writers::default(),
             startup_at: None,
+            fifos: Vec::new(),
         })
     }
 
     fn start(&mut self, loaded: Loaded, now: Instant) {
         self.global = loaded.global;
+        self.configure_fifos(loaded.fifos, now);
         if let Some(delay) = self.global.startup_delay {
             info!(
                 "vrrp_startup_delay: the instances start in {:.3} s",
@@ -721,6 +726,8 @@ impl Daemon {
             self.drain(idx, now);
         }
         self.stop_groups(now);
+        // After the STOP lines: the FIFO scripts read them, then see end-of-file.
+        self.close_fifos();
         self.stop_deadline = Some(now + STOP_GRACE);
         self.remove_all_vmacs();
         self.runner.shutdown(now + STOP_GRACE);

@@ -68,9 +68,11 @@ impl Daemon {
             sync_groups,
             process,
             global,
+            fifos,
             ..
         } = loaded;
         self.global = global;
+        self.configure_fifos(fifos, now);
         if process != self.process {
             warn!(
                 "vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / \
@@ -140,6 +142,9 @@ impl Daemon {
             self.add_instance(spec, now);
         }
         self.sync_all_groups(now);
+        if self.global.fifo_states_on_reload {
+            self.fifo_states();
+        }
         info!("reload done: {} instances", self.instances.len());
         outcome.changes = changes
             .into_iter()

@@ -50,6 +50,19 @@ pub struct NotifyScripts {
     pub fault: Option<ScriptSpec>,
     pub stop: Option<ScriptSpec>,
     pub generic: Option<ScriptSpec>,
+    /// `notify_master_rx_lower_pri` (instances only).
+    pub master_rx_lower_pri: Option<ScriptSpec>,
+}
+
+/// `notify_fifo` / `vrrp_notify_fifo` as the daemon runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FifoSpec {
+    pub keyword: &'static str,
+    pub path: std::path::PathBuf,
+    /// (uid, gid) a FIFO that keepvip creates belongs to.
+    pub owner: Option<(u32, u32)>,
+    /// `*_script`: started with the path as its last argument.
+    pub script: Option<ScriptSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +90,8 @@ pub struct InstanceSpec {
     /// Valid lifetime of installed VIPs; `None` = permanent (keepalived's behaviour).
     pub vip_lease: Option<Duration>,
     pub scripts: NotifyScripts,
+    /// `notify_priority_changes`: FIFO lines when the effective priority changes.
+    pub notify_priority_changes: bool,
     /// Least time between two gratuitous ARPs / unsolicited NAs this instance sends on an
     /// interface (`garp_interval` / `gna_interval`); zero = back to back.
     pub garp_interval: Duration,

@@ -35,6 +35,7 @@ pub(super) fn sync_group_specs(
             fault: script("notify_fault", &group.notify.fault),
             stop: script("notify_stop", &group.notify.stop),
             generic: script("notify", &group.notify.any),
+            master_rx_lower_pri: None,
         };
         groups.push(SyncGroupSpec {
             name: group.name.clone(),
@@ -191,13 +192,14 @@ impl Daemon {
             &self.notify_settings,
         );
         let key = super::actions::notify_key(&spec.name, n.state);
+        let name = spec.name.clone();
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }
         let event = crate::status::Event {
             time: super::snapshot::Clock::now().unix(now),
             kind: "sync_group".into(),
-            name: spec.name.clone(),
+            name: name.clone(),
             from: n.previous.as_str().into(),
             to: n.state_word().into(),
             reason: n.reason.as_str().into(),
@@ -205,6 +207,7 @@ impl Daemon {
             master: None,
             outage_seconds: None,
         };
+        self.fifo_event(true, &name, n.state_word(), 0);
         self.broadcast_event(event, now);
     }
 

@@ -579,8 +579,12 @@ impl Daemon {
                 info!("{name}: tracking no longer requires FAULT");
             }
         }
+        let before = running.instance.effective_priority();
         running.instance.handle_tracking(&verdict, now);
         self.drain(idx, now);
+        if self.instances[idx].instance.effective_priority() != before {
+            self.priority_changed(idx);
+        }
     }
 
     pub(super) fn retrack_all(&mut self, now: Instant) {

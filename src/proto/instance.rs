@@ -306,6 +306,9 @@ pub enum Action {
     Announce { addresses: Vec<IpAddr>, count: u32 },
     /// Run the notify scripts for this transition.
     Notify(Notification),
+    /// This master heard a router of lower priority claim mastership (a split is healing):
+    /// keepalived's `notify_master_rx_lower_pri` and `MASTER_RX_LOWER_PRI` FIFO line.
+    MasterHeardLowerPriority { from: IpAddr, priority: u8 },
 }
 
 /// An advert as received, with what the IP layer told us about it.
@@ -1077,6 +1080,10 @@ impl Instance {
             }
             self.release_master(Reason::HigherPriority, now);
         } else {
+            self.actions.push_back(Action::MasterHeardLowerPriority {
+                from: src,
+                priority: advert.priority,
+            });
             // Split brain heals only if the rightful master speaks up now (RFC 9568 §6.4.3,
             // keepalived's default) and re-announces so switches and hosts follow it.
             if !self.config.lower_prio_no_advert {
@@ -1609,8 +1616,12 @@ mod tests {
         let later = now + Duration::from_millis(10_300);
         receive(&mut instance, &advert(100), 255, later);
         let got = actions(&mut instance);
-        assert!(matches!(got[0], Action::Transmit(ref a) if a.priority == 200));
-        assert!(matches!(got[1], Action::Announce { count: 5, .. }));
+        assert!(matches!(
+            got[0],
+            Action::MasterHeardLowerPriority { priority: 100, .. }
+        ));
+        assert!(matches!(got[1], Action::Transmit(ref a) if a.priority == 200));
+        assert!(matches!(got[2], Action::Announce { count: 5, .. }));
         assert_eq!(instance.state(), StateKind::Master);
         assert!(instance.poll_timeout().unwrap() <= later + Duration::from_secs(1));
     }
@@ -1628,7 +1639,12 @@ mod tests {
             instance.handle_timeout(at);
             actions(&mut instance);
             receive(&mut instance, &advert(100), 255, at);
-            let got = actions(&mut instance);
+            let mut got = actions(&mut instance);
+            // keepalived's notify_master_rx_lower_pri hook comes whatever the schedule.
+            assert!(matches!(
+                got.remove(0),
+                Action::MasterHeardLowerPriority { priority: 100, .. }
+            ));
             assert_eq!(got.len(), expected, "{got:?}");
             assert!(got
                 .iter()

@@ -44,6 +44,10 @@ pub enum TraceEvent {
     },
     InstallVips,
     RemoveVips,
+    /// As master, heard a lower-priority router claim mastership.
+    HeardLowerPriority {
+        priority: u8,
+    },
     Crash,
     /// A sync group changed state (recorded under its first member).
     Group {
@@ -383,6 +387,9 @@ impl Lan {
                 }
                 Action::Announce { count, .. } => {
                     self.record(router, TraceEvent::Announce { count });
+                }
+                Action::MasterHeardLowerPriority { priority, .. } => {
+                    self.record(router, TraceEvent::HeardLowerPriority { priority });
                 }
                 Action::Notify(n) => self.record(
                     router,

@@ -28,6 +28,7 @@
 //! script's `date` or `sort` output depends on them exactly as it did under keepalived. On top
 //! come `KEEPVIP_*` variables (see [`notify_env`]).
 
+pub mod fifo;
 mod notify;
 mod runner;
 mod security;
