@@ -288,3 +288,89 @@ fn vrrp_startup_delay_holds_the_instances_back() {
         lab.fail("the agent did not log the end of the startup delay");
     }
 }
+
+/// keepalived's `dynamic_interfaces`, which keepvip always does: an instance whose interface
+/// does not exist yet waits in FAULT, starts when it appears, goes to FAULT when it is deleted
+/// and comes back when it is created again (with another index).
+#[test]
+fn an_interface_that_appears_late_or_is_recreated_is_used() {
+    let lab = Lab::new(1);
+    let ns = lab.router_ns(1);
+    let ip = |args: &[&str]| {
+        let status = std::process::Command::new("ip")
+            .arg("-n")
+            .arg(&ns)
+            .args(args)
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            lab.fail(&format!("ip {args:?} failed"));
+        }
+    };
+    let create = || {
+        ip(&["link", "add", "vx0", "type", "veth", "peer", "name", "vx1"]);
+        ip(&["addr", "add", "198.51.100.1/24", "dev", "vx0"]);
+        ip(&["link", "set", "vx1", "up"]);
+        ip(&["link", "set", "vx0", "up"]);
+    };
+    let vip_on_vx0 = || {
+        std::process::Command::new("ip")
+            .args(["-n", &ns, "-o", "addr", "show", "dev", "vx0"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("198.51.100.9/24"))
+    };
+    let text = "global_defs {\n    dynamic_interfaces allow_if_changes\n}\n\
+                vrrp_instance VI_9 {\n    interface vx0\n    virtual_router_id 9\n    \
+                priority 100\n    version 3\n    advert_int 0.1\n    \
+                virtual_ipaddress {\n        198.51.100.9/24\n    }\n}\n";
+    lab.start_text(1, text, &[]);
+    let settle = Duration::from_secs(5);
+    lab.wait_until("VI_9 to wait in FAULT for vx0", settle, || {
+        state_of(&lab, 1).as_deref() == Some("FAULT")
+    });
+    create();
+    lab.wait_until("VI_9 to become master on the new vx0", settle, || {
+        state_of(&lab, 1).as_deref() == Some("MASTER") && vip_on_vx0()
+    });
+    ip(&["link", "del", "vx0"]);
+    lab.wait_until("VI_9 to go to FAULT when vx0 is deleted", settle, || {
+        state_of(&lab, 1).as_deref() == Some("FAULT")
+    });
+    create();
+    lab.wait_until(
+        "VI_9 to be master again on the re-created vx0",
+        settle,
+        || state_of(&lab, 1).as_deref() == Some("MASTER") && vip_on_vx0(),
+    );
+    if lab.log_text(1).contains("dynamic_interfaces") {
+        lab.fail("dynamic_interfaces should be accepted silently: keepvip always does this");
+    }
+}
+
+/// An empty `unicast_peer {}` means multicast, as in keepalived; with `unicast_fault_no_peer`
+/// the instance stays in FAULT instead, holding nothing.
+#[test]
+fn unicast_fault_no_peer_keeps_a_peerless_instance_in_fault() {
+    let lab = Lab::new(2);
+    let conf = Conf::v3(200).line("unicast_peer {\n    }");
+    lab.start(1, &conf);
+    lab.start(
+        2,
+        &Conf::v3(100)
+            .line("unicast_peer {\n    }")
+            .line("unicast_fault_no_peer"),
+    );
+    lab.wait_until(
+        "r1 (empty peer block: multicast) to hold the VIP",
+        election_deadline(&conf),
+        || lab.only_holder_is(1),
+    );
+    lab.wait_until("r2 to be in FAULT", Duration::from_secs(3), || {
+        state_of(&lab, 2).as_deref() == Some("FAULT")
+    });
+    lab.kill(1);
+    lab.assert_stays(
+        "r2 to stay in FAULT without a peer, holding nothing",
+        election_deadline(&conf),
+        || state_of(&lab, 2).as_deref() == Some("FAULT") && !lab.has_vip(2),
+    );
+}

@@ -129,6 +129,9 @@ struct Draft {
     lower_prio_no_advert: Option<bool>,
     higher_prio_send_advert: Option<bool>,
     notify_priority_changes: Option<bool>,
+    /// `unicast_fault_no_peer`, and whether it applies (unicast keywords, no peer).
+    unicast_fault_no_peer: Option<Span>,
+    no_peer_fault: bool,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -173,6 +176,8 @@ impl Draft {
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             notify_priority_changes: None,
+            unicast_fault_no_peer: None,
+            no_peer_fault: false,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -750,6 +755,22 @@ impl Builder<'_> {
                     self.global.fifo_states_on_reload = true;
                 }
             }
+            "dynamic_interfaces" => {
+                // keepvip always runs instances whose interface is missing (in FAULT until it
+                // appears) and follows an interface deleted and created again, of any type.
+                if self.simple(st, ctx, 0..=1, "dynamic_interfaces [allow_if_changes]") {
+                    if let Some(arg) = st.args.first() {
+                        if arg.text != "allow_if_changes" {
+                            let text = arg.text.clone();
+                            self.err(
+                                arg.span,
+                                ctx,
+                                format!("'{text}': expected 'allow_if_changes' or nothing"),
+                            );
+                        }
+                    }
+                }
+            }
             "vrrp_startup_delay" => {
                 if self.simple(st, ctx, 1..=1, "vrrp_startup_delay SECONDS") {
                     let expected = format!("seconds 0-{MAX_STARTUP_DELAY_SECS}");
@@ -1287,6 +1308,11 @@ impl Builder<'_> {
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
             "notify_master_rx_lower_pri" => d.notify.master_rx_lower_pri = self.notify(st, ctx),
+            "unicast_fault_no_peer" => {
+                if self.simple(st, ctx, 0..=0, "unicast_fault_no_peer") {
+                    d.unicast_fault_no_peer = Some(span);
+                }
+            }
             "notify_priority_changes" => set(
                 self.boolean(st, ctx, "notify_priority_changes").map(Some),
                 &mut d.notify_priority_changes,
@@ -1905,6 +1931,7 @@ impl Builder<'_> {
             notify_priority_changes: d
                 .notify_priority_changes
                 .unwrap_or(global.notify_priority_changes),
+            unicast_fault_no_peer: d.no_peer_fault,
             vip_lease: d.vip_lease.or(global.vip_lease),
             auth_pass: d.auth.map(|(pass, _)| pass),
             tracking,

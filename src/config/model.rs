@@ -268,6 +268,9 @@ pub struct Instance {
     /// `notify_priority_changes [BOOL]`, defaulting to `global_defs
     /// vrrp_notify_priority_changes`: FIFO lines when the effective priority changes.
     pub notify_priority_changes: bool,
+    /// `unicast_fault_no_peer` with an empty `unicast_peer` block: the instance stays in FAULT
+    /// (instead of keepalived's default, multicast).
+    pub unicast_fault_no_peer: bool,
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,

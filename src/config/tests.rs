@@ -1804,3 +1804,37 @@ fn notify_fifos_and_their_scripts() {
         ]
     );
 }
+
+#[test]
+fn unicast_fault_no_peer_and_dynamic_interfaces() {
+    let (i, diags) = warnings(&instance_with(
+        "  unicast_peer {\n  }\n  unicast_fault_no_peer",
+    ));
+    assert!(i.unicast_fault_no_peer && i.unicast.is_none());
+    assert_eq!(diags, vec!["/k.conf:4:16: warning: vrrp_instance VI_1 > unicast_peer: the block is empty: with unicast_fault_no_peer this instance stays in FAULT (list the other routers' addresses)"]);
+    let (i, _) = warnings(&instance_with("  unicast_peer {\n  }"));
+    assert!(!i.unicast_fault_no_peer);
+    let (i, diags) = warnings(&instance_with(
+        "  unicast_src_ip 192.0.2.1\n  unicast_fault_no_peer",
+    ));
+    assert!(i.unicast_fault_no_peer);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let (i, diags) = warnings(&instance_with(
+        "  unicast_fault_no_peer\n  unicast_peer {\n    192.0.2.2\n  }",
+    ));
+    assert!(!i.unicast_fault_no_peer && i.unicast.is_some());
+    assert_eq!(diags, Vec::<String>::new());
+    let (config, diags) = run(&format!(
+        "global_defs {{\n  dynamic_interfaces allow_if_changes\n}}\n{}",
+        instance_with("")
+    ));
+    assert!(config.is_some());
+    assert_eq!(diags, Vec::<String>::new());
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n  dynamic_interfaces sometimes\n}}\n{}",
+            instance_with("")
+        )),
+        vec!["/k.conf:2:22: error: global_defs > dynamic_interfaces: 'sometimes': expected 'allow_if_changes' or nothing"]
+    );
+}

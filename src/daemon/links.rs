@@ -175,6 +175,11 @@ impl Daemon {
 
     pub(super) fn try_attach(&mut self, idx: usize) -> Result<(), String> {
         let spec = &self.instances[idx].spec;
+        if spec.unicast_fault_no_peer {
+            return Err(
+                "unicast_fault_no_peer and no unicast_peer: this instance stays in FAULT".into(),
+            );
+        }
         let family = spec.family();
         let interface = spec.interface.clone();
         let Some(link) = self.links.by_name(&interface).cloned() else {

@@ -92,6 +92,8 @@ pub struct InstanceSpec {
     pub scripts: NotifyScripts,
     /// `notify_priority_changes`: FIFO lines when the effective priority changes.
     pub notify_priority_changes: bool,
+    /// `unicast_fault_no_peer` without peers: never usable, always in FAULT.
+    pub unicast_fault_no_peer: bool,
     /// Least time between two gratuitous ARPs / unsolicited NAs this instance sends on an
     /// interface (`garp_interval` / `gna_interval`); zero = back to back.
     pub garp_interval: Duration,

@@ -5,8 +5,9 @@
 //! keepalived 2.2.7 semantics, and where keepvip refuses what keepalived logs and ignores:
 //! - `unicast_src_ip` and `mcast_src_ip` are one setting; two different addresses are an error.
 //! - A peer of the other family, a duplicate peer, a peer that is our source address or one of
-//!   our VIPs, `min_ttl` above `max_ttl`, an empty `unicast_peer` block (keepalived falls back
-//!   to multicast) and `unicast_ttl` without peers: errors.
+//!   our VIPs, `min_ttl` above `max_ttl` and `unicast_ttl` without peers: errors.
+//! - An empty `unicast_peer` block: multicast with a warning, as keepalived; with
+//!   `unicast_fault_no_peer` the instance stays in FAULT instead.
 //! - `min_ttl` / `max_ttl` turn source checking on for the instance, as in keepalived; keepvip
 //!   checks by default anyway, and refuses them next to `check_unicast_src off`.
 
@@ -295,8 +296,27 @@ impl Builder<'_> {
                 _ => d.mcast_src_ip = Some((ip, span)),
             }
         }
+        if let (Some(_), true, Some((_, src))) = (
+            d.unicast_fault_no_peer,
+            draft.blocks.is_empty(),
+            draft.src_ip,
+        ) {
+            d.no_peer_fault = true;
+            self.warn(
+                src,
+                &with(ctx, "unicast_src_ip"),
+                "no unicast_peer: with unicast_fault_no_peer this instance stays in FAULT",
+            );
+        }
         if let Some(&open) = draft.blocks.first() {
-            if draft.lines == 0 {
+            if draft.lines == 0 && d.unicast_fault_no_peer.is_some() {
+                d.no_peer_fault = true;
+                self.warn(
+                    open,
+                    &peers_ctx,
+                    "the block is empty: with unicast_fault_no_peer this instance stays in FAULT (list the other routers' addresses)",
+                );
+            } else if draft.lines == 0 {
                 self.warn(
                     open,
                     &peers_ctx,
