@@ -145,3 +145,44 @@ fn reload_changes_priority_and_vips_in_place() {
         lab.fail("the release of the dropped VIP was not logged");
     }
 }
+
+/// keepalived's `notify_deleted`: an instance a reload removes says DELETED (to `notify`) and
+/// runs the notify_deleted script instead of notify_stop (an instance it restarts says STOP).
+#[test]
+fn a_reload_that_deletes_an_instance_notifies_deleted() {
+    let lab = Lab::new(1);
+    let rec = lab.recorder(1);
+    let conf = Conf::v3(200)
+        .line(format!("notify_deleted {}", rec.command("deleted")))
+        .line(format!("notify_stop {}", rec.command("stop")))
+        .line(format!("notify {}", rec.command("any")));
+    lab.start(1, &conf);
+    // The STOP scripts have a queue of their own: let the MASTER ones finish first, so that
+    // the recorder sees one call at a time.
+    lab.wait_until(
+        "r1's MASTER notify to finish",
+        Duration::from_secs(5),
+        || {
+            rec.calls()
+                .is_ok_and(|calls| calls.iter().any(|c| c.args().contains(&"MASTER")))
+        },
+    );
+    let other = "vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 52\n    \
+                 priority 100\n    advert_int 0.1\n    version 3\n    virtual_ipaddress {\n        \
+                 198.51.100.52/24\n    }\n}\n";
+    lab.reload_text(1, other);
+    lab.wait_until("the DELETED notifications", Duration::from_secs(5), || {
+        rec.calls().is_ok_and(|calls| {
+            calls.iter().any(|c| c.args() == ["deleted"])
+                && calls
+                    .iter()
+                    .any(|c| c.args() == ["any", "INSTANCE", "VI_1", "DELETED", "200"])
+        })
+    });
+    let calls = rec.calls().unwrap_or_default();
+    if calls.iter().any(|c| c.args().first() == Some(&"stop")) {
+        lab.fail(&format!(
+            "notify_stop ran for a deleted instance: {calls:?}"
+        ));
+    }
+}

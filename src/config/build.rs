@@ -132,6 +132,7 @@ struct Draft {
     /// `unicast_fault_no_peer`, and whether it applies (unicast keywords, no peer).
     unicast_fault_no_peer: Option<Span>,
     no_peer_fault: bool,
+    notify_deleted: Option<Option<NotifyScript>>,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -178,6 +179,7 @@ impl Draft {
             notify_priority_changes: None,
             unicast_fault_no_peer: None,
             no_peer_fault: false,
+            notify_deleted: None,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -1308,6 +1310,15 @@ impl Builder<'_> {
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
             "notify_master_rx_lower_pri" => d.notify.master_rx_lower_pri = self.notify(st, ctx),
+            "notify_deleted" => {
+                if st.args.is_empty() {
+                    if self.no_block(st, ctx) {
+                        d.notify_deleted = Some(None);
+                    }
+                } else if let Some(script) = self.notify(st, ctx) {
+                    d.notify_deleted = Some(Some(script));
+                }
+            }
             "unicast_fault_no_peer" => {
                 if self.simple(st, ctx, 0..=0, "unicast_fault_no_peer") {
                     d.unicast_fault_no_peer = Some(span);
@@ -1932,6 +1943,7 @@ impl Builder<'_> {
                 .notify_priority_changes
                 .unwrap_or(global.notify_priority_changes),
             unicast_fault_no_peer: d.no_peer_fault,
+            notify_deleted: d.notify_deleted.take(),
             vip_lease: d.vip_lease.or(global.vip_lease),
             auth_pass: d.auth.map(|(pass, _)| pass),
             tracking,

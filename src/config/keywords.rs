@@ -303,7 +303,7 @@ pub const INSTANCE: &[Keyword] = &[
     no("strict_mode"),
     imp("notify_master_rx_lower_pri"),
     imp("notify_priority_changes"),
-    no("notify_deleted"),
+    imp("notify_deleted"),
     ign("smtp_alert", EMAIL),
     no("linkbeat_use_polling"),
     no("no_virtual_ipaddress"),

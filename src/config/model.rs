@@ -271,6 +271,8 @@ pub struct Instance {
     /// `unicast_fault_no_peer` with an empty `unicast_peer` block: the instance stays in FAULT
     /// (instead of keepalived's default, multicast).
     pub unicast_fault_no_peer: bool,
+    /// `notify_deleted [SCRIPT [USER [GROUP]]]`: `Some` = given.
+    pub notify_deleted: Option<Option<NotifyScript>>,
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,

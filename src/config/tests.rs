@@ -1838,3 +1838,16 @@ fn unicast_fault_no_peer_and_dynamic_interfaces() {
         vec!["/k.conf:2:22: error: global_defs > dynamic_interfaces: 'sometimes': expected 'allow_if_changes' or nothing"]
     );
 }
+
+#[test]
+fn notify_deleted_with_or_without_a_script() {
+    let (i, diags) = warnings(&instance_with("  notify_deleted"));
+    assert_eq!(diags, Vec::<String>::new());
+    assert_eq!(i.notify_deleted, Some(None));
+    let (i, _) = warnings(&instance_with("  notify_deleted \"/bin/true gone\""));
+    assert_eq!(
+        i.notify_deleted.flatten().map(|s| s.command),
+        Some("/bin/true gone".to_string())
+    );
+    assert_eq!(only(&instance_with("")).notify_deleted, None);
+}

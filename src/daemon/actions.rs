@@ -462,22 +462,35 @@ impl Daemon {
             n.reason,
             n.priority
         );
+        // keepalived's notify_deleted: a STOP because a reload removed the instance is DELETED,
+        // and the notify_deleted script (if any) runs instead of notify_stop.
+        let deleted = n.state.is_none() && running.deleted && spec.scripts.deleted.is_some();
+        let word = if deleted { "DELETED" } else { n.state_word() };
         let notification = script::Notification {
             subject: script::NotifySubject::Instance,
             name: spec.name.clone(),
-            state: n.state_word().to_string(),
+            state: word.to_string(),
             prev_state: n.previous.as_str().to_string(),
             reason: n.reason.as_str().to_string(),
             priority: n.priority,
             vips: spec.vips.iter().map(VipSpec::display).collect(),
         };
-        let jobs = notify_jobs_for(&spec.scripts, n.state, &notification, &self.notify_settings);
+        let jobs = if deleted {
+            let scripts = spec::NotifyScripts {
+                stop: spec.scripts.deleted.clone().flatten(),
+                generic: spec.scripts.generic.clone(),
+                ..spec::NotifyScripts::default()
+            };
+            notify_jobs_for(&scripts, None, &notification, &self.notify_settings)
+        } else {
+            notify_jobs_for(&spec.scripts, n.state, &notification, &self.notify_settings)
+        };
         let key = notify_key(&spec.name, n.state);
         let name = spec.name.clone();
         for job in jobs {
             self.runner.enqueue(&key, job, now, self.poll.registry());
         }
-        self.fifo_event(false, &name, n.state_word(), n.priority);
+        self.fifo_event(false, &name, word, n.priority);
         self.record_transition(idx, n, now);
     }
 

@@ -186,6 +186,10 @@ fn instance_spec(
             "notify_master_rx_lower_pri",
             &instance.notify.master_rx_lower_pri,
         ),
+        deleted: instance
+            .notify_deleted
+            .as_ref()
+            .map(|s| script("notify_deleted", s)),
     };
     InstanceSpec {
         name: instance.name.clone(),

@@ -174,6 +174,8 @@ struct Running {
     transitions: BTreeMap<(String, String), u64>,
     /// When the VIPs' lease was last given (added or renewed).
     lease_given_at: Option<Instant>,
+    /// Removed by a reload (its STOP is keepalived's DELETED with `notify_deleted`).
+    deleted: bool,
 }
 
 struct SocketSlot {
@@ -430,6 +432,7 @@ impl Daemon {
             previous_state: None,
             transitions: BTreeMap::new(),
             lease_given_at: None,
+            deleted: false,
         });
         let idx = self.instances.len() - 1;
         self.log_unicast_setup(idx);

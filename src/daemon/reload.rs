@@ -111,6 +111,8 @@ impl Daemon {
                     "{}: removed or changed by the reload; stopping it",
                     self.instances[idx].spec.name
                 );
+                // keepalived's notify_deleted: a removed (not restarted) instance says DELETED.
+                self.instances[idx].deleted = !restarted;
                 self.instances[idx].instance.handle_shutdown(now);
                 self.drain(idx, now);
                 let name = self.instances[idx].spec.name.clone();

@@ -52,6 +52,9 @@ pub struct NotifyScripts {
     pub generic: Option<ScriptSpec>,
     /// `notify_master_rx_lower_pri` (instances only).
     pub master_rx_lower_pri: Option<ScriptSpec>,
+    /// `notify_deleted [SCRIPT]` (instances only): `Some` = the keyword is given; the script
+    /// runs instead of `notify_stop` when a reload removes the instance.
+    pub deleted: Option<Option<ScriptSpec>>,
 }
 
 /// `notify_fifo` / `vrrp_notify_fifo` as the daemon runs it.

@@ -36,6 +36,7 @@ pub(super) fn sync_group_specs(
             stop: script("notify_stop", &group.notify.stop),
             generic: script("notify", &group.notify.any),
             master_rx_lower_pri: None,
+            deleted: None,
         };
         groups.push(SyncGroupSpec {
             name: group.name.clone(),
