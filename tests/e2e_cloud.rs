@@ -44,17 +44,6 @@ fn aws_calls(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn state(lab: &Lab, router: u8) -> Option<String> {
-    let out = std::process::Command::new(KEEPVIP)
-        .arg("--run-dir")
-        .arg(lab.run_dir(router))
-        .args(["status", "--json"])
-        .output()
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    value["instances"][0]["state"].as_str().map(String::from)
-}
-
 fn config(lab: &Lab, router: u8, priority: u8, extra: &str) -> String {
     let script = lab.dir().join("scripts").join("move-address.sh");
     format!(
@@ -119,7 +108,7 @@ fn notify_master_moves_the_address_and_a_late_one_does_not_take_it_back() {
     // r1 comes back and wins again before that script runs.
     lab.kill(1);
     lab.wait_until("r2 to become master", takeover, || {
-        state(&lab, 2).as_deref() == Some("MASTER")
+        lab.instance_state(2).as_deref() == Some("MASTER")
     });
     lab.start_text(1, &r1, &[]);
     lab.wait_until(

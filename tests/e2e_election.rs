@@ -238,17 +238,6 @@ fn best_surviving_agent_wins_after_each_crash() {
     );
 }
 
-fn state_of(lab: &Lab, router: u8) -> Option<String> {
-    let out = std::process::Command::new(KEEPVIP)
-        .arg("--run-dir")
-        .arg(lab.run_dir(router))
-        .args(["status", "--json"])
-        .output()
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    value["instances"][0]["state"].as_str().map(String::from)
-}
-
 /// keepalived's `vrrp_startup_delay`: the agent is up (status answers) but its instances stay
 /// in INIT, sending nothing and holding nothing, until the delay is over.
 #[test]
@@ -264,9 +253,9 @@ fn vrrp_startup_delay_holds_the_instances_back() {
     let started = Instant::now();
     lab.start_text(1, &text, &[]);
     lab.wait_until("the agent to answer status", delay, || {
-        state_of(&lab, 1).is_some()
+        lab.instance_state(1).is_some()
     });
-    let seen = state_of(&lab, 1);
+    let seen = lab.instance_state(1);
     if started.elapsed() < delay && (seen.as_deref() != Some("INIT") || lab.has_vip(1)) {
         lab.fail(&format!(
             "during the startup delay the instance is {seen:?}"
@@ -325,21 +314,21 @@ fn an_interface_that_appears_late_or_is_recreated_is_used() {
     lab.start_text(1, text, &[]);
     let settle = Duration::from_secs(5);
     lab.wait_until("VI_9 to wait in FAULT for vx0", settle, || {
-        state_of(&lab, 1).as_deref() == Some("FAULT")
+        lab.instance_state(1).as_deref() == Some("FAULT")
     });
     create();
     lab.wait_until("VI_9 to become master on the new vx0", settle, || {
-        state_of(&lab, 1).as_deref() == Some("MASTER") && vip_on_vx0()
+        lab.instance_state(1).as_deref() == Some("MASTER") && vip_on_vx0()
     });
     ip(&["link", "del", "vx0"]);
     lab.wait_until("VI_9 to go to FAULT when vx0 is deleted", settle, || {
-        state_of(&lab, 1).as_deref() == Some("FAULT")
+        lab.instance_state(1).as_deref() == Some("FAULT")
     });
     create();
     lab.wait_until(
         "VI_9 to be master again on the re-created vx0",
         settle,
-        || state_of(&lab, 1).as_deref() == Some("MASTER") && vip_on_vx0(),
+        || lab.instance_state(1).as_deref() == Some("MASTER") && vip_on_vx0(),
     );
     if lab.log_text(1).contains("dynamic_interfaces") {
         lab.fail("dynamic_interfaces should be accepted silently: keepvip always does this");
@@ -365,12 +354,12 @@ fn unicast_fault_no_peer_keeps_a_peerless_instance_in_fault() {
         || lab.only_holder_is(1),
     );
     lab.wait_until("r2 to be in FAULT", Duration::from_secs(3), || {
-        state_of(&lab, 2).as_deref() == Some("FAULT")
+        lab.instance_state(2).as_deref() == Some("FAULT")
     });
     lab.kill(1);
     lab.assert_stays(
         "r2 to stay in FAULT without a peer, holding nothing",
         election_deadline(&conf),
-        || state_of(&lab, 2).as_deref() == Some("FAULT") && !lab.has_vip(2),
+        || lab.instance_state(2).as_deref() == Some("FAULT") && !lab.has_vip(2),
     );
 }

@@ -47,12 +47,6 @@ fn status_json(lab: &Lab, router: u8) -> serde_json::Value {
     }
 }
 
-fn instance_state(lab: &Lab, router: u8) -> Option<String> {
-    let out = client(lab, router, &["status", "--json"]);
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    value["instances"][0]["state"].as_str().map(String::from)
-}
-
 /// Follows `keepvip events --json` of `router`; lines arrive on the channel.
 fn follow_events(lab: &Lab, router: u8) -> (Child, mpsc::Receiver<String>) {
     let run_dir = lab.run_dir(router);
@@ -128,8 +122,8 @@ fn status_events_and_metrics_follow_a_failover() {
         "r1 to be master and r2 backup, as status says",
         conf.master_down_interval() + Duration::from_secs(5),
         || {
-            instance_state(&lab, 1).as_deref() == Some("MASTER")
-                && instance_state(&lab, 2).as_deref() == Some("BACKUP")
+            lab.instance_state(1).as_deref() == Some("MASTER")
+                && lab.instance_state(2).as_deref() == Some("BACKUP")
         },
     );
 
@@ -332,7 +326,7 @@ fn reload_through_the_socket_reports_changes_and_errors() {
     lab.wait_until(
         "r1 to be master",
         conf.master_down_interval() + Duration::from_secs(5),
-        || instance_state(&lab, 1).as_deref() == Some("MASTER"),
+        || lab.instance_state(1).as_deref() == Some("MASTER"),
     );
     let path = lab.conf_path(1);
     let good = Conf::v3(150).render();
@@ -371,7 +365,7 @@ fn stuck_clients_neither_delay_adverts_nor_lock_out_for_long() {
     lab.wait_until(
         "r1 to be master",
         conf.master_down_interval() + Duration::from_secs(5),
-        || instance_state(&lab, 1).as_deref() == Some("MASTER"),
+        || lab.instance_state(1).as_deref() == Some("MASTER"),
     );
     let capture = lab.capture_vrrp();
     let socket = lab.run_dir(1).join("keepvip.sock");

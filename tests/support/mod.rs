@@ -329,6 +329,19 @@ impl Lab {
         self.dir().join("run").join(format!("r{router}"))
     }
 
+    /// The state of `router`'s first instance as `keepvip status --json` reports it (`None`
+    /// while the agent does not answer).
+    pub fn instance_state(&self, router: u8) -> Option<String> {
+        let out = Command::new(KEEPVIP)
+            .arg("--run-dir")
+            .arg(self.run_dir(router))
+            .args(["status", "--json"])
+            .output()
+            .ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        value["instances"][0]["state"].as_str().map(String::from)
+    }
+
     /// The configuration file of `router`'s latest agent.
     pub fn conf_path(&self, router: u8) -> PathBuf {
         let agents = self.agents.borrow();
