@@ -693,6 +693,14 @@ fn rfc3768_7_1_auth_type_not_ours_is_dropped() {
         multicast(Kind::V2),
         "authtype_mismatch",
     );
+    // IPsec AH (type 2) is known but never configured, so it never matches.
+    let ah = v2_auth(V2Auth::TYPE_AH, &[0; 8]);
+    assert_dropped(
+        v2_with_pass(),
+        &ah,
+        multicast(Kind::V2),
+        "authtype_mismatch",
+    );
 }
 
 #[test]
@@ -850,4 +858,47 @@ fn rfc9568_6_4_3_master_learns_the_interval_when_it_yields() {
         instance.poll_timeout(),
         Some(became + super::timers::master_down_interval(Version::V3, OUR_PRIORITY, Centis(250)))
     );
+}
+
+#[test]
+fn rfc9568_6_4_3_master_hearing_priority_0_reasserts_and_restarts_its_timer() {
+    let mut leaving = claim(Kind::V3v4);
+    leaving.priority = 0;
+    let payload = bytes(&leaving, PEER_V4, GROUP_V4);
+    let (mut instance, became) = master_of(config(Kind::V3v4), Instant::now());
+    let at = became + Duration::from_millis(300);
+    deliver(&mut instance, &payload, PEER_V4, GROUP_V4, 255, at);
+    assert_eq!(instance.state(), StateKind::Master);
+    let sent = drain(&mut instance);
+    assert!(
+        matches!(sent.as_slice(), [Action::Transmit(a)] if a.priority == OUR_PRIORITY),
+        "{sent:?}"
+    );
+    assert_eq!(instance.poll_timeout(), Some(at + Duration::from_secs(1)));
+    assert_eq!(instance.counters().pri_zero_rcvd, 1);
+}
+
+#[test]
+fn rfc9568_6_4_2_a_new_master_advertises_its_own_interval() {
+    // A v3 backup that learned a slower master's interval takes over with its own.
+    let now = Instant::now();
+    let mut instance = Instance::new(config(Kind::V3v4)).expect("valid");
+    instance.handle_startup(true, now);
+    let mut slow = claim(Kind::V3v4);
+    slow.priority = 200;
+    slow.interval = Centis(400);
+    let payload = bytes(&slow, PEER_V4, GROUP_V4);
+    deliver(&mut instance, &payload, PEER_V4, GROUP_V4, 255, now);
+    assert_eq!(instance.master_interval(), Centis(400));
+    let down = instance.poll_timeout().expect("a down timer");
+    drain(&mut instance);
+    instance.handle_timeout(down);
+    assert_eq!(instance.state(), StateKind::Master);
+    assert_eq!(instance.master_interval(), Centis(100));
+    let sent = drain(&mut instance);
+    assert!(
+        matches!(sent.first(), Some(Action::Transmit(a)) if a.interval == Centis(100)),
+        "{sent:?}"
+    );
+    assert_eq!(instance.poll_timeout(), Some(down + Duration::from_secs(1)));
 }
