@@ -901,6 +901,12 @@ impl Instance {
             self.counters.addr_list_err += 1;
             return false;
         }
+        // RFC 9568 section 5.2.5: a VRRPv3 advert carries at least one address. Unlike a list
+        // that merely differs from ours (counted, accepted below), no valid v3 router sends this.
+        if advert.version == Version::V3 && advert.addresses.is_empty() {
+            self.counters.addr_list_err += 1;
+            return false;
+        }
         if self.config.version == Version::V2 && !self.auth_ok(advert.auth.unwrap_or_default()) {
             return false;
         }

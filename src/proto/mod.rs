@@ -5,6 +5,8 @@ pub mod availability;
 mod counters;
 mod instance;
 #[cfg(test)]
+mod rfc;
+#[cfg(test)]
 mod scenarios;
 // The simulated LAN reads the clock once and panics on a broken setup: test code only.
 #[cfg(test)]
