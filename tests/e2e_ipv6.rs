@@ -243,4 +243,25 @@ fn a_flood_of_bad_packets_changes_nothing() {
             "r2 did not count the junk it dropped: {counters:?}"
         ));
     }
+    // The junk no instance can be charged with is counted by the agent, by reason.
+    let out = std::process::Command::new(KEEPVIP)
+        .arg("--run-dir")
+        .arg(lab.run_dir(2))
+        .args(["status", "--json"])
+        .output()
+        .expect("keepvip status runs");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let agent_dropped = |reason: &str| {
+        status["agent"]["dropped"]
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["name"] == reason))
+            .and_then(|c| c["value"].as_u64())
+            .unwrap_or(0)
+    };
+    if agent_dropped("unknown_vrid") < 100 || agent_dropped("too_short") < 100 {
+        lab.fail(&format!(
+            "r2's agent did not count the unattributable junk: {}",
+            status["agent"]
+        ));
+    }
 }

@@ -142,6 +142,10 @@ fn snapshot() -> Snapshot {
             now: 1_796_310_245.0,
             reloads: 2,
             reload_failures: 1,
+            dropped: vec![Counter {
+                name: "unknown_vrid".into(),
+                value: 3,
+            }],
         },
         instances: vec![
             instance("VI_1", "MASTER", 2, true),

@@ -247,6 +247,17 @@ struct Daemon {
     startup_at: Option<Instant>,
     /// `notify_fifo` / `vrrp_notify_fifo`, open.
     fifos: Vec<fifos::OpenFifo>,
+    /// Packets no instance could be charged with.
+    dropped: UnattributedDrops,
+}
+
+/// VRRP packets dropped before an instance was found for them.
+#[derive(Default)]
+struct UnattributedDrops {
+    truncated: u64,
+    ip_header: u64,
+    too_short: u64,
+    unknown_vrid: u64,
 }
 
 impl Daemon {
@@ -317,6 +328,7 @@ impl Daemon {
             dump_writers: dumps::Writers::default(),
             startup_at: None,
             fifos: Vec::new(),
+            dropped: UnattributedDrops::default(),
         })
     }
 

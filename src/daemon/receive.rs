@@ -32,6 +32,7 @@ impl Daemon {
                 }
             };
             if received.truncated {
+                self.dropped.truncated += 1;
                 trace!("dropped a truncated packet from {}", received.src);
                 continue;
             }
@@ -42,6 +43,7 @@ impl Daemon {
                 Family::V4 => match Ipv4Header::parse(datagram) {
                     Ok(header) => header.payload(datagram),
                     Err(e) => {
+                        self.dropped.ip_header += 1;
                         trace!("dropped a packet from {}: {e}", received.src);
                         continue;
                     }
@@ -49,10 +51,12 @@ impl Daemon {
                 Family::V6 => datagram,
             };
             let Some((_version, vrid)) = Advert::peek_version_vrid(payload) else {
+                self.dropped.too_short += 1;
                 trace!("dropped a runt packet from {}", received.src);
                 continue;
             };
             let Some(idx) = self.instance_for(ifindex, family, vrid) else {
+                self.dropped.unknown_vrid += 1;
                 trace!(
                     "advert for VRID {vrid} from {} on {}: no instance of ours",
                     received.src,

@@ -62,6 +62,18 @@ impl Daemon {
                 now: clock.unix,
                 reloads: self.reloads,
                 reload_failures: self.reload_failures,
+                dropped: [
+                    ("truncated", self.dropped.truncated),
+                    ("ip_header", self.dropped.ip_header),
+                    ("too_short", self.dropped.too_short),
+                    ("unknown_vrid", self.dropped.unknown_vrid),
+                ]
+                .into_iter()
+                .map(|(name, value)| Counter {
+                    name: name.into(),
+                    value,
+                })
+                .collect(),
             },
             instances: (0..self.instances.len())
                 .filter(|&idx| only.is_none_or(|name| self.instances[idx].spec.name == name))

@@ -179,6 +179,18 @@ pub fn render(snapshot: &Snapshot) -> String {
     );
     let _ = writeln!(
         out,
+        "# HELP keepvip_dropped_packets_total VRRP packets dropped before reaching an instance, \
+         by reason.\n# TYPE keepvip_dropped_packets_total counter"
+    );
+    for counter in &agent.dropped {
+        let _ = writeln!(
+            out,
+            "keepvip_dropped_packets_total{{reason=\"{}\"}} {}",
+            counter.name, counter.value
+        );
+    }
+    let _ = writeln!(
+        out,
         "# HELP keepvip_instances Configured VRRP instances.\n# TYPE keepvip_instances gauge\n\
          keepvip_instances {}",
         snapshot.instances.len()

@@ -31,6 +31,10 @@ pub struct Agent {
     /// Configuration reloads applied and refused since start.
     pub reloads: u64,
     pub reload_failures: u64,
+    /// Packets dropped before they reached an instance, by reason (`truncated`, `ip_header`,
+    /// `too_short`, `unknown_vrid`); the instances' own counters hold the rest.
+    #[serde(default)]
+    pub dropped: Vec<Counter>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
