@@ -33,6 +33,7 @@ fn config(index: usize, priority: u8, host: u8) -> InstanceConfig {
         ))],
         lower_prio_no_advert: false,
         higher_prio_send_advert: false,
+        down_timer_adverts: 3,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
         unicast: None,

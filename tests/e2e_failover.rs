@@ -260,3 +260,28 @@ fn link_down_faults_the_master_and_link_up_recovers() {
         ));
     }
 }
+
+/// keepalived's `down_timer_adverts`: with 10 the backup waits ten advert intervals (plus its
+/// skew) after the master's last advert, not three.
+#[test]
+fn down_timer_adverts_stretches_the_takeover() {
+    let lab = Lab::new(2);
+    let master = Conf::v3(200).line("down_timer_adverts 10");
+    let backup = Conf::v3(100).line("down_timer_adverts 10");
+    master_and_backup(&lab, &master, &backup);
+    let killed = lab.kill(1);
+    lab.wait_until(
+        "r2 to take the VIP after r1 was killed",
+        backup.advert_interval() * 10 + Duration::from_secs(4),
+        || lab.has_vip(2),
+    );
+    let took = killed.elapsed();
+    // From the kill (r1's last advert was at most one interval before it).
+    let least = backup.advert_interval() * 9 + backup.skew_time();
+    if took < least {
+        lab.fail(&format!(
+            "r2 took over {took:?} after the kill: sooner than 10 missed adverts allow ({least:?})"
+        ));
+    }
+    eprintln!("down_timer_adverts 10: r2 took over {took:?} after the kill");
+}

@@ -133,6 +133,7 @@ struct Draft {
     unicast_fault_no_peer: Option<Span>,
     no_peer_fault: bool,
     notify_deleted: Option<Option<NotifyScript>>,
+    down_timer_adverts: Option<u8>,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -180,6 +181,7 @@ impl Draft {
             unicast_fault_no_peer: None,
             no_peer_fault: false,
             notify_deleted: None,
+            down_timer_adverts: None,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -773,6 +775,15 @@ impl Builder<'_> {
                     }
                 }
             }
+            "vrrp_down_timer_adverts" => {
+                if self.simple(st, ctx, 1..=1, "vrrp_down_timer_adverts 1-100") {
+                    let expected =
+                        "1-100 (adverts missed before the master is down; 3 in the RFCs)";
+                    if let Some(n) = self.uint(st, ctx, 1..=100, expected) {
+                        self.global.down_timer_adverts = u8::try_from(n).unwrap_or(3);
+                    }
+                }
+            }
             "vrrp_startup_delay" => {
                 if self.simple(st, ctx, 1..=1, "vrrp_startup_delay SECONDS") {
                     let expected = format!("seconds 0-{MAX_STARTUP_DELAY_SECS}");
@@ -1310,6 +1321,15 @@ impl Builder<'_> {
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
             "notify_master_rx_lower_pri" => d.notify.master_rx_lower_pri = self.notify(st, ctx),
+            "down_timer_adverts" => {
+                if self.simple(st, ctx, 1..=1, "down_timer_adverts 1-100") {
+                    let expected =
+                        "1-100 (adverts missed before the master is down; 3 in the RFCs)";
+                    if let Some(n) = self.uint(st, ctx, 1..=100, expected) {
+                        d.down_timer_adverts = u8::try_from(n).ok();
+                    }
+                }
+            }
             "notify_deleted" => {
                 if st.args.is_empty() {
                     if self.no_block(st, ctx) {
@@ -1938,6 +1958,7 @@ impl Builder<'_> {
                 .higher_prio_send_advert
                 .unwrap_or(global.higher_prio_send_advert),
             v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
+            down_timer_adverts: d.down_timer_adverts.unwrap_or(global.down_timer_adverts),
             notify: d.notify,
             notify_priority_changes: d
                 .notify_priority_changes

@@ -82,6 +82,8 @@ pub struct GlobalDefs {
     pub notify_priority_changes: bool,
     /// `fifo_write_vrrp_states_on_reload`: after a reload, write every state to the FIFOs.
     pub fifo_states_on_reload: bool,
+    /// `vrrp_down_timer_adverts 1..100`: the instances' default `down_timer_adverts`, 3.
+    pub down_timer_adverts: u8,
 }
 
 /// `notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) and its `*_script`.
@@ -154,6 +156,7 @@ impl Default for GlobalDefs {
             fifos: Vec::new(),
             notify_priority_changes: false,
             fifo_states_on_reload: false,
+            down_timer_adverts: 3,
         }
     }
 }
@@ -264,6 +267,8 @@ pub struct Instance {
     pub higher_prio_send_advert: bool,
     /// `v3_checksum_as_v2 [BOOL]`, defaulting to `global_defs`.
     pub v3_checksum_as_v2: bool,
+    /// `down_timer_adverts 1..100`, defaulting to `global_defs vrrp_down_timer_adverts` (3).
+    pub down_timer_adverts: u8,
     pub notify: Notify,
     /// `notify_priority_changes [BOOL]`, defaulting to `global_defs
     /// vrrp_notify_priority_changes`: FIFO lines when the effective priority changes.

@@ -1851,3 +1851,23 @@ fn notify_deleted_with_or_without_a_script() {
     );
     assert_eq!(only(&instance_with("")).notify_deleted, None);
 }
+
+#[test]
+fn down_timer_adverts_global_and_per_instance() {
+    let adverts = |global: &str, local: &str| {
+        let text = format!("global_defs {{\n{global}\n}}\n{}", instance_with(local));
+        let (config, diags) = run(&text);
+        assert_eq!(diags, Vec::<String>::new());
+        config.unwrap().instances[0].down_timer_adverts
+    };
+    assert_eq!(adverts("", ""), 3);
+    assert_eq!(adverts("  vrrp_down_timer_adverts 5", ""), 5);
+    assert_eq!(
+        adverts("  vrrp_down_timer_adverts 5", "  down_timer_adverts 10"),
+        10
+    );
+    assert_eq!(
+        errors(&instance_with("  down_timer_adverts 0")),
+        vec!["/k.conf:4:22: error: vrrp_instance VI_1 > down_timer_adverts: 0 is out of range: expected 1-100 (adverts missed before the master is down; 3 in the RFCs)"]
+    );
+}

@@ -269,7 +269,8 @@ impl Daemon {
                     advert_interval: status.advert_interval,
                     master_advert_interval: master
                         .map_or(status.advert_interval, |m| m.advert_interval),
-                    master_down_interval_us: crate::proto::timers::master_down_interval(
+                    master_down_interval_us: crate::proto::timers::master_down_interval_n(
+                        spec.down_timer_adverts,
                         spec.version,
                         instance.effective_priority(),
                         instance.master_interval(),
@@ -277,6 +278,7 @@ impl Daemon {
                     .as_micros()
                     .try_into()
                     .unwrap_or(u64::MAX),
+                    down_timer_adverts: spec.down_timer_adverts,
                     // keepvip does not filter traffic to the VIPs (no_accept is not enforced).
                     accept: true,
                     preempt: spec.preempt,

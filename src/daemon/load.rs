@@ -209,6 +209,7 @@ fn instance_spec(
         mcast_src_ip: instance.mcast_src_ip,
         lower_prio_no_advert: instance.lower_prio_no_advert,
         higher_prio_send_advert: instance.higher_prio_send_advert,
+        down_timer_adverts: instance.down_timer_adverts,
         announce: AnnounceSchedule {
             master_delay: second_burst,
             master_repeat: garp.master_repeat,
@@ -225,6 +226,7 @@ fn instance_spec(
             None => Some(InstanceSpec::default_vip_lease(
                 instance.version,
                 instance.advert_interval,
+                instance.down_timer_adverts,
             )),
         },
         scripts,

@@ -86,6 +86,8 @@ pub struct InstanceSpec {
     pub mcast_src_ip: Option<IpAddr>,
     pub lower_prio_no_advert: bool,
     pub higher_prio_send_advert: bool,
+    /// `down_timer_adverts` (3 unless configured).
+    pub down_timer_adverts: u8,
     pub announce: AnnounceSchedule,
     pub auth: V2Auth,
     /// What we send for v3 over IPv4 (`v3_checksum_as_v2` selects [`Checksum::Plain`]).
@@ -161,6 +163,7 @@ impl InstanceSpec {
             vips: self.vips.iter().map(|v| v.addr).collect(),
             lower_prio_no_advert: self.lower_prio_no_advert,
             higher_prio_send_advert: self.higher_prio_send_advert,
+            down_timer_adverts: self.down_timer_adverts,
             announce: self.announce,
             auth: self.auth,
             unicast: self.unicast.clone(),
@@ -170,8 +173,8 @@ impl InstanceSpec {
     /// The lease keepvip picks when `vip_lease` is not set: the longest Master_Down_Interval any
     /// backup can have (priority 1) rounded up to whole seconds, plus 2 s for the kernel's
     /// one-second lifetime granularity and a late renewal.
-    pub fn default_vip_lease(version: Version, interval: Centis) -> Duration {
-        let mdi = timers::master_down_interval(version, 1, interval);
+    pub fn default_vip_lease(version: Version, interval: Centis, down_adverts: u8) -> Duration {
+        let mdi = timers::master_down_interval_n(down_adverts, version, 1, interval);
         let whole = mdi.as_secs() + u64::from(mdi.subsec_nanos() > 0);
         Duration::from_secs(whole + 2)
     }
@@ -231,12 +234,12 @@ mod tests {
     fn default_lease_covers_any_backup_down_interval() {
         // v3 100 ms: MDI at priority 1 is 0.3996 s -> 1 s + 2 s.
         assert_eq!(
-            InstanceSpec::default_vip_lease(Version::V3, Centis(10)),
+            InstanceSpec::default_vip_lease(Version::V3, Centis(10), 3),
             Duration::from_secs(3)
         );
         // v2 1 s: 3 + 255/256 s -> 4 s + 2 s.
         assert_eq!(
-            InstanceSpec::default_vip_lease(Version::V2, Centis(100)),
+            InstanceSpec::default_vip_lease(Version::V2, Centis(100), 3),
             Duration::from_secs(6)
         );
     }

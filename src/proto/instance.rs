@@ -10,7 +10,7 @@ use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
 use super::availability::Availability;
 use super::counters::Counters;
-use super::timers::{deadline, initial_master_wait, master_down_interval, skew_time, MAX_DELAY};
+use super::timers::{deadline, initial_master_wait, master_down_interval_n, skew_time, MAX_DELAY};
 use super::track::Verdict;
 use super::unicast::{Unicast, UnicastDrop};
 
@@ -82,6 +82,9 @@ pub struct InstanceConfig {
     /// keepalived's `higher_prio_send_advert`: a master that yields to a better router first
     /// sends one advert at its own (lower) priority. Off by default, as in keepalived.
     pub higher_prio_send_advert: bool,
+    /// keepalived's `down_timer_adverts` (1..=100): adverts missed before the master is down;
+    /// 3 as the RFCs say unless configured.
+    pub down_timer_adverts: u8,
     pub announce: AnnounceSchedule,
     /// v2 authentication sent and required (type 0 = none).
     pub auth: V2Auth,
@@ -109,6 +112,9 @@ impl InstanceConfig {
         }
         if self.priority == 0 {
             return fail("priority must be 1..=255".into());
+        }
+        if !(1..=100).contains(&self.down_timer_adverts) {
+            return fail("down_timer_adverts must be 1..=100".into());
         }
         let interval_ok = match self.version {
             Version::V2 => {
@@ -609,8 +615,9 @@ impl Instance {
         } = self.state
         {
             let (version, interval) = (self.config.version, self.master_interval);
-            let old = master_down_interval(version, previous, interval);
-            let new = master_down_interval(version, self.effective_priority, interval);
+            let adverts = self.config.down_timer_adverts;
+            let old = master_down_interval_n(adverts, version, previous, interval);
+            let new = master_down_interval_n(adverts, version, self.effective_priority, interval);
             let moved = if new >= old {
                 master_down_at.checked_add(new - old)
             } else {
@@ -1026,11 +1033,7 @@ impl Instance {
             if self.config.version == Version::V3 {
                 self.master_interval = advert.interval;
             }
-            let down = master_down_interval(
-                self.config.version,
-                self.effective_priority,
-                self.master_interval,
-            );
+            let down = self.down_interval();
             self.state = State::Backup {
                 master_down_at: deadline(now, down),
                 preempt_at,
@@ -1207,11 +1210,7 @@ impl Instance {
         {
             initial_master_wait(self.config.version, self.master_interval)
         } else {
-            master_down_interval(
-                self.config.version,
-                self.effective_priority,
-                self.master_interval,
-            )
+            self.down_interval()
         };
         self.state = State::Backup {
             master_down_at: deadline(now, wait),
@@ -1267,15 +1266,22 @@ impl Instance {
         self.notify(Some(StateKind::Master), previous, reason, now);
     }
 
+    /// Master_Down_Interval at our priority and the master's interval, with
+    /// `down_timer_adverts` adverts.
+    fn down_interval(&self) -> Duration {
+        master_down_interval_n(
+            self.config.down_timer_adverts,
+            self.config.version,
+            self.effective_priority,
+            self.master_interval,
+        )
+    }
+
     fn release_master(&mut self, reason: Reason, now: Instant) {
         self.counters.release_master += 1;
         self.actions
             .push_back(Action::RemoveVips(self.config.vips.clone()));
-        let down = master_down_interval(
-            self.config.version,
-            self.effective_priority,
-            self.master_interval,
-        );
+        let down = self.down_interval();
         self.state = State::Backup {
             master_down_at: deadline(now, down),
             preempt_at: None,
@@ -1340,6 +1346,7 @@ impl Instance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::timers::master_down_interval;
     use std::net::Ipv4Addr;
 
     fn config(priority: u8) -> InstanceConfig {
@@ -1356,6 +1363,7 @@ mod tests {
             vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
+            down_timer_adverts: 3,
             announce: AnnounceSchedule::default(),
             auth: V2Auth::NONE,
             unicast: None,
@@ -1751,6 +1759,27 @@ mod tests {
                 (Duration::from_secs(5), 5),
             ]
         );
+    }
+
+    /// keepalived's `down_timer_adverts`: the master is down after that many missed adverts.
+    #[test]
+    fn down_timer_adverts_sets_the_master_down_interval() {
+        let now = Instant::now();
+        for adverts in [1u8, 3, 10] {
+            let mut cfg = config(100);
+            cfg.down_timer_adverts = adverts;
+            let mut instance = Instance::new(cfg).unwrap();
+            instance.handle_startup(true, now);
+            let heard = now + Duration::from_secs(1);
+            receive(&mut instance, &advert(200), 255, heard);
+            actions(&mut instance);
+            let want = Centis(100).as_duration() * u32::from(adverts)
+                + skew_time(Version::V3, 100, Centis(100));
+            assert_eq!(instance.poll_timeout(), Some(heard + want), "{adverts}");
+        }
+        let mut cfg = config(100);
+        cfg.down_timer_adverts = 0;
+        assert!(Instance::new(cfg).is_err());
     }
 
     #[test]
@@ -2448,6 +2477,7 @@ mod extreme_times {
             vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
             lower_prio_no_advert: priority % 2 == 0,
             higher_prio_send_advert: priority % 3 == 0,
+            down_timer_adverts: 3,
             announce: AnnounceSchedule {
                 master_delay: delays[1],
                 master_repeat: 3,

@@ -90,6 +90,7 @@ fn config(kind: Kind) -> InstanceConfig {
         vips: kind.addresses().to_ip_addrs(),
         lower_prio_no_advert: false,
         higher_prio_send_advert: false,
+        down_timer_adverts: 3,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
         unicast: None,

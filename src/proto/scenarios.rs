@@ -28,6 +28,7 @@ fn router(index: u8, priority: u8, version: Version, interval: Centis) -> Instan
         vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
         lower_prio_no_advert: false,
         higher_prio_send_advert: false,
+        down_timer_adverts: 3,
         announce: AnnounceSchedule::default(),
         auth: V2Auth::NONE,
         unicast: None,

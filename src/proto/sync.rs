@@ -166,6 +166,7 @@ mod tests {
             vips: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, vrid))],
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
+            down_timer_adverts: 3,
             announce: AnnounceSchedule::default(),
             auth: V2Auth::NONE,
             unicast: None,

@@ -23,7 +23,19 @@ pub fn skew_time(version: Version, priority: u8, master_interval: Centis) -> Dur
 
 /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
 pub fn master_down_interval(version: Version, priority: u8, master_interval: Centis) -> Duration {
-    master_interval.as_duration() * 3 + skew_time(version, priority, master_interval)
+    master_down_interval_n(3, version, priority, master_interval)
+}
+
+/// keepalived's `down_timer_adverts`: `adverts` × Master_Adver_Interval + Skew_Time (3 in the
+/// RFCs; every router of the virtual router must use the same).
+pub fn master_down_interval_n(
+    adverts: u8,
+    version: Version,
+    priority: u8,
+    master_interval: Centis,
+) -> Duration {
+    master_interval.as_duration() * u32::from(adverts)
+        + skew_time(version, priority, master_interval)
 }
 
 /// keepalived's shortcut for an instance configured `state MASTER` (not the owner): it starts as

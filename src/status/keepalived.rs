@@ -51,6 +51,8 @@ pub struct DumpInstance {
     pub advert_interval: f64,
     pub master_advert_interval: f64,
     pub master_down_interval_us: u64,
+    /// `down_timer_adverts`.
+    pub down_timer_adverts: u8,
     pub accept: bool,
     pub preempt: bool,
     /// Seconds.
@@ -227,6 +229,7 @@ pub fn data(dump: &Dump) -> String {
             "   Gratuitous ARP lower priority repeat = {}",
             g.lower_prio_repeat
         );
+        let _ = writeln!(out, "   Down timer adverts = {}", i.down_timer_adverts);
         let _ = writeln!(
             out,
             "   Send advert after receive lower priority advert = {}",
