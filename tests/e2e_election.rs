@@ -363,3 +363,41 @@ fn unicast_fault_no_peer_keeps_a_peerless_instance_in_fault() {
         || lab.instance_state(2).as_deref() == Some("FAULT") && !lab.has_vip(2),
     );
 }
+
+/// keepalived's `vrrp_mcast_group4`: routers on 224.0.0.19 elect among themselves and neither
+/// hear nor are heard by a router on the default group (a better one there changes nothing).
+#[test]
+fn vrrp_mcast_group4_separates_the_elections() {
+    let lab = Lab::new(3);
+    let on_group = |priority: u8| {
+        Conf::v3(priority).render().replacen(
+            "global_defs {\n",
+            "global_defs {\n    vrrp_mcast_group4 224.0.0.19\n",
+            1,
+        )
+    };
+    let conf = Conf::v3(200);
+    lab.start_text(1, &on_group(200), &[]);
+    lab.start_text(2, &on_group(100), &[]);
+    lab.start(3, &Conf::v3(250));
+    lab.wait_stable(
+        "r1 master and r2 backup on 224.0.0.19, r3 master alone on 224.0.0.18",
+        election_deadline(&conf),
+        STABLE,
+        || {
+            lab.instance_state(1).as_deref() == Some("MASTER")
+                && lab.instance_state(2).as_deref() == Some("BACKUP")
+                && lab.instance_state(3).as_deref() == Some("MASTER")
+        },
+    );
+    let status = std::process::Command::new(KEEPVIP)
+        .arg("--run-dir")
+        .arg(lab.run_dir(2))
+        .args(["status", "--json"])
+        .output()
+        .expect("keepvip status");
+    let value: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+    if value["instances"][0]["master"]["address"] != router_ip(1) {
+        lab.fail(&format!("r2 does not follow r1 on 224.0.0.19: {value}"));
+    }
+}

@@ -775,6 +775,33 @@ impl Builder<'_> {
                     }
                 }
             }
+            "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+                let v4 = st.keyword.text == "vrrp_mcast_group4";
+                let usage = if v4 {
+                    "vrrp_mcast_group4 224.0.0.0/4 ADDRESS"
+                } else {
+                    "vrrp_mcast_group6 ff00::/8 ADDRESS"
+                };
+                if self.simple(st, ctx, 1..=1, usage) {
+                    let text = first_arg(st);
+                    match (text.parse::<std::net::IpAddr>(), v4) {
+                        (Ok(std::net::IpAddr::V4(a)), true) if a.is_multicast() => {
+                            self.global.mcast_group4 = a
+                        }
+                        (Ok(std::net::IpAddr::V6(a)), false) if a.is_multicast() => {
+                            self.global.mcast_group6 = a
+                        }
+                        _ => self.err(
+                            first_arg_span(st),
+                            ctx,
+                            format!(
+                                "'{text}' is not an {} multicast address",
+                                if v4 { "IPv4" } else { "IPv6" }
+                            ),
+                        ),
+                    }
+                }
+            }
             "vrrp_down_timer_adverts" => {
                 if self.simple(st, ctx, 1..=1, "vrrp_down_timer_adverts 1-100") {
                     let expected =

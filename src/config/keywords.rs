@@ -124,6 +124,8 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("vrrp_min_garp"),
     imp("vrrp_startup_delay"),
     imp("vrrp_down_timer_adverts"),
+    imp("vrrp_mcast_group4"),
+    imp("vrrp_mcast_group6"),
     imp("dynamic_interfaces"),
     imp("notify_fifo"),
     imp("notify_fifo_script"),
@@ -132,8 +134,6 @@ pub const GLOBAL_DEFS: &[Keyword] = &[
     imp("vrrp_notify_priority_changes"),
     imp("fifo_write_vrrp_states_on_reload"),
     // Change VRRP behaviour: errors until implemented.
-    no("vrrp_mcast_group4"),
-    no("vrrp_mcast_group6"),
     no("vrrp_garp_extra_if"),
     no("vrrp_iptables"),
     no("vrrp_ipsets"),

@@ -84,6 +84,10 @@ pub struct GlobalDefs {
     pub fifo_states_on_reload: bool,
     /// `vrrp_down_timer_adverts 1..100`: the instances' default `down_timer_adverts`, 3.
     pub down_timer_adverts: u8,
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the groups adverts go to and are heard on
+    /// (default 224.0.0.18 and ff02::12).
+    pub mcast_group4: std::net::Ipv4Addr,
+    pub mcast_group6: std::net::Ipv6Addr,
 }
 
 /// `notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) and its `*_script`.
@@ -157,6 +161,8 @@ impl Default for GlobalDefs {
             notify_priority_changes: false,
             fifo_states_on_reload: false,
             down_timer_adverts: 3,
+            mcast_group4: crate::wire::MCAST_V4,
+            mcast_group6: crate::wire::MCAST_V6,
         }
     }
 }

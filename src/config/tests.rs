@@ -1871,3 +1871,22 @@ fn down_timer_adverts_global_and_per_instance() {
         vec!["/k.conf:4:22: error: vrrp_instance VI_1 > down_timer_adverts: 0 is out of range: expected 1-100 (adverts missed before the master is down; 3 in the RFCs)"]
     );
 }
+
+#[test]
+fn vrrp_mcast_groups() {
+    let (config, diags) = run(&format!(
+        "global_defs {{\n  vrrp_mcast_group4 224.0.0.19\n  vrrp_mcast_group6 ff02::13\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(diags, Vec::<String>::new());
+    let g = config.unwrap().global;
+    assert_eq!(g.mcast_group4.to_string(), "224.0.0.19");
+    assert_eq!(g.mcast_group6.to_string(), "ff02::13");
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n  vrrp_mcast_group4 192.0.2.1\n}}\n{}",
+            instance_with("")
+        )),
+        vec!["/k.conf:2:21: error: global_defs > vrrp_mcast_group4: '192.0.2.1' is not an IPv4 multicast address"]
+    );
+}

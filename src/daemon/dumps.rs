@@ -125,8 +125,8 @@ fn global_lines(global: &GlobalDefs) -> Vec<(String, String)> {
             "Router ID",
             global.router_id.clone().unwrap_or_else(|| "(unset)".into()),
         ),
-        ("VRRP IPv4 mcast group", wire::MCAST_V4.to_string()),
-        ("VRRP IPv6 mcast group", wire::MCAST_V6.to_string()),
+        ("VRRP IPv4 mcast group", global.mcast_group4.to_string()),
+        ("VRRP IPv6 mcast group", global.mcast_group6.to_string()),
         ("Gratuitous ARP delay", secs(g.master_delay)),
         ("Gratuitous ARP repeat", g.master_repeat.to_string()),
         ("Gratuitous ARP refresh timer", secs(g.master_refresh)),
@@ -247,10 +247,9 @@ impl Daemon {
                                 .map(|p| p.address.to_string())
                                 .collect(),
                         ),
-                        None => Destination::Multicast(match spec.family() {
-                            wire::Family::V4 => wire::MCAST_V4.to_string(),
-                            wire::Family::V6 => wire::MCAST_V6.to_string(),
-                        }),
+                        None => {
+                            Destination::Multicast(self.multicast_group(spec.family()).to_string())
+                        }
                     },
                     garp: ka::Garp {
                         delay: whole_seconds(a.master_delay),

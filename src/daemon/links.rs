@@ -266,6 +266,14 @@ impl Daemon {
             .map(|a| a.addr)
     }
 
+    /// The group multicast adverts go to: `vrrp_mcast_group4` / `vrrp_mcast_group6`, or VRRP's.
+    pub(super) fn multicast_group(&self, family: Family) -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::V4(self.global.mcast_group4),
+            Family::V6 => IpAddr::V6(self.global.mcast_group6),
+        }
+    }
+
     pub(super) fn ensure_socket(&mut self, ifindex: u32, ifname: &str, family: Family) -> bool {
         if self
             .sockets
@@ -275,7 +283,8 @@ impl Daemon {
         {
             return true;
         }
-        let mut socket = match VrrpSocket::open(ifindex, ifname, family, None) {
+        let group = self.multicast_group(family);
+        let mut socket = match VrrpSocket::open_with_group(ifindex, ifname, family, None, group) {
             Ok(socket) => socket,
             Err(e) => {
                 error!("cannot open the {family} VRRP socket on {ifname}: {e}");

@@ -46,7 +46,7 @@ use crate::io::timer::DeadlineTimer;
 use crate::io::vrrp_socket::VrrpSocket;
 use crate::proto::{Action, Instance, Notification, Received, StateKind};
 use crate::script::{self, NotifySettings, ScriptEvent, ScriptRunner};
-use crate::wire::{self, Advert, Family, Ipv4Header, MCAST_V4, MCAST_V6};
+use crate::wire::{self, Advert, Family, Ipv4Header};
 
 use announce_queue::AnnounceQueue;
 pub use load::{check_config, load_specs, load_specs_with, Loaded};

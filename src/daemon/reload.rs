@@ -71,6 +71,18 @@ impl Daemon {
             fifos,
             ..
         } = loaded;
+        let mut global = global;
+        if (global.mcast_group4, global.mcast_group6)
+            != (self.global.mcast_group4, self.global.mcast_group6)
+        {
+            // The open sockets joined the old groups: all instances must keep one group.
+            warn!(
+                "vrrp_mcast_group4 / vrrp_mcast_group6 changed: they take effect at the next \
+                 restart"
+            );
+            global.mcast_group4 = self.global.mcast_group4;
+            global.mcast_group6 = self.global.mcast_group6;
+        }
         self.global = global;
         self.configure_fifos(fifos, now);
         if process != self.process {

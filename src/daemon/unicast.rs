@@ -20,10 +20,9 @@ impl Daemon {
         idx: usize,
     ) -> impl Iterator<Item = (IpAddr, Option<u8>)> + '_ {
         let spec = &self.instances[idx].spec;
-        let group = match (&spec.unicast, spec.family()) {
-            (Some(_), _) => None,
-            (None, Family::V4) => Some((IpAddr::V4(MCAST_V4), None)),
-            (None, Family::V6) => Some((IpAddr::V6(MCAST_V6), None)),
+        let group = match &spec.unicast {
+            Some(_) => None,
+            None => Some((self.multicast_group(spec.family()), None)),
         };
         let peers = spec
             .unicast

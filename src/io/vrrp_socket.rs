@@ -78,6 +78,8 @@ pub struct VrrpSocket {
     ifindex: u32,
     family: Family,
     default_src: Option<IpAddr>,
+    /// The multicast group joined (VRRP's, unless configured otherwise).
+    group: IpAddr,
 }
 
 impl VrrpSocket {
@@ -90,8 +92,32 @@ impl VrrpSocket {
         family: Family,
         src: Option<IpAddr>,
     ) -> io::Result<Self> {
+        let group = match family {
+            Family::V4 => IpAddr::V4(MCAST_V4),
+            Family::V6 => IpAddr::V6(MCAST_V6),
+        };
+        Self::open_with_group(ifindex, ifname, family, src, group)
+    }
+
+    /// [`open`](Self::open) with another multicast group than VRRP's own
+    /// (keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6`): joined, sent to, and the only
+    /// group heard.
+    pub fn open_with_group(
+        ifindex: u32,
+        ifname: &str,
+        family: Family,
+        src: Option<IpAddr>,
+        group: IpAddr,
+    ) -> io::Result<Self> {
         if let Some(src) = src {
             check_family(family, &src, "source")?;
+        }
+        check_family(family, &group, "multicast group")?;
+        if !group.is_multicast() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{group} is not a multicast group"),
+            ));
         }
         let actual = nix::net::if_::if_nametoindex(ifname).map_err(|e| {
             io::Error::new(
@@ -122,7 +148,9 @@ impl VrrpSocket {
         match family {
             Family::V4 => {
                 socket.set_multicast_all_v4(false)?;
-                socket.join_multicast_v4_n(&MCAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
+                if let IpAddr::V4(group) = group {
+                    socket.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
+                }
                 socket.set_multicast_ttl_v4(u32::from(VRRP_TTL))?;
                 socket.set_ttl_v4(u32::from(VRRP_TTL))?;
                 socket.set_multicast_loop_v4(false)?;
@@ -132,7 +160,9 @@ impl VrrpSocket {
             }
             Family::V6 => {
                 socket.set_multicast_all_v6(false)?;
-                socket.join_multicast_v6(&MCAST_V6, ifindex)?;
+                if let IpAddr::V6(group) = group {
+                    socket.join_multicast_v6(&group, ifindex)?;
+                }
                 socket.set_multicast_if_v6(ifindex)?;
                 socket.set_multicast_hops_v6(u32::from(VRRP_TTL))?;
                 socket.set_unicast_hops_v6(u32::from(VRRP_TTL))?;
@@ -147,6 +177,7 @@ impl VrrpSocket {
             ifindex,
             family,
             default_src: src,
+            group,
         };
         this.discard_queued()?;
         Ok(this)
@@ -160,12 +191,9 @@ impl VrrpSocket {
         self.family
     }
 
-    /// The VRRP multicast group of this socket's family.
-    fn group(&self) -> IpAddr {
-        match self.family {
-            Family::V4 => IpAddr::V4(MCAST_V4),
-            Family::V6 => IpAddr::V6(MCAST_V6),
-        }
+    /// The multicast group of this socket.
+    pub fn group(&self) -> IpAddr {
+        self.group
     }
 
     /// Sends `payload` (a VRRP message, checksum included) to `dst` from the source given at
