@@ -532,3 +532,36 @@ fn mixed_group_of_three_elects_the_best_survivor() {
     group.wait_master(1, &best, "r1 came back with the best priority");
     group.assert_sole_master(1, 200, best.advert_interval() * 5);
 }
+
+/// `vrrp_mcast_group4` on both sides: keepvip and keepalived 2.2.7 elect on 224.0.0.19, with
+/// keepalived as backup following keepvip (and taking over when keepvip stops).
+#[test]
+fn keepvip_and_keepalived_share_a_configured_multicast_group() {
+    let lab = Lab::new(2);
+    let conf = |priority: u8| {
+        Conf::v3(priority).render().replacen(
+            "global_defs {\n",
+            "global_defs {\n    vrrp_mcast_group4 224.0.0.19\n",
+            1,
+        )
+    };
+    let high = Conf::v3(200);
+    lab.start_text(1, &conf(200), &[]);
+    lab.wait_until("keepvip to hold the VIP", deadline(&high), || {
+        lab.only_holder_is(1)
+    });
+    let keepalived = lab.keepalived(2);
+    keepalived.start_text(&conf(100));
+    lab.assert_stays(
+        "keepvip to stay the only holder: keepalived hears it on 224.0.0.19",
+        settle(&high),
+        || lab.only_holder_is(1),
+    );
+    lab.terminate(1);
+    lab.wait_until(
+        "keepalived to take the VIP after keepvip's priority-0 advert",
+        deadline(&high),
+        || lab.only_holder_is(2),
+    );
+    keepalived.assert_running();
+}
