@@ -401,3 +401,40 @@ fn vrrp_mcast_group4_separates_the_elections() {
         lab.fail(&format!("r2 does not follow r1 on 224.0.0.19: {value}"));
     }
 }
+
+/// keepalived's `promote_secondaries`: on for the instance's interface while the agent runs,
+/// and put back as it was when the agent stops.
+#[test]
+fn promote_secondaries_is_set_while_running_and_restored() {
+    let lab = Lab::new(1);
+    let ns = lab.router_ns(1);
+    let value = || {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &ns, "cat"])
+            .arg("/proc/sys/net/ipv4/conf/eth0/promote_secondaries")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    if value() != "0" {
+        lab.fail(&format!(
+            "promote_secondaries starts as {:?}, not 0",
+            value()
+        ));
+    }
+    let conf = Conf::v3(200).line("promote_secondaries");
+    lab.start(1, &conf);
+    lab.wait_until(
+        "promote_secondaries to be on",
+        Duration::from_secs(5),
+        || value() == "1",
+    );
+    lab.terminate(1);
+    lab.wait_exit(1, Duration::from_secs(5));
+    if value() != "0" {
+        lab.fail(&format!(
+            "promote_secondaries left at {:?} after the stop",
+            value()
+        ));
+    }
+}

@@ -134,6 +134,7 @@ struct Draft {
     no_peer_fault: bool,
     notify_deleted: Option<Option<NotifyScript>>,
     down_timer_adverts: Option<u8>,
+    promote_secondaries: bool,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -182,6 +183,7 @@ impl Draft {
             no_peer_fault: false,
             notify_deleted: None,
             down_timer_adverts: None,
+            promote_secondaries: false,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -1348,6 +1350,11 @@ impl Builder<'_> {
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
             "notify_master_rx_lower_pri" => d.notify.master_rx_lower_pri = self.notify(st, ctx),
+            "promote_secondaries" => {
+                if self.simple(st, ctx, 0..=0, "promote_secondaries") {
+                    d.promote_secondaries = true;
+                }
+            }
             "down_timer_adverts" => {
                 if self.simple(st, ctx, 1..=1, "down_timer_adverts 1-100") {
                     let expected =
@@ -1992,6 +1999,7 @@ impl Builder<'_> {
                 .unwrap_or(global.notify_priority_changes),
             unicast_fault_no_peer: d.no_peer_fault,
             notify_deleted: d.notify_deleted.take(),
+            promote_secondaries: d.promote_secondaries,
             vip_lease: d.vip_lease.or(global.vip_lease),
             auth_pass: d.auth.map(|(pass, _)| pass),
             tracking,

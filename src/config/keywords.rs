@@ -298,7 +298,7 @@ pub const INSTANCE: &[Keyword] = &[
     imp("down_timer_adverts"),
     no("virtual_routes"),
     no("virtual_rules"),
-    no("promote_secondaries"),
+    imp("promote_secondaries"),
     ign("skip_check_adv_addr", ADDR_CHECK),
     no("strict_mode"),
     imp("notify_master_rx_lower_pri"),

@@ -284,6 +284,9 @@ pub struct Instance {
     pub unicast_fault_no_peer: bool,
     /// `notify_deleted [SCRIPT [USER [GROUP]]]`: `Some` = given.
     pub notify_deleted: Option<Option<NotifyScript>>,
+    /// `promote_secondaries`: set the interface's IPv4 promote_secondaries while running, so
+    /// removing a VIP never takes the other addresses of its subnet with it.
+    pub promote_secondaries: bool,
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,

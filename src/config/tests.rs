@@ -1890,3 +1890,9 @@ fn vrrp_mcast_groups() {
         vec!["/k.conf:2:21: error: global_defs > vrrp_mcast_group4: '192.0.2.1' is not an IPv4 multicast address"]
     );
 }
+
+#[test]
+fn promote_secondaries_is_a_flag() {
+    assert!(only(&instance_with("  promote_secondaries")).promote_secondaries);
+    assert!(!only(&instance_with("")).promote_secondaries);
+}

@@ -170,7 +170,45 @@ impl Daemon {
     pub(super) fn attach(&mut self, idx: usize) -> Result<(), String> {
         let result = self.try_attach(idx);
         self.instances[idx].usable = result.is_ok();
+        if result.is_ok() && self.instances[idx].spec.promote_secondaries {
+            self.promote_secondaries(idx);
+        }
         result
+    }
+
+    /// keepalived's `promote_secondaries`: on for the interface (IPv4) while we run; the value
+    /// found is put back at stop.
+    fn promote_secondaries(&mut self, idx: usize) {
+        let ifname = self.instances[idx].spec.interface.clone();
+        if self.promoted.contains_key(&ifname) {
+            return;
+        }
+        match crate::io::sysctl::ipv4_conf(&ifname, "promote_secondaries") {
+            Ok(1) => {
+                self.promoted.insert(ifname, 1);
+            }
+            Ok(old) => match crate::io::sysctl::set_ipv4_conf(&ifname, "promote_secondaries", 1) {
+                Ok(()) => {
+                    info!("{ifname}: promote_secondaries on (was {old})");
+                    self.promoted.insert(ifname, old);
+                }
+                Err(e) => warn!("{ifname}: cannot set promote_secondaries: {e}"),
+            },
+            Err(e) => warn!("{ifname}: cannot read promote_secondaries: {e}"),
+        }
+    }
+
+    /// Puts back the promote_secondaries values we changed.
+    pub(super) fn restore_promote_secondaries(&mut self) {
+        for (ifname, old) in std::mem::take(&mut self.promoted) {
+            if old != 1 {
+                if let Err(e) =
+                    crate::io::sysctl::set_ipv4_conf(&ifname, "promote_secondaries", old)
+                {
+                    warn!("{ifname}: cannot restore promote_secondaries {old}: {e}");
+                }
+            }
+        }
     }
 
     pub(super) fn try_attach(&mut self, idx: usize) -> Result<(), String> {

@@ -232,6 +232,7 @@ fn instance_spec(
         scripts,
         notify_priority_changes: instance.notify_priority_changes,
         unicast_fault_no_peer: instance.unicast_fault_no_peer,
+        promote_secondaries: instance.promote_secondaries,
         garp_interval: garp.interval,
         gna_interval: garp.gna_interval,
         unicast: instance.unicast.as_ref().map(|u| Unicast {

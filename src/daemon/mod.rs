@@ -249,6 +249,8 @@ struct Daemon {
     fifos: Vec<fifos::OpenFifo>,
     /// Packets no instance could be charged with.
     dropped: UnattributedDrops,
+    /// Interfaces whose promote_secondaries we manage, with the value to put back.
+    promoted: HashMap<String, u32>,
 }
 
 /// VRRP packets dropped before an instance was found for them.
@@ -329,6 +331,7 @@ impl Daemon {
             startup_at: None,
             fifos: Vec::new(),
             dropped: UnattributedDrops::default(),
+            promoted: HashMap::new(),
         })
     }
 
@@ -498,6 +501,7 @@ impl Daemon {
                     // runner is dropped.
                     self.finish_vip_changes(Instant::now() + VIP_CHANGES_AT_STOP);
                     self.sweep_installed();
+                    self.restore_promote_secondaries();
                     self.log_script_events();
                     info!("stopped");
                     return Ok(());

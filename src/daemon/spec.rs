@@ -99,6 +99,8 @@ pub struct InstanceSpec {
     pub notify_priority_changes: bool,
     /// `unicast_fault_no_peer` without peers: never usable, always in FAULT.
     pub unicast_fault_no_peer: bool,
+    /// `promote_secondaries` on the instance's interface while the agent runs.
+    pub promote_secondaries: bool,
     /// Least time between two gratuitous ARPs / unsolicited NAs this instance sends on an
     /// interface (`garp_interval` / `gna_interval`); zero = back to back.
     pub garp_interval: Duration,
