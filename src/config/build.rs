@@ -33,6 +33,16 @@ const MICROS_PER_CENTI: u64 = 10_000;
 /// keepalived's limit for `garp_master_delay`: UINT_MAX microseconds, in whole seconds.
 const MAX_GARP_DELAY_SECS: u64 = 4294;
 const MAX_PREEMPT_DELAY_SECS: u64 = 1000;
+/// An instance that is not configured as the address owner (priority 255, or `state MASTER`
+/// without a priority, which keepalived makes 255).
+fn priority_below_owner(d: &Draft) -> bool {
+    match (d.priority, d.state) {
+        (Some((p, _)), _) => p < 255,
+        (None, Some((InitialState::Master, _))) => false,
+        _ => true,
+    }
+}
+
 /// `vrrp_startup_delay`: an hour is already far beyond any boot.
 const MAX_STARTUP_DELAY_SECS: u64 = 3600;
 /// The kernel reads 0xffffffff as "forever"; a lease must be finite.
@@ -121,7 +131,7 @@ struct Draft {
     vip_lines: usize,
     excluded_vips: Vec<Vip>,
     mcast_src_ip: Option<(IpAddr, Span)>,
-    accept: Option<bool>,
+    accept: Option<(bool, Span)>,
     garp_delay: Option<Option<Duration>>,
     garp_repeat: Option<u32>,
     garp_refresh: Option<Option<Duration>>,
@@ -1311,7 +1321,7 @@ impl Builder<'_> {
             }
             "accept" | "no_accept" => {
                 if self.simple(st, ctx, 0..=0, st.keyword.text.as_str()) {
-                    d.accept = Some(st.keyword.text == "accept");
+                    d.accept = Some((st.keyword.text == "accept", st.keyword.span));
                 }
             }
             "garp_master_delay" => set(
@@ -1847,6 +1857,13 @@ impl Builder<'_> {
             (None, Family::V4) => self.global.vrrp_version,
         };
 
+        if let (Some((false, span)), true) = (d.accept, priority_below_owner(&d)) {
+            self.err(
+                span,
+                &with(&ctx, "no_accept"),
+                "not enforced by keepvip yet: keepalived drops traffic to the VIPs of a master that is not the address owner (with nftables), keepvip would accept it; remove no_accept (or drop that traffic with a firewall rule of your own)",
+            );
+        }
         if let Some(span) = no_vips {
             if version == Version::V3 {
                 self.err(
@@ -1983,7 +2000,7 @@ impl Builder<'_> {
             excluded_vips: d.excluded_vips,
             mcast_src_ip: d.mcast_src_ip.map(|(ip, _)| ip),
             unicast,
-            accept: d.accept.unwrap_or(true),
+            accept: d.accept.is_none_or(|(accept, _)| accept),
             garp,
             lower_prio_no_advert: d
                 .lower_prio_no_advert

@@ -844,9 +844,8 @@ fn preemption_fix_ups() {
     );
     let i = only(&instance_with("  nopreempt\n  preempt_delay 0"));
     assert!(!i.preempt);
-    let i = only(&instance_with("  preempt_delay 12.5\n  no_accept"));
+    let i = only(&instance_with("  preempt_delay 12.5"));
     assert_eq!(i.preempt_delay, Duration::from_millis(12500));
-    assert!(!i.accept);
 }
 
 // ---- notify scripts ------------------------------------------------------------------------------
@@ -1895,4 +1894,16 @@ fn vrrp_mcast_groups() {
 fn promote_secondaries_is_a_flag() {
     assert!(only(&instance_with("  promote_secondaries")).promote_secondaries);
     assert!(!only(&instance_with("")).promote_secondaries);
+}
+
+/// `no_accept` is not enforced: refused unless the instance owns the address (where keepalived
+/// accepts anyway).
+#[test]
+fn no_accept_is_refused_below_the_owner() {
+    assert_eq!(
+        errors(&instance_with("  no_accept")),
+        vec!["/k.conf:4:3: error: vrrp_instance VI_1 > no_accept: not enforced by keepvip yet: keepalived drops traffic to the VIPs of a master that is not the address owner (with nftables), keepvip would accept it; remove no_accept (or drop that traffic with a firewall rule of your own)"]
+    );
+    assert!(!only(&instance_with("  priority 255\n  no_accept")).accept);
+    assert!(only(&instance_with("  accept")).accept);
 }
