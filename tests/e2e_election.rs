@@ -438,3 +438,44 @@ fn promote_secondaries_is_set_while_running_and_restored() {
         ));
     }
 }
+
+/// keepalived's `track_src_ip`: while the configured source address is gone from the host the
+/// instance is in FAULT (and holds nothing); it comes back when the address does.
+#[test]
+fn track_src_ip_faults_while_the_source_address_is_gone() {
+    let lab = Lab::new(1);
+    let ns = lab.router_ns(1);
+    let ip = |args: &[&str]| {
+        let ok = std::process::Command::new("ip")
+            .arg("-n")
+            .arg(&ns)
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            lab.fail(&format!("ip {args:?} failed"));
+        }
+    };
+    let src = router_ip(1);
+    let conf = Conf::v3(200)
+        .line(format!("mcast_src_ip {src}"))
+        .line("track_src_ip");
+    lab.start(1, &conf);
+    let settle = election_deadline(&conf);
+    lab.wait_until("r1 to be master", settle, || {
+        lab.instance_state(1).as_deref() == Some("MASTER")
+    });
+    let cidr = format!("{src}/24");
+    ip(&["addr", "del", &cidr, "dev", "eth0"]);
+    lab.wait_until(
+        "r1 to go to FAULT without its source address",
+        settle,
+        || lab.instance_state(1).as_deref() == Some("FAULT") && !lab.has_vip(1),
+    );
+    ip(&["addr", "add", &cidr, "dev", "eth0"]);
+    lab.wait_until(
+        "r1 to be master again with its source address back",
+        settle,
+        || lab.instance_state(1).as_deref() == Some("MASTER") && lab.has_vip(1),
+    );
+}

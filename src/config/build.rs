@@ -145,6 +145,7 @@ struct Draft {
     notify_deleted: Option<Option<NotifyScript>>,
     down_timer_adverts: Option<u8>,
     promote_secondaries: bool,
+    track_src_ip: Option<Span>,
     v3_checksum_as_v2: Option<bool>,
     notify: Notify,
     vip_lease: Option<VipLease>,
@@ -194,6 +195,7 @@ impl Draft {
             notify_deleted: None,
             down_timer_adverts: None,
             promote_secondaries: false,
+            track_src_ip: None,
             v3_checksum_as_v2: None,
             notify: Notify::default(),
             vip_lease: None,
@@ -800,7 +802,10 @@ impl Builder<'_> {
                         (Ok(std::net::IpAddr::V4(a)), true) if a.is_multicast() => {
                             self.global.mcast_group4 = a
                         }
-                        (Ok(std::net::IpAddr::V6(a)), false) if a.is_multicast() => {
+                        // keepalived: IPv6 VRRP groups are link-local scope (ffX2::).
+                        (Ok(std::net::IpAddr::V6(a)), false)
+                            if a.is_multicast() && a.segments()[0] & 0x000f == 2 =>
+                        {
                             self.global.mcast_group6 = a
                         }
                         _ => self.err(
@@ -808,7 +813,11 @@ impl Builder<'_> {
                             ctx,
                             format!(
                                 "'{text}' is not an {} multicast address",
-                                if v4 { "IPv4" } else { "IPv6" }
+                                if v4 {
+                                    "IPv4"
+                                } else {
+                                    "IPv6 link-local (ffX2::)"
+                                }
                             ),
                         ),
                     }
@@ -1360,6 +1369,11 @@ impl Builder<'_> {
             "notify_stop" => d.notify.stop = self.notify(st, ctx),
             "notify" => d.notify.any = self.notify(st, ctx),
             "notify_master_rx_lower_pri" => d.notify.master_rx_lower_pri = self.notify(st, ctx),
+            "track_src_ip" => {
+                if self.simple(st, ctx, 0..=0, "track_src_ip") {
+                    d.track_src_ip = Some(span);
+                }
+            }
             "promote_secondaries" => {
                 if self.simple(st, ctx, 0..=0, "promote_secondaries") {
                     d.promote_secondaries = true;
@@ -1864,6 +1878,13 @@ impl Builder<'_> {
                 "not enforced by keepvip yet: keepalived drops traffic to the VIPs of a master that is not the address owner (with nftables), keepvip would accept it; remove no_accept (or drop that traffic with a firewall rule of your own)",
             );
         }
+        if let (Some(span), None) = (d.track_src_ip, d.mcast_src_ip) {
+            self.warn(
+                span,
+                &with(&ctx, "track_src_ip"),
+                "has no effect without unicast_src_ip / mcast_src_ip (as in keepalived)",
+            );
+        }
         if let Some(span) = no_vips {
             if version == Version::V3 {
                 self.err(
@@ -2017,6 +2038,7 @@ impl Builder<'_> {
             unicast_fault_no_peer: d.no_peer_fault,
             notify_deleted: d.notify_deleted.take(),
             promote_secondaries: d.promote_secondaries,
+            track_src_ip: d.track_src_ip.is_some(),
             vip_lease: d.vip_lease.or(global.vip_lease),
             auth_pass: d.auth.map(|(pass, _)| pass),
             tracking,

@@ -290,7 +290,7 @@ pub const INSTANCE: &[Keyword] = &[
     imp("track_file"),
     no("track_process"),
     no("track_bfd"),
-    no("track_src_ip"),
+    imp("track_src_ip"),
     imp("unicast_fault_no_peer"),
     no("mcast_dst_ip"),
     no("old_unicast_checksum"),

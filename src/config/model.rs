@@ -287,6 +287,8 @@ pub struct Instance {
     /// `promote_secondaries`: set the interface's IPv4 promote_secondaries while running, so
     /// removing a VIP never takes the other addresses of its subnet with it.
     pub promote_secondaries: bool,
+    /// `track_src_ip`: FAULT while the configured source address is not on the host.
+    pub track_src_ip: bool,
     /// keepvip extension `vip_lease SECS`, defaulting to `global_defs vrrp_vip_lease`; `None` =
     /// the agent chooses.
     pub vip_lease: Option<VipLease>,

@@ -1907,3 +1907,15 @@ fn no_accept_is_refused_below_the_owner() {
     assert!(!only(&instance_with("  priority 255\n  no_accept")).accept);
     assert!(only(&instance_with("  accept")).accept);
 }
+
+#[test]
+fn track_src_ip_needs_a_source() {
+    assert!(only(&instance_with("  mcast_src_ip 192.0.2.1\n  track_src_ip")).track_src_ip);
+    let (i, diags) = warnings(&instance_with("  track_src_ip"));
+    assert!(i.track_src_ip);
+    assert_eq!(diags, vec!["/k.conf:4:3: warning: vrrp_instance VI_1 > track_src_ip: has no effect without unicast_src_ip / mcast_src_ip (as in keepalived)"]);
+    assert_eq!(
+        errors(&format!("global_defs {{\n  vrrp_mcast_group6 ff05::12\n}}\n{}", instance_with(""))),
+        vec!["/k.conf:2:21: error: global_defs > vrrp_mcast_group6: 'ff05::12' is not an IPv6 link-local (ffX2::) multicast address"]
+    );
+}

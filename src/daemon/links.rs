@@ -218,6 +218,13 @@ impl Daemon {
                 "unicast_fault_no_peer and no unicast_peer: this instance stays in FAULT".into(),
             );
         }
+        if let (true, Some(src)) = (spec.track_src_ip, spec.mcast_src_ip) {
+            if !self.addresses.is_local(src) {
+                return Err(format!(
+                    "track_src_ip: the source address {src} is not on this host"
+                ));
+            }
+        }
         let family = spec.family();
         let interface = spec.interface.clone();
         let Some(link) = self.links.by_name(&interface).cloned() else {

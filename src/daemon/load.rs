@@ -233,6 +233,7 @@ fn instance_spec(
         notify_priority_changes: instance.notify_priority_changes,
         unicast_fault_no_peer: instance.unicast_fault_no_peer,
         promote_secondaries: instance.promote_secondaries,
+        track_src_ip: instance.track_src_ip,
         garp_interval: garp.interval,
         gna_interval: garp.gna_interval,
         unicast: instance.unicast.as_ref().map(|u| Unicast {

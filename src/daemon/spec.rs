@@ -101,6 +101,8 @@ pub struct InstanceSpec {
     pub unicast_fault_no_peer: bool,
     /// `promote_secondaries` on the instance's interface while the agent runs.
     pub promote_secondaries: bool,
+    /// `track_src_ip`: FAULT while `mcast_src_ip` is not an address of the host.
+    pub track_src_ip: bool,
     /// Least time between two gratuitous ARPs / unsolicited NAs this instance sends on an
     /// interface (`garp_interval` / `gna_interval`); zero = back to back.
     pub garp_interval: Duration,
