@@ -390,13 +390,7 @@ fn vrrp_mcast_group4_separates_the_elections() {
                 && lab.instance_state(3).as_deref() == Some("MASTER")
         },
     );
-    let status = std::process::Command::new(KEEPVIP)
-        .arg("--run-dir")
-        .arg(lab.run_dir(2))
-        .args(["status", "--json"])
-        .output()
-        .expect("keepvip status");
-    let value: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+    let value = lab.status_json(2).unwrap_or_default();
     if value["instances"][0]["master"]["address"] != router_ip(1) {
         lab.fail(&format!("r2 does not follow r1 on 224.0.0.19: {value}"));
     }

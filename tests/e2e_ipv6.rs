@@ -244,13 +244,7 @@ fn a_flood_of_bad_packets_changes_nothing() {
         ));
     }
     // The junk no instance can be charged with is counted by the agent, by reason.
-    let out = std::process::Command::new(KEEPVIP)
-        .arg("--run-dir")
-        .arg(lab.run_dir(2))
-        .args(["status", "--json"])
-        .output()
-        .expect("keepvip status runs");
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let status = lab.status_json(2).unwrap_or_default();
     let agent_dropped = |reason: &str| {
         status["agent"]["dropped"]
             .as_array()

@@ -33,16 +33,6 @@ const MICROS_PER_CENTI: u64 = 10_000;
 /// keepalived's limit for `garp_master_delay`: UINT_MAX microseconds, in whole seconds.
 const MAX_GARP_DELAY_SECS: u64 = 4294;
 const MAX_PREEMPT_DELAY_SECS: u64 = 1000;
-/// An instance that is not configured as the address owner (priority 255, or `state MASTER`
-/// without a priority, which keepalived makes 255).
-fn priority_below_owner(d: &Draft) -> bool {
-    match (d.priority, d.state) {
-        (Some((p, _)), _) => p < 255,
-        (None, Some((InitialState::Master, _))) => false,
-        _ => true,
-    }
-}
-
 /// `vrrp_startup_delay`: an hour is already far beyond any boot.
 const MAX_STARTUP_DELAY_SECS: u64 = 3600;
 /// The kernel reads 0xffffffff as "forever"; a lease must be finite.
@@ -1871,13 +1861,6 @@ impl Builder<'_> {
             (None, Family::V4) => self.global.vrrp_version,
         };
 
-        if let (Some((false, span)), true) = (d.accept, priority_below_owner(&d)) {
-            self.err(
-                span,
-                &with(&ctx, "no_accept"),
-                "not enforced by keepvip yet: keepalived drops traffic to the VIPs of a master that is not the address owner (with nftables), keepvip would accept it; remove no_accept (or drop that traffic with a firewall rule of your own)",
-            );
-        }
         if let (Some(span), None) = (d.track_src_ip, d.mcast_src_ip) {
             self.warn(
                 span,
@@ -1929,6 +1912,13 @@ impl Builder<'_> {
             }
             (None, _) => 100,
         };
+        if let (Some((false, span)), true) = (d.accept, priority < 255) {
+            self.err(
+                span,
+                &with(&ctx, "no_accept"),
+                "not enforced by keepvip yet: keepalived drops traffic to the VIPs of a master that is not the address owner (with nftables), keepvip would accept it; remove no_accept (or drop that traffic with a firewall rule of your own)",
+            );
+        }
         let state = match d.state {
             Some((s, _)) => s,
             None if priority == 255 => InitialState::Master,

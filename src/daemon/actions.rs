@@ -476,12 +476,14 @@ impl Daemon {
             vips: spec.vips.iter().map(VipSpec::display).collect(),
         };
         let jobs = if deleted {
-            let scripts = spec::NotifyScripts {
-                stop: spec.scripts.deleted.clone().flatten(),
-                generic: spec.scripts.generic.clone(),
-                ..spec::NotifyScripts::default()
-            };
-            notify_jobs_for(&scripts, None, &notification, &self.notify_settings)
+            let deleted_script = spec.scripts.deleted.as_ref().and_then(Option::as_ref);
+            let generic = spec.scripts.generic.as_ref();
+            script_jobs(
+                deleted_script,
+                generic,
+                &notification,
+                &self.notify_settings,
+            )
         } else {
             notify_jobs_for(&spec.scripts, n.state, &notification, &self.notify_settings)
         };
@@ -604,8 +606,20 @@ pub(super) fn notify_jobs_for(
         None => scripts.stop.as_ref(),
         Some(StateKind::Initialize) => None,
     };
+    script_jobs(specific, scripts.generic.as_ref(), notification, settings)
+}
+
+/// The jobs of one notification: `specific` with its configured arguments, then `generic`
+/// (keepalived's `notify`) with `INSTANCE|GROUP name STATE priority` appended; each runs as its
+/// own user.
+pub(super) fn script_jobs(
+    specific: Option<&spec::ScriptSpec>,
+    generic: Option<&spec::ScriptSpec>,
+    notification: &script::Notification,
+    settings: &NotifySettings,
+) -> Vec<script::Job> {
     let mut jobs = Vec::new();
-    for (script, generic) in [(specific, false), (scripts.generic.as_ref(), true)] {
+    for (script, generic) in [(specific, false), (generic, true)] {
         let Some(script) = script else { continue };
         let settings = NotifySettings {
             user: script.user,

@@ -111,14 +111,10 @@ fn scope_name(scope: u8) -> String {
     }
 }
 
-fn whole_seconds(d: Duration) -> u64 {
-    d.as_secs()
-}
-
 /// The global section: keepvip's settings in keepalived's `Key = value` form.
 fn global_lines(global: &GlobalDefs) -> Vec<(String, String)> {
     let g = &global.garp;
-    let secs = |d: Option<Duration>| d.map_or(0, whole_seconds).to_string();
+    let secs = |d: Option<Duration>| d.map_or(0, |d| d.as_secs()).to_string();
     let pairs: Vec<(&str, String)> = vec![
         ("Network namespace", "(default)".into()),
         (
@@ -252,11 +248,11 @@ impl Daemon {
                         }
                     },
                     garp: ka::Garp {
-                        delay: whole_seconds(a.master_delay),
+                        delay: a.master_delay.as_secs(),
                         repeat: a.master_repeat,
-                        refresh: a.refresh.map_or(0, whole_seconds),
+                        refresh: a.refresh.map_or(0, |d| d.as_secs()),
                         refresh_repeat: a.refresh_repeat,
-                        lower_prio_delay: whole_seconds(a.lower_prio_delay),
+                        lower_prio_delay: a.lower_prio_delay.as_secs(),
                         lower_prio_repeat: a.lower_prio_repeat,
                     },
                     lower_prio_no_advert: spec.lower_prio_no_advert,

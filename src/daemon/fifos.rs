@@ -164,12 +164,9 @@ impl Daemon {
                 .map(VipSpec::display)
                 .collect(),
         };
-        let settings = script::NotifySettings {
-            user: script.user,
-            ..self.notify_settings.clone()
-        };
-        for mut job in script::notify_jobs(&notification, Some(&script.argv), None, &settings) {
-            job.program = Some(script.program.clone());
+        let jobs =
+            super::actions::script_jobs(Some(&script), None, &notification, &self.notify_settings);
+        for job in jobs {
             self.runner.enqueue(&name, job, now, self.poll.registry());
         }
     }

@@ -67,11 +67,10 @@ impl Daemon {
             track_files,
             sync_groups,
             process,
-            global,
+            mut global,
             fifos,
             ..
         } = loaded;
-        let mut global = global;
         if (global.mcast_group4, global.mcast_group6)
             != (self.global.mcast_group4, self.global.mcast_group6)
         {

@@ -329,16 +329,20 @@ impl Lab {
         self.dir().join("run").join(format!("r{router}"))
     }
 
-    /// The state of `router`'s first instance as `keepvip status --json` reports it (`None`
-    /// while the agent does not answer).
-    pub fn instance_state(&self, router: u8) -> Option<String> {
+    /// `keepvip status --json` of `router`'s agent (`None` while it does not answer).
+    pub fn status_json(&self, router: u8) -> Option<serde_json::Value> {
         let out = Command::new(KEEPVIP)
             .arg("--run-dir")
             .arg(self.run_dir(router))
             .args(["status", "--json"])
             .output()
             .ok()?;
-        let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// The state of `router`'s first instance as `keepvip status --json` reports it.
+    pub fn instance_state(&self, router: u8) -> Option<String> {
+        let value = self.status_json(router)?;
         value["instances"][0]["state"].as_str().map(String::from)
     }
 
