@@ -392,7 +392,9 @@ impl Daemon {
             self.announcements
                 .request(ifindex, addr, count, interval, &name, now);
         }
-        self.send_due_announcements();
+        // Queued only: the loop sends one bounded batch per turn after the turn's timers
+        // (`fire_timers`), so a thousand instances asking at once (the second burst
+        // `garp_master_delay` after a common take-over) cannot hold their adverts back.
     }
 
     /// Sends every announcement that is due, reading the clock for each so that the spacing
