@@ -642,8 +642,13 @@ impl Daemon {
     fn fire_timers(&mut self, now: Instant) {
         let mut due = std::mem::take(&mut self.due);
         due.clear();
+        // Instances due within the largest advert slack are visited too: a master whose advert
+        // is that close sends it now (proto decides, `timers::advert_slack`), so that the
+        // adverts due within a millisecond leave from one wake-up. Anything else that is not
+        // due yet does nothing and goes back in the queue.
+        let horizon = crate::proto::timers::deadline(now, crate::proto::timers::MAX_ADVERT_SLACK);
         while let Some(&(at, idx)) = self.deadlines.first() {
-            if at > now {
+            if at > horizon {
                 break;
             }
             self.deadlines.pop_first();
@@ -656,7 +661,7 @@ impl Daemon {
             if self.instances[idx]
                 .instance
                 .poll_timeout()
-                .is_some_and(|at| at <= now)
+                .is_some_and(|at| at <= horizon)
             {
                 self.instances[idx].instance.handle_timeout(now);
                 self.drain(idx, now);

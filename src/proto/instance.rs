@@ -10,7 +10,9 @@ use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
 
 use super::availability::Availability;
 use super::counters::Counters;
-use super::timers::{deadline, initial_master_wait, master_down_interval_n, skew_time, MAX_DELAY};
+use super::timers::{
+    advert_slack, deadline, initial_master_wait, master_down_interval_n, skew_time, MAX_DELAY,
+};
 use super::track::Verdict;
 use super::unicast::{Unicast, UnicastDrop};
 
@@ -802,9 +804,13 @@ impl Instance {
                 mut lower_prio_burst_at,
                 mut refresh_at,
             } => {
-                if advert_at <= now {
+                let interval = self.config.advert_interval.as_duration();
+                // Up to `advert_slack` early, so that an agent can send the adverts of many
+                // instances due within a millisecond from one wake-up; the next one is an
+                // interval after this one, as RFC 9568 §6.4.3 resets the timer.
+                if advert_at <= deadline(now, advert_slack(interval)) {
                     self.transmit(self.effective_priority);
-                    advert_at = deadline(now, self.config.advert_interval.as_duration());
+                    advert_at = deadline(now, interval);
                 }
                 for burst in [&mut second_burst_at, &mut lower_prio_burst_at] {
                     if let Some((at, count)) = *burst {
@@ -1447,6 +1453,41 @@ mod tests {
         ));
         assert_eq!(got.len(), 4);
         assert_eq!(instance.counters().become_master, 1);
+    }
+
+    #[test]
+    fn a_master_advert_may_leave_up_to_its_slack_early_and_a_take_over_never_does() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let due = instance.poll_timeout().unwrap();
+        let slack = advert_slack(Duration::from_secs(1));
+        assert_eq!(slack, Duration::from_millis(1));
+        instance.handle_timeout(due - slack - Duration::from_nanos(1));
+        assert!(
+            actions(&mut instance).is_empty(),
+            "more than the slack early"
+        );
+        let sent_at = due - slack;
+        instance.handle_timeout(sent_at);
+        let sent = actions(&mut instance);
+        assert!(matches!(sent.as_slice(), [Action::Transmit(_)]), "{sent:?}");
+        // The next advert is an interval after the one sent, not after the deadline.
+        assert_eq!(
+            instance.poll_timeout(),
+            Some(sent_at + Duration::from_secs(1))
+        );
+
+        let mut backup = Instance::new(config(100)).unwrap();
+        backup.handle_startup(true, now);
+        let down_at = backup.poll_timeout().unwrap();
+        backup.handle_timeout(down_at - Duration::from_nanos(1));
+        assert_eq!(
+            backup.state(),
+            StateKind::Backup,
+            "the down timer fired early"
+        );
+        backup.handle_timeout(down_at);
+        assert_eq!(backup.state(), StateKind::Master);
     }
 
     #[test]
