@@ -19,7 +19,9 @@ mod worker;
 
 pub use events::{EventSocket, NetEvent};
 pub use request::{AddressOptions, RequestSocket};
-pub use worker::{apply_change, AddressChange, AddressWorker, ChangeKind, Completed};
+pub use worker::{
+    apply_change, apply_changes, AddressChange, AddressWorker, ChangeKind, Completed,
+};
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -115,63 +115,112 @@ impl RequestSocket {
         options: &AddressOptions<'_>,
         replace: bool,
     ) -> io::Result<()> {
-        let AddressOptions {
-            label,
-            lifetime,
-            scope,
-            broadcast,
-            deprecated,
-        } = *options;
-        let mut msg = address_message(ifindex, addr, prefix_len)?;
-        if let (IpAddr::V4(_), Some(label)) = (addr, label) {
-            if label.is_empty() || label.len() > MAX_IFNAME_LEN {
-                return Err(invalid_input(format!(
-                    "address label {label:?} must be 1 to {MAX_IFNAME_LEN} bytes long"
-                )));
-            }
-            msg.attributes
-                .push(AddressAttribute::Label(label.to_string()));
-        }
-        if addr.is_ipv6() {
-            msg.header.flags = AddressHeaderFlags::Nodad;
-            msg.attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
-        }
-        msg.header.scope = AddressScope::from(scope);
-        if let (IpAddr::V4(_), Some(broadcast)) = (addr, broadcast) {
-            msg.attributes.push(AddressAttribute::Broadcast(broadcast));
-        }
-        if lifetime.is_some() || deprecated {
-            let secs = lifetime_to_kernel(lifetime);
-            let mut cache_info = CacheInfo::default();
-            cache_info.ifa_valid = secs;
-            cache_info.ifa_preferred = if deprecated { 0 } else { secs };
-            msg.attributes.push(AddressAttribute::CacheInfo(cache_info));
-        }
-        let mode = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
-        match self.request(
-            RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_ACK | NLM_F_CREATE | mode,
-            Reply::Ack,
-        ) {
-            Err(e) if e.raw_os_error() == Some(Errno::EEXIST as i32) => Ok(()),
-            other => other.map(drop),
-        }
+        let (msg, flags) = add_address_request(ifindex, addr, prefix_len, options, replace)?;
+        add_outcome(self.request(msg, flags, Reply::Ack).map(drop))
     }
 
     /// Removes `addr/prefix_len` from `ifindex`. An address that is not there is success.
     /// `ENODEV` (no such interface) is reported: the caller should know its interface is gone.
     pub fn del_address(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
-        let msg = address_message(ifindex, addr, prefix_len)?;
-        match self.request(RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK, Reply::Ack) {
-            Err(e)
-                if [Errno::EADDRNOTAVAIL, Errno::ENOENT, Errno::ESRCH]
-                    .iter()
-                    .any(|errno| e.raw_os_error() == Some(*errno as i32)) =>
-            {
-                Ok(())
+        let (msg, flags) = del_address_request(ifindex, addr, prefix_len)?;
+        del_outcome(self.request(msg, flags, Reply::Ack).map(drop))
+    }
+
+    /// Sends `requests` (each a message and its flags, as the builders below make them) in one
+    /// datagram and returns each one's outcome, in order. The kernel handles the messages of a
+    /// datagram one after the other and answers an error for each that fails; only the last
+    /// asks for an acknowledgement, which therefore comes after every error of the batch. So a
+    /// batch costs one `sendmsg` and, when all goes well, one `recvmsg`, instead of two
+    /// system calls per request (at 1,000 instances the lease renewals are ~1,000 a second).
+    pub fn request_batch(
+        &mut self,
+        requests: Vec<(RouteNetlinkMessage, u16)>,
+    ) -> Vec<io::Result<()>> {
+        let count = requests.len();
+        let first_seq = self.seq.wrapping_add(1);
+        let mut out = Vec::new();
+        for (i, (msg, flags)) in requests.into_iter().enumerate() {
+            self.seq = self.seq.wrapping_add(1);
+            let mut header = NetlinkHeader::default();
+            let ack = if i + 1 == count { NLM_F_ACK } else { 0 };
+            header.flags = NLM_F_REQUEST | (flags & !NLM_F_ACK) | ack;
+            header.sequence_number = self.seq;
+            let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+            packet.finalize();
+            let start = out.len();
+            out.resize(start + packet.buffer_len(), 0);
+            if let Some(slot) = out.get_mut(start..) {
+                packet.serialize(slot);
             }
-            other => other.map(drop),
+        }
+        let last_seq = self.seq;
+        let mut results: Vec<Option<io::Result<()>>> = (0..count).map(|_| None).collect();
+        let index_of = |seq: u32| {
+            let i = usize::try_from(seq.wrapping_sub(first_seq)).ok()?;
+            (i < count).then_some(i)
+        };
+        let finish = |results: Vec<Option<io::Result<()>>>, failure: Option<&io::Error>| {
+            results
+                .into_iter()
+                .map(|r| match (r, failure) {
+                    (Some(r), _) => r,
+                    (None, Some(e)) => Err(io::Error::new(e.kind(), e.to_string())),
+                    // No error before the final acknowledgement: it succeeded.
+                    (None, None) => Ok(()),
+                })
+                .collect()
+        };
+        if count == 0 {
+            return Vec::new();
+        }
+        match self.socket.send_to(&out, &SocketAddr::new(0, 0), 0) {
+            Ok(sent) if sent == out.len() => {}
+            Ok(sent) => {
+                let e = io::Error::other(format!(
+                    "netlink: sent {sent} of {} bytes of a batch of {count} requests",
+                    out.len()
+                ));
+                return finish(results, Some(&e));
+            }
+            Err(e) => return finish(results, Some(&e)),
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let len = match self.recv_datagram(last_seq, deadline) {
+                Ok(len) => len,
+                Err(e) => return finish(results, Some(&e)),
+            };
+            let Some(datagram) = self.buf.get(..len) else {
+                let e = io::Error::other("netlink: datagram length out of range");
+                return finish(results, Some(&e));
+            };
+            let mut acknowledged = false;
+            for message in split_messages(datagram) {
+                let Ok(message) = message else { break };
+                let Ok(view) = NetlinkBuffer::new_checked(message) else {
+                    continue;
+                };
+                let seq = view.sequence_number();
+                let Some(i) = index_of(seq) else {
+                    // A late answer to an earlier request that timed out.
+                    continue;
+                };
+                let Ok(parsed) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(message) else {
+                    continue;
+                };
+                if let NetlinkPayload::Error(err) = parsed.payload {
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = Some(match err.code {
+                            None => Ok(()),
+                            Some(_) => Err(err.to_io()),
+                        });
+                    }
+                    acknowledged |= seq == last_seq;
+                }
+            }
+            if acknowledged {
+                return finish(results, None);
+            }
         }
     }
 
@@ -519,6 +568,87 @@ pub struct AddressOptions<'a> {
     pub broadcast: Option<std::net::Ipv4Addr>,
     /// Preferred lifetime 0: keepalived adds IPv6 /128 VIPs this way.
     pub deprecated: bool,
+}
+
+/// The request [`RequestSocket::add_address_with`] sends, for [`RequestSocket::request_batch`];
+/// its outcome goes through [`add_outcome`].
+pub fn add_address_request(
+    ifindex: u32,
+    addr: IpAddr,
+    prefix_len: u8,
+    options: &AddressOptions<'_>,
+    replace: bool,
+) -> io::Result<(RouteNetlinkMessage, u16)> {
+    let AddressOptions {
+        label,
+        lifetime,
+        scope,
+        broadcast,
+        deprecated,
+    } = *options;
+    let mut msg = address_message(ifindex, addr, prefix_len)?;
+    if let (IpAddr::V4(_), Some(label)) = (addr, label) {
+        if label.is_empty() || label.len() > MAX_IFNAME_LEN {
+            return Err(invalid_input(format!(
+                "address label {label:?} must be 1 to {MAX_IFNAME_LEN} bytes long"
+            )));
+        }
+        msg.attributes
+            .push(AddressAttribute::Label(label.to_string()));
+    }
+    if addr.is_ipv6() {
+        msg.header.flags = AddressHeaderFlags::Nodad;
+        msg.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    msg.header.scope = AddressScope::from(scope);
+    if let (IpAddr::V4(_), Some(broadcast)) = (addr, broadcast) {
+        msg.attributes.push(AddressAttribute::Broadcast(broadcast));
+    }
+    if lifetime.is_some() || deprecated {
+        let secs = lifetime_to_kernel(lifetime);
+        let mut cache_info = CacheInfo::default();
+        cache_info.ifa_valid = secs;
+        cache_info.ifa_preferred = if deprecated { 0 } else { secs };
+        msg.attributes.push(AddressAttribute::CacheInfo(cache_info));
+    }
+    let mode = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
+    Ok((
+        RouteNetlinkMessage::NewAddress(msg),
+        NLM_F_ACK | NLM_F_CREATE | mode,
+    ))
+}
+
+/// An add of an address that is already there is success.
+pub fn add_outcome(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.raw_os_error() == Some(Errno::EEXIST as i32) => Ok(()),
+        other => other,
+    }
+}
+
+/// The request [`RequestSocket::del_address`] sends; its outcome goes through [`del_outcome`].
+pub fn del_address_request(
+    ifindex: u32,
+    addr: IpAddr,
+    prefix_len: u8,
+) -> io::Result<(RouteNetlinkMessage, u16)> {
+    let msg = address_message(ifindex, addr, prefix_len)?;
+    Ok((RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK))
+}
+
+/// Deleting an address that is not there is success.
+pub fn del_outcome(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e)
+            if [Errno::EADDRNOTAVAIL, Errno::ENOENT, Errno::ESRCH]
+                .iter()
+                .any(|errno| e.raw_os_error() == Some(*errno as i32)) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn address_message(ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<AddressMessage> {

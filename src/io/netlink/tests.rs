@@ -702,6 +702,48 @@ fn the_worker_makes_changes_in_order_and_wakes_the_loop() {
 }
 
 #[test]
+fn a_batch_answers_each_change_in_its_place() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvY0", "kvY1", 1, 2);
+        let delete = |addr| AddressChange {
+            ifindex: a.ifindex,
+            addr,
+            prefix_len: 24,
+            kind: ChangeKind::Delete,
+        };
+        let changes = [
+            add_change(a.ifindex, v4(70), 24, false),
+            add_change(999_999, v4(71), 24, false),
+            // Already there: success, as a single add says.
+            add_change(a.ifindex, v4(70), 24, false),
+            // Not there: success too.
+            delete(v4(73)),
+            add_change(a.ifindex, v4(72), 24, false),
+            // An invalid request never reaches the kernel and fails alone.
+            add_change(a.ifindex, v4(74), 33, false),
+            add_change(a.ifindex, v4(70), 24, true),
+        ];
+        let refs: Vec<&AddressChange> = changes.iter().collect();
+        let results = apply_changes(&mut nl, &refs);
+        assert_eq!(results.len(), changes.len());
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        assert_eq!(errno(results[1].as_ref().unwrap_err()), Some(Errno::ENODEV));
+        assert!(results[2].is_ok() && results[3].is_ok() && results[4].is_ok());
+        assert_eq!(
+            results[5].as_ref().unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        assert!(results[6].is_ok());
+        assert!(find(&mut nl, a.ifindex, v4(70)).is_some());
+        assert!(find(&mut nl, a.ifindex, v4(72)).is_some());
+        // The socket is still in step: a single request after the batch is answered.
+        apply_change(&mut nl, &delete(v4(70))).unwrap();
+        assert!(find(&mut nl, a.ifindex, v4(70)).is_none());
+    });
+}
+
+#[test]
 fn cancelled_changes_come_back_unmade() {
     in_new_netns(|| {
         let mut nl = RequestSocket::open().unwrap();

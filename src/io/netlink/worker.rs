@@ -21,12 +21,19 @@ use std::time::{Duration, Instant};
 
 use mio::Waker;
 
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::request::{add_address_request, add_outcome, del_address_request, del_outcome};
 use super::{AddressOptions, RequestSocket};
 
 /// The worker's nice value relative to the loop's: on a busy host the loop's timers must win
 /// the CPU over hundreds of renewals (each a few hundred µs of kernel time), which are late by
 /// a second with no harm under a lease of tens.
 const WORKER_NICE: i32 = 10;
+
+/// Changes sent in one datagram at most (each ~80 bytes: a few KiB, far below the socket's
+/// buffer, and a failure report per change fits the receive buffer).
+const MAX_BATCH: usize = 64;
 
 /// One address change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,21 +100,38 @@ impl AddressWorker {
                 if let Err(e) = crate::io::sys::set_current_thread_nice(WORKER_NICE) {
                     log::debug!("the netlink worker keeps the loop's priority: {e}");
                 }
-                for job in job_rx {
-                    let result = if stop.load(Ordering::Relaxed) {
-                        Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
+                while let Ok(first) = job_rx.recv() {
+                    // Whatever else is queued goes in the same datagram (renewals are
+                    // submitted in groups: see `daemon::vip_changes`).
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match job_rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let results = if stop.load(Ordering::Relaxed) {
+                        batch
+                            .iter()
+                            .map(|_| Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled")))
+                            .collect()
                     } else {
-                        apply_change(&mut socket, &job.change)
+                        let changes: Vec<&AddressChange> =
+                            batch.iter().map(|j| &j.change).collect();
+                        apply_changes(&mut socket, &changes)
                     };
-                    let wake = job.wake || result.is_err();
-                    let completed = Completed {
-                        tag: job.tag,
-                        change: job.change,
-                        result,
-                        took: job.submitted.elapsed(),
-                    };
-                    if done_tx.send(completed).is_err() {
-                        return;
+                    let mut wake = false;
+                    for (job, result) in batch.into_iter().zip(results) {
+                        wake |= job.wake || result.is_err();
+                        let completed = Completed {
+                            tag: job.tag,
+                            change: job.change,
+                            result,
+                            took: job.submitted.elapsed(),
+                        };
+                        if done_tx.send(completed).is_err() {
+                            return;
+                        }
                     }
                     // Without a wake (or if it fails) the completion waits for the loop's next
                     // turn, which collects whatever is there.
@@ -203,8 +227,41 @@ impl Drop for AddressWorker {
     }
 }
 
-/// Makes one change with `socket` (the worker's, or the loop's own if the worker is gone).
-pub fn apply_change(socket: &mut RequestSocket, change: &AddressChange) -> io::Result<()> {
+/// Makes `changes` in order with one datagram ([`RequestSocket::request_batch`]); each
+/// outcome is what [`apply_change`] would have returned for it.
+pub fn apply_changes(
+    socket: &mut RequestSocket,
+    changes: &[&AddressChange],
+) -> Vec<io::Result<()>> {
+    let mut results: Vec<Option<io::Result<()>>> = Vec::with_capacity(changes.len());
+    let mut requests = Vec::with_capacity(changes.len());
+    let mut sent = Vec::with_capacity(changes.len());
+    for (i, change) in changes.iter().enumerate() {
+        match change_request(change) {
+            Ok(request) => {
+                requests.push(request);
+                sent.push(i);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    for (i, result) in sent.into_iter().zip(socket.request_batch(requests)) {
+        let outcome = match changes.get(i).map(|c| &c.kind) {
+            Some(ChangeKind::Delete) => del_outcome(result),
+            _ => add_outcome(result),
+        };
+        if let Some(slot) = results.get_mut(i) {
+            *slot = Some(outcome);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("netlink: no answer in the batch"))))
+        .collect()
+}
+
+fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u16)> {
     match &change.kind {
         ChangeKind::Add {
             label,
@@ -221,7 +278,7 @@ pub fn apply_change(socket: &mut RequestSocket, change: &AddressChange) -> io::R
                 broadcast: *broadcast,
                 deprecated: *deprecated,
             };
-            socket.add_address_with(
+            add_address_request(
                 change.ifindex,
                 change.addr,
                 change.prefix_len,
@@ -229,6 +286,13 @@ pub fn apply_change(socket: &mut RequestSocket, change: &AddressChange) -> io::R
                 *replace,
             )
         }
-        ChangeKind::Delete => socket.del_address(change.ifindex, change.addr, change.prefix_len),
+        ChangeKind::Delete => del_address_request(change.ifindex, change.addr, change.prefix_len),
     }
+}
+
+/// Makes one change with `socket` (the worker's, or the loop's own if the worker is gone).
+pub fn apply_change(socket: &mut RequestSocket, change: &AddressChange) -> io::Result<()> {
+    apply_changes(socket, &[change])
+        .pop()
+        .unwrap_or_else(|| Err(io::Error::other("netlink: no answer")))
 }
