@@ -6,6 +6,7 @@ use super::*;
 
 /// Packets read from one VRRP socket in one loop turn at most.
 const MAX_PACKETS_PER_TURN: u32 = 256;
+use crate::proto::AdvertOutcome;
 use crate::wire::{Checksum, Version};
 
 impl Daemon {
@@ -66,9 +67,7 @@ impl Daemon {
             };
             match Advert::parse(payload, received.src, received.dst) {
                 Ok((advert, checksum)) => {
-                    let accepted_before = self.instances[idx].instance.counters().advert_rcvd;
-                    let strangers = self.instances[idx].instance.counters().unicast_src_err;
-                    self.instances[idx].instance.handle_advert(
+                    let outcome = self.instances[idx].instance.handle_advert(
                         Received {
                             src: received.src,
                             dst: received.dst,
@@ -77,15 +76,15 @@ impl Daemon {
                         },
                         now,
                     );
-                    // advert_rcvd counts exactly the adverts the instance accepted (TTL 255,
-                    // right version, VRID ...): only those senders are remembered as peers.
-                    let accepted =
-                        self.instances[idx].instance.counters().advert_rcvd > accepted_before;
-                    if accepted && advert.version == Version::V3 && family == Family::V4 {
-                        self.note_peer_checksum(idx, received.src, checksum);
-                    }
-                    if self.instances[idx].instance.counters().unicast_src_err != strangers {
-                        self.log_stranger(idx, received.src);
+                    match outcome {
+                        // Only senders whose adverts passed every check are remembered as peers.
+                        AdvertOutcome::Accepted
+                            if advert.version == Version::V3 && family == Family::V4 =>
+                        {
+                            self.note_peer_checksum(idx, received.src, checksum)
+                        }
+                        AdvertOutcome::NotAPeer => self.log_stranger(idx, received.src),
+                        _ => {}
                     }
                     if let Some(c) = self.instances[idx].instance.poll_conflict() {
                         let name = &self.instances[idx].spec.name;

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::wire::{Addresses, Advert, Centis, Family, V2Auth, Version};
@@ -309,7 +310,7 @@ pub enum Action {
     /// Remove these addresses from the interface.
     RemoveVips(Vec<IpAddr>),
     /// Send this advert (multicast, or to each unicast peer).
-    Transmit(Advert),
+    Transmit(Arc<Advert>),
     /// Send `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for each address.
     Announce { addresses: Vec<IpAddr>, count: u32 },
     /// Run the notify scripts for this transition.
@@ -362,6 +363,19 @@ enum State {
 /// How often at most [`Instance::poll_conflict`] reports an address conflict.
 pub const CONFLICT_REPORT_INTERVAL: Duration = Duration::from_secs(60);
 
+/// What [`Instance::handle_advert`] did with an advert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdvertOutcome {
+    /// Passed every receive check (counted in `advert_rcvd`): it came from a peer.
+    Accepted,
+    /// It carried our own primary address as its source (`src_addr_conflict`).
+    OwnAddress,
+    /// Unicast: its source is not a configured peer (`unicast_src_err`).
+    NotAPeer,
+    /// Failed another receive check, counted under its reason.
+    Dropped,
+}
+
 /// Adverts from our own primary address since the last report, for a rate-limited log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddressConflict {
@@ -393,6 +407,9 @@ pub struct Instance {
     config: InstanceConfig,
     /// The VIPs as adverts carry them.
     advert_addresses: Addresses,
+    /// The last advert built, handed out again while nothing in it changes (no allocation per
+    /// advert on a master's steady path).
+    last_advert: Option<Arc<Advert>>,
     state: State,
     started: bool,
     link_up: bool,
@@ -425,6 +442,7 @@ impl Instance {
         Ok(Instance {
             config,
             advert_addresses,
+            last_advert: None,
             state: State::Initialize,
             started: false,
             link_up: true,
@@ -755,6 +773,7 @@ impl Instance {
         config.primary_address = self.config.primary_address;
         self.config = config;
         self.advert_addresses = addresses;
+        self.last_advert = None;
         let effective = (i16::from(self.config.priority) + offset).clamp(0, 255) as u8;
         self.handle_priority_change(effective, now);
         if self.config.priority == PRIORITY_OWNER {
@@ -843,14 +862,17 @@ impl Instance {
 
     /// A decoded advert arrived for this VRID (RFC 9568 §6.4.2 / §6.4.3 and the receive checks
     /// of §7.1, with keepalived's counters).
-    pub fn handle_advert(&mut self, received: Received<'_>, now: Instant) {
+    /// Says what became of the advert, so that the caller needs no counters to know whether
+    /// it came from a peer.
+    pub fn handle_advert(&mut self, received: Received<'_>, now: Instant) -> AdvertOutcome {
         let advert = received.advert;
         if received.src == self.config.primary_address {
             self.own_address_heard(advert.priority, now);
-            return;
+            return AdvertOutcome::OwnAddress;
         }
-        if !self.accept(&received) {
-            return;
+        let verdict = self.accept(&received);
+        if verdict != AdvertOutcome::Accepted {
+            return verdict;
         }
         self.counters.advert_rcvd += 1;
         if advert.priority == PRIORITY_STOP {
@@ -876,6 +898,7 @@ impl Instance {
             }
             State::Master { .. } => self.master_receive(received.src, advert, now),
         }
+        AdvertOutcome::Accepted
     }
 
     /// An advert from our own primary address: never a peer. Multicast loopback is off, so it
@@ -896,32 +919,33 @@ impl Instance {
         self.conflict_report_at = Some(deadline(now, CONFLICT_REPORT_INTERVAL));
     }
 
-    /// Syntax-level checks the codec cannot do; false = dropped (and counted).
-    fn accept(&mut self, received: &Received<'_>) -> bool {
+    /// Syntax-level checks the codec cannot do; anything but `Accepted` was dropped (and counted).
+    fn accept(&mut self, received: &Received<'_>) -> AdvertOutcome {
         let advert = received.advert;
-        if !self.transport_ok(received) {
-            return false;
+        let transport = self.transport_ok(received);
+        if transport != AdvertOutcome::Accepted {
+            return transport;
         }
         if advert.version != self.config.version {
             self.counters.version_err += 1;
-            return false;
+            return AdvertOutcome::Dropped;
         }
         if advert.vrid != self.config.vrid {
             self.counters.vrid_err += 1;
-            return false;
+            return AdvertOutcome::Dropped;
         }
         if advert.addresses.family() != self.config.family() {
             self.counters.addr_list_err += 1;
-            return false;
+            return AdvertOutcome::Dropped;
         }
         // RFC 9568 section 5.2.5: a VRRPv3 advert carries at least one address. Unlike a list
         // that merely differs from ours (counted, accepted below), no valid v3 router sends this.
         if advert.version == Version::V3 && advert.addresses.is_empty() {
             self.counters.addr_list_err += 1;
-            return false;
+            return AdvertOutcome::Dropped;
         }
         if self.config.version == Version::V2 && !self.auth_ok(advert.auth.unwrap_or_default()) {
-            return false;
+            return AdvertOutcome::Dropped;
         }
         let interval_ok = match self.config.version {
             // RFC 3768 §7.1: the interval must equal ours.
@@ -931,43 +955,43 @@ impl Instance {
         };
         if !interval_ok {
             self.counters.advert_interval_err += 1;
-            return false;
+            return AdvertOutcome::Dropped;
         }
         if !self.address_list_matches(&advert.addresses) {
             // keepalived logs and counts this but still accepts the advert (non-strict mode).
             self.counters.addr_list_err += 1;
         }
-        true
+        AdvertOutcome::Accepted
     }
 
     /// Multicast: sent to the group with TTL 255 (RFC 9568 section 7.1). Unicast: keepalived's
     /// rules (see [`Unicast::check`]). An advert whose destination does not match the mode is
     /// an `addr_list_err`, as keepalived counts it.
-    fn transport_ok(&mut self, received: &Received<'_>) -> bool {
+    fn transport_ok(&mut self, received: &Received<'_>) -> AdvertOutcome {
         let Some(unicast) = &self.config.unicast else {
             if !received.dst.is_multicast() {
                 self.counters.addr_list_err += 1;
-                return false;
+                return AdvertOutcome::Dropped;
             }
             if received.ttl != crate::wire::VRRP_TTL {
                 self.counters.ip_ttl_err += 1;
-                return false;
+                return AdvertOutcome::Dropped;
             }
-            return true;
+            return AdvertOutcome::Accepted;
         };
         match unicast.check(received.src, received.dst, received.ttl) {
-            Ok(()) => true,
+            Ok(()) => AdvertOutcome::Accepted,
             Err(UnicastDrop::MulticastDestination) => {
                 self.counters.addr_list_err += 1;
-                false
+                AdvertOutcome::Dropped
             }
             Err(UnicastDrop::NotAPeer) => {
                 self.counters.unicast_src_err += 1;
-                false
+                AdvertOutcome::NotAPeer
             }
             Err(UnicastDrop::TtlOutOfRange { .. }) => {
                 self.counters.ip_ttl_err += 1;
-                false
+                AdvertOutcome::Dropped
             }
         }
     }
@@ -1300,16 +1324,23 @@ impl Instance {
     }
 
     fn transmit(&mut self, priority: u8) {
-        let advert = Advert {
-            version: self.config.version,
-            vrid: self.config.vrid,
-            priority,
-            interval: self.config.advert_interval,
-            addresses: self.advert_addresses.clone(),
-            auth: match self.config.version {
-                Version::V2 => Some(self.config.auth),
-                Version::V3 => None,
-            },
+        let advert = match &self.last_advert {
+            Some(advert) if advert.priority == priority => Arc::clone(advert),
+            _ => {
+                let advert = Arc::new(Advert {
+                    version: self.config.version,
+                    vrid: self.config.vrid,
+                    priority,
+                    interval: self.config.advert_interval,
+                    addresses: self.advert_addresses.clone(),
+                    auth: match self.config.version {
+                        Version::V2 => Some(self.config.auth),
+                        Version::V3 => None,
+                    },
+                });
+                self.last_advert = Some(Arc::clone(&advert));
+                advert
+            }
         };
         self.counters.advert_sent += 1;
         if priority == PRIORITY_STOP {
@@ -1405,7 +1436,7 @@ mod tests {
         instance
     }
 
-    fn receive(instance: &mut Instance, advert: &Advert, ttl: u8, now: Instant) {
+    fn receive(instance: &mut Instance, advert: &Advert, ttl: u8, now: Instant) -> AdvertOutcome {
         instance.handle_advert(
             Received {
                 src: peer(),
@@ -1414,7 +1445,7 @@ mod tests {
                 advert,
             },
             now,
-        );
+        )
     }
 
     #[test]
@@ -1453,6 +1484,31 @@ mod tests {
         ));
         assert_eq!(got.len(), 4);
         assert_eq!(instance.counters().become_master, 1);
+    }
+
+    #[test]
+    fn a_master_reuses_its_advert_until_the_priority_changes() {
+        let now = Instant::now();
+        let mut instance = master(100, now);
+        let next_advert = |instance: &mut Instance| {
+            let at = instance.poll_timeout().unwrap();
+            instance.handle_timeout(at);
+            match actions(instance).as_slice() {
+                [Action::Transmit(advert)] => Arc::clone(advert),
+                other => panic!("expected one advert, got {other:?}"),
+            }
+        };
+        let first = next_advert(&mut instance);
+        let second = next_advert(&mut instance);
+        assert!(Arc::ptr_eq(&first, &second), "built again without a change");
+        instance.handle_priority_change(120, now);
+        actions(&mut instance);
+        let third = next_advert(&mut instance);
+        assert_eq!(third.priority, 120);
+        assert_eq!(
+            second.priority, 100,
+            "an advert already handed out never changes"
+        );
     }
 
     #[test]
@@ -1529,7 +1585,10 @@ mod tests {
     fn receive_checks_drop_and_count() {
         let now = Instant::now();
         let mut instance = master(100, now);
-        receive(&mut instance, &advert(200), 254, now);
+        assert_eq!(
+            receive(&mut instance, &advert(200), 254, now),
+            AdvertOutcome::Dropped
+        );
         assert_eq!(instance.counters().ip_ttl_err, 1);
         let mut wrong_version = advert(200);
         wrong_version.version = Version::V2;
@@ -1574,7 +1633,7 @@ mod tests {
                 at,
             )
         };
-        from_us(&mut instance, now);
+        assert_eq!(from_us(&mut instance, now), AdvertOutcome::OwnAddress);
         assert_eq!(instance.state(), StateKind::Master, "never obeyed");
         assert_eq!(actions(&mut instance), vec![]);
         assert_eq!(instance.counters().src_addr_conflict, 1);
@@ -1761,7 +1820,9 @@ mod tests {
         let mut announces = Vec::new();
         let mut step = |instance: &mut Instance, at: Instant, advert: Option<&Advert>| {
             match advert {
-                Some(advert) => receive(instance, advert, 255, at),
+                Some(advert) => {
+                    receive(instance, advert, 255, at);
+                }
                 None => instance.handle_timeout(at),
             }
             for action in actions(instance) {
@@ -2344,7 +2405,7 @@ mod tests {
         advert: &Advert,
         ttl: u8,
         now: Instant,
-    ) {
+    ) -> AdvertOutcome {
         instance.handle_advert(
             Received {
                 src,
@@ -2353,7 +2414,7 @@ mod tests {
                 advert,
             },
             now,
-        );
+        )
     }
 
     #[test]
@@ -2380,7 +2441,10 @@ mod tests {
         unicast.handle_timeout(at);
         assert_eq!(unicast.state(), StateKind::Master);
         let stranger: IpAddr = "192.0.2.9".parse().unwrap();
-        receive_unicast(&mut unicast, stranger, &advert(250), 64, at);
+        assert_eq!(
+            receive_unicast(&mut unicast, stranger, &advert(250), 64, at),
+            AdvertOutcome::NotAPeer
+        );
         assert_eq!(unicast.counters().unicast_src_err, 1);
         assert_eq!(unicast.counters().advert_rcvd, 0);
         assert_eq!(

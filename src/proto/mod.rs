@@ -19,8 +19,8 @@ mod unicast;
 pub use availability::Availability;
 pub use counters::Counters;
 pub use instance::{
-    Action, AddressConflict, AnnounceSchedule, InitialState, Instance, InstanceConfig,
-    InvalidInstance, Notification, PeerMaster, Reason, Received, StateKind,
+    Action, AddressConflict, AdvertOutcome, AnnounceSchedule, InitialState, Instance,
+    InstanceConfig, InvalidInstance, Notification, PeerMaster, Reason, Received, StateKind,
     CONFLICT_REPORT_INTERVAL, PRIORITY_OWNER, PRIORITY_STOP,
 };
 pub use unicast::{Unicast, UnicastDrop, UnicastPeer};

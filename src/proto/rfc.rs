@@ -158,15 +158,17 @@ fn deliver(
         return;
     }
     match Advert::parse(payload, src, dst) {
-        Ok((advert, _)) => instance.handle_advert(
-            super::Received {
-                src,
-                dst,
-                ttl,
-                advert: &advert,
-            },
-            at,
-        ),
+        Ok((advert, _)) => {
+            instance.handle_advert(
+                super::Received {
+                    src,
+                    dst,
+                    ttl,
+                    advert: &advert,
+                },
+                at,
+            );
+        }
         Err(error) => instance.counters_mut().record_decode_error(&error),
     }
 }
