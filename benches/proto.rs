@@ -68,7 +68,7 @@ fn main() {
             let mut advert = None;
             while let Some(action) = m.poll_action() {
                 if let keepvip::proto::Action::Transmit(a) = action {
-                    advert = Some(a);
+                    advert = Some(Advert::clone(&a));
                 }
             }
             advert.expect("master transmits on its timer")

@@ -80,6 +80,8 @@ pub struct VrrpSocket {
     default_src: Option<IpAddr>,
     /// The multicast group joined (VRRP's, unless configured otherwise).
     group: IpAddr,
+    /// Ancillary data space, kept across receives: no allocation per packet.
+    cmsg: std::cell::RefCell<Vec<u8>>,
 }
 
 impl VrrpSocket {
@@ -178,6 +180,7 @@ impl VrrpSocket {
             family,
             default_src: src,
             group,
+            cmsg: std::cell::RefCell::new(cmsg_space_for(family)),
         };
         this.discard_queued()?;
         Ok(this)
@@ -301,15 +304,21 @@ impl VrrpSocket {
 
     /// One `recvmsg`; `Ok(None)` for a packet that had to be skipped.
     fn recv_one(&self, buf: &mut [u8]) -> nix::Result<Option<Received>> {
-        let mut cmsg_space = match self.family {
-            Family::V4 => nix::cmsg_space!(libc::in_pktinfo, libc::c_int),
-            Family::V6 => nix::cmsg_space!(libc::in6_pktinfo, libc::c_int),
+        let mut own_space = Vec::new();
+        let mut kept = self.cmsg.try_borrow_mut();
+        let cmsg_space = match kept.as_deref_mut() {
+            Ok(space) => space,
+            // Never happens (receives do not nest); a fresh buffer rather than a panic.
+            Err(_) => &mut own_space,
         };
+        if cmsg_space.capacity() == 0 {
+            *cmsg_space = cmsg_space_for(self.family);
+        }
         let mut iov = [IoSliceMut::new(buf)];
         let msg = recvmsg::<SockaddrStorage>(
             self.socket.as_raw_fd(),
             &mut iov,
-            Some(&mut cmsg_space),
+            Some(cmsg_space),
             MsgFlags::empty(),
         )?;
         let len = msg.bytes;
@@ -389,6 +398,14 @@ impl VrrpSocket {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+/// Room for the ancillary data a receive asks for: the packet info and the TTL / hop limit.
+fn cmsg_space_for(family: Family) -> Vec<u8> {
+    match family {
+        Family::V4 => nix::cmsg_space!(libc::in_pktinfo, libc::c_int),
+        Family::V6 => nix::cmsg_space!(libc::in6_pktinfo, libc::c_int),
     }
 }
 

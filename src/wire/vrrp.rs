@@ -377,20 +377,21 @@ impl Advert {
             });
         }
 
-        let checksum = match (version, family) {
-            (Version::V2, _) => Checksum::Plain,
-            (Version::V3, Family::V6) => Checksum::PseudoHeader,
-            (Version::V3, Family::V4) => {
-                if packet.checksum_matches(Checksum::PseudoHeader, src, dst) {
-                    Checksum::PseudoHeader
-                } else {
-                    Checksum::Plain
-                }
-            }
+        // VRRPv3 over IPv4 has two variants in the field (RFC 9568's pseudo-header one, and
+        // keepalived's old plain one): the first is tried first, and computed only once.
+        let first = match version {
+            Version::V2 => Checksum::Plain,
+            Version::V3 => Checksum::PseudoHeader,
         };
-        if !packet.checksum_matches(checksum, src, dst) {
+        let checksum = if packet.checksum_matches(first, src, dst) {
+            first
+        } else if (version, family) == (Version::V3, Family::V4)
+            && packet.checksum_matches(Checksum::Plain, src, dst)
+        {
+            Checksum::Plain
+        } else {
             return Err(DecodeError::BadChecksum);
-        }
+        };
 
         // The length check above guarantees every address and the auth data are present; the
         // `filter_map`s cannot drop anything and only keep this code free of panicking paths.
