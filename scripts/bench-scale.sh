@@ -16,13 +16,16 @@
 # A and B have one veth (ethS) on each segment's bridge, 192.0.2.1 / 192.0.2.2. Instance (S, V) runs
 # VRID V on ethS with the VIP 198.51.100.V/32: the same address repeats on other segments' interfaces
 # (addresses are per interface), which keeps N unlimited inside the documentation ranges.
+# The bridges are plain L2 switches: bridge-nf-call-{ip,ip6,arp}tables are off in the switch
+# namespace (a veth sender pays its receivers' softirq work, so those hooks would bill both agents).
 # keepalived runs as `keepalived -n -l -G -D -P -R` (console log only, as keepvip; VRRP child only)
 # with the same configuration; keepvip keeps its default vip_lease (that cost is keepvip's).
 # Measured over the window: CPU from /proc/PID/task/*/schedstat (all threads; keepvip: its process; keepalived: parent
 # + VRRP child), per advert sent (A) and received (B, every advert of A reaches it); peak RSS
 # (VmHWM; keepalived: the VRRP child, which holds the instances) and that divided by N; advert gaps
 # per VRID from a capture on segment 1's bridge (p50 / p99 / max, and as multiples of the interval);
-# adverts sent by the backup (should be 0). Run time: about 40 s per (implementation, N).
+# adverts sent by the backup (should be 0); wake-ups per second (voluntary context switches, all
+# threads); and CPU per instance at each N, which stays flat when cost grows linearly. Run time: about 40 s per (implementation, N).
 # Needs root. Kills only the processes it started, by PID; removes its namespaces on every exit.
 set -euo pipefail
 export LC_ALL=C
@@ -111,6 +114,11 @@ lab_up() { # lab_up SEGMENTS
     ip netns add $LAB-a
     ip netns add $LAB-b
     for ns in sw a b; do ip -n $LAB-$ns link set lo up; done
+    # The switch is a plain L2 bridge, as a real switch is: where br_netfilter is loaded (it is
+    # per namespace), bridged frames would otherwise go through iptables hooks, and a veth
+    # sender pays its receivers' softirq work, so that cost would land on the agents' CPU.
+    ip netns exec $LAB-sw sysctl -q -w net.bridge.bridge-nf-call-iptables=0 \
+        net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
     for s in $(seq 1 "$1"); do
         ip -n $LAB-sw link add br$s type bridge mcast_snooping 0
         ip -n $LAB-sw link set br$s up
@@ -176,6 +184,16 @@ cpu_ns() {
     done
     echo $sum
 }
+# Voluntary context switches of every thread: how often the agent went to sleep (wake-ups).
+wakeups() {
+    local sum=0 pid task
+    for pid in "$@"; do
+        for task in /proc/"$pid"/task/*; do
+            sum=$((sum + $(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status")))
+        done
+    done
+    echo $sum
+}
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 vips_on() { ip -n $LAB-$1 -o -4 addr show 2>/dev/null | grep -c ' 198\.51\.100\.' || true; }
 
@@ -212,7 +230,10 @@ measure() { # measure IMPL N
     pids+=("$cap")
     sleep 0.5
     local a0 b0 a1 b1
-    a0=$(cpu_ns "${a_procs[@]}") b0=$(cpu_ns "${b_procs[@]}")
+    local t0 t1
+    local aw0 bw0 aw1 bw1
+    aw0=$(wakeups "${a_procs[@]}") bw0=$(wakeups "${b_procs[@]}")
+    a0=$(cpu_ns "${a_procs[@]}") b0=$(cpu_ns "${b_procs[@]}") t0=$(date +%s.%N)
     if ((perf)); then
         local r procs
         perf_pids=()
@@ -225,9 +246,11 @@ measure() { # measure IMPL N
     sleep "$window"
     ((${#perf_pids[@]} == 0)) || wait "${perf_pids[@]}" 2>/dev/null || true
     perf_pids=()
-    a1=$(cpu_ns "${a_procs[@]}") b1=$(cpu_ns "${b_procs[@]}")
+    a1=$(cpu_ns "${a_procs[@]}") b1=$(cpu_ns "${b_procs[@]}") t1=$(date +%s.%N)
+    aw1=$(wakeups "${a_procs[@]}") bw1=$(wakeups "${b_procs[@]}")
     local a_hwm b_hwm
     a_hwm=$(hwm_kib "${a_procs[-1]}") b_hwm=$(hwm_kib "${b_procs[-1]}")
+    sleep 1 # tcpdump hands over what its ring buffer holds only this long after it arrived
     kill -INT "$cap"
     wait "$cap" 2>/dev/null || true
     local still
@@ -236,8 +259,9 @@ measure() { # measure IMPL N
     lab_down
     local seg1=$((n < 250 ? n : 250)) counts gaps
     # 1700000000.123456 IP 192.0.2.1 > 224.0.0.18: VRRPv3, Advertisement, vrid 5, prio 200, ...
-    counts=$(tcpdump -r "$dir/seg1.pcap" -tt -n 2>/dev/null | awk -v gaps="$dir/gaps.txt" '
-        / > 224\.0\.0\.18: VRRP/ {
+    # Only what was sent inside the CPU window counts (the capture runs a little longer).
+    counts=$(tcpdump -r "$dir/seg1.pcap" -tt -n 2>/dev/null | awk -v gaps="$dir/gaps.txt" -v t0="$t0" -v t1="$t1" '
+        / > 224\.0\.0\.18: VRRP/ && $1 >= t0 && $1 <= t1 {
             match($0, /vrid [0-9]+/); vrid = substr($0, RSTART + 5, RLENGTH - 5)
             if ($3 == "192.0.2.2") { from_b++; next }
             if ($3 != "192.0.2.1") next
@@ -252,14 +276,15 @@ measure() { # measure IMPL N
         END { if (NR) printf "%s %s %s\n", pct(0.5), pct(0.99), g[NR]; else print "0 0 0" }')
     read -r from_a from_b <<<"$counts"
     read -r p50 p99 max <<<"$gaps"
-    awk -v n="$n" -v seg1="$seg1" -v impl="$impl" -v window="$window" -v a_cpu=$((a1 - a0)) \
+    awk -v n="$n" -v seg1="$seg1" -v impl="$impl" -v window="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" -v a_cpu=$((a1 - a0)) \
         -v b_cpu=$((b1 - b0)) -v a_hwm="$a_hwm" -v b_hwm="$b_hwm" -v from_a="$from_a" \
-        -v from_b="$from_b" -v p50="$p50" -v p99="$p99" -v max="$max" -v still="$still" 'BEGIN {
+        -v from_b="$from_b" -v p50="$p50" -v p99="$p99" -v max="$max" -v still="$still" \
+        -v a_wake=$((aw1 - aw0)) -v b_wake=$((bw1 - bw0)) 'BEGIN {
             # Every instance sends at the same rate: segment 1 stands for all of them.
             sent = from_a * n / seg1
-            printf "%s %d %.3f %.3f %.2f %.2f %d %d %.1f %.1f %.1f %.1f %d %s\n", impl, n,
+            printf "%s %d %.3f %.3f %.2f %.2f %d %d %.1f %.1f %.1f %.1f %d %s %.0f %.0f\n", impl, n,
                 a_cpu / 1e9, b_cpu / 1e9, sent ? a_cpu / 1e3 / sent : 0, sent ? b_cpu / 1e3 / sent : 0,
-                a_hwm, b_hwm, p50, p99, max, sent / window, from_b, still
+                a_hwm, b_hwm, p50, p99, max, sent / window, from_b, still, a_wake / window, b_wake / window
         }' >>"$results"
 }
 
@@ -276,22 +301,27 @@ echo "one segment per 250 VRIDs, ${window} s window. Machine: $(nproc) cores, lo
 echo "CPU in seconds over the window; per advert in microseconds (A: per sent, B: per received);"
 echo "RSS = VmHWM (KiB; keepalived: its VRRP child) and per instance (VmHWM / N, KiB);"
 echo "gaps between one VRID's adverts on segment 1, ms (and x interval); B adv = adverts from the backup."
-awk -v interval="$interval_ms" '
+awk -v interval="$interval_ms" -v window="$window" '
     { impl[NR] = $1; n[NR] = $2; for (i = 3; i <= NF; i++) f[NR, i] = $i; rows = NR }
     END {
-        printf "%-10s %5s | %8s %8s | %7s %7s | %8s %8s %6s %6s | %7s %7s %7s | %5s %7s %s\n", "impl", "N",
+        printf "%-10s %5s | %8s %8s | %7s %7s | %8s %8s %6s %6s | %7s %7s %7s | %5s %7s %7s %7s %s\n", "impl", "N",
             "A cpu s", "B cpu s", "A us/tx", "B us/rx", "A RSS", "B RSS", "A/inst", "B/inst",
-            "gap p50", "p99", "max", "B adv", "adv/s", "settled"
+            "gap p50", "p99", "max", "B adv", "adv/s", "A wk/s", "B wk/s", "settled"
         for (r = 1; r <= rows; r++)
-            printf "%-10s %5d | %8.3f %8.3f | %7.2f %7.2f | %8d %8d %6.1f %6.1f | %7.1f %7.1f %7.1f | %5d %7.0f %s\n",
+            printf "%-10s %5d | %8.3f %8.3f | %7.2f %7.2f | %8d %8d %6.1f %6.1f | %7.1f %7.1f %7.1f | %5d %7.0f %7.0f %7.0f %s\n",
                 impl[r], n[r], f[r,3], f[r,4], f[r,5], f[r,6], f[r,7], f[r,8], f[r,7] / n[r], f[r,8] / n[r],
-                f[r,9], f[r,10], f[r,11], f[r,13], f[r,12], f[r,14]
+                f[r,9], f[r,10], f[r,11], f[r,13], f[r,12], f[r,15], f[r,16], f[r,14]
         print ""
         printf "gaps as multiples of the interval (p99 / max), and ratios keepvip / keepalived per N:\n"
         for (r = 1; r <= rows; r++) {
             printf "  %-10s N=%-5d gap p99 %.3f x, max %.3f x\n", impl[r], n[r], f[r,10] / interval, f[r,11] / interval
             if (impl[r] == "keepvip") kv[n[r]] = r; else ka[n[r]] = r
         }
+        # Linear growth means the same CPU per instance at every N.
+        for (r = 1; r <= rows; r++)
+            cost[impl[r]] = cost[impl[r]] sprintf(" N=%d: %.1f/%.1f", n[r], f[r,3] / n[r] * 1e6 / window, f[r,4] / n[r] * 1e6 / window)
+        printf "CPU per instance, A/B, us per second (equal at every N = linear):\n"
+        for (i in cost) printf "  %-10s%s\n", i, cost[i]
         for (k in kv) if (k in ka) {
             a = kv[k]; b = ka[k]
             printf "  N=%-5d master CPU %.2f, backup CPU %.2f, master RSS %.2f, backup RSS %.2f, gap p99 %.2f, max %.2f\n", k,
