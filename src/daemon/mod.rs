@@ -639,6 +639,19 @@ impl Daemon {
         }
     }
 
+    /// Whether the socket instance `idx` hears on still holds packets this turn's budget left
+    /// unread.
+    fn adverts_queued_for(&self, idx: usize) -> bool {
+        let running = &self.instances[idx];
+        let family = running.spec.family();
+        self.backlog.iter().any(|&slot| {
+            self.sockets.get(slot).is_some_and(|s| {
+                s.as_ref()
+                    .is_some_and(|s| Some(s.ifindex) == running.ifindex && s.family == family)
+            })
+        })
+    }
+
     fn fire_timers(&mut self, now: Instant) {
         let mut due = std::mem::take(&mut self.due);
         due.clear();
@@ -658,13 +671,17 @@ impl Daemon {
             due.push(idx);
         }
         for &idx in &due {
-            if self.instances[idx]
+            if let Some(at) = self.instances[idx]
                 .instance
                 .poll_timeout()
-                .is_some_and(|at| at <= horizon)
+                .filter(|at| *at <= horizon)
             {
-                self.instances[idx].instance.handle_timeout(now);
-                self.drain(idx, now);
+                let waits = self.instances[idx].instance.state() == StateKind::Backup
+                    && take_over_waits(at, now, self.adverts_queued_for(idx));
+                if !waits {
+                    self.instances[idx].instance.handle_timeout(now);
+                    self.drain(idx, now);
+                }
             }
             if self.instances[idx]
                 .lease_renew_at
@@ -810,6 +827,40 @@ impl Daemon {
 }
 
 /// Prints `keepvip --config-test` output; returns whether the configuration is usable.
+/// How long an expired Master_Down_Timer may wait for the packets still queued on its socket.
+const TAKE_OVER_WAITS_FOR_QUEUE: Duration = Duration::from_millis(20);
+
+/// A backup whose Master_Down_Timer has expired while packets are still queued on its socket
+/// (a flood outran the per-turn budget) reads them first, since its master's advert may be
+/// among them; but for no longer than [`TAKE_OVER_WAITS_FOR_QUEUE`] past the deadline, so that
+/// a flood can delay a take-over by that much at most and never prevent it.
+fn take_over_waits(deadline: Instant, now: Instant, queued: bool) -> bool {
+    queued && now.saturating_duration_since(deadline) < TAKE_OVER_WAITS_FOR_QUEUE
+}
+
 pub fn config_test(path: &Path, options: &crate::config::LoadOptions) -> bool {
     check_config(path, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_take_over_waits_for_queued_adverts_but_never_past_its_bound() {
+        let deadline = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(take_over_waits(deadline, deadline, true));
+        assert!(take_over_waits(deadline, deadline + ms(19), true));
+        assert!(
+            !take_over_waits(deadline, deadline + ms(20), true),
+            "bounded"
+        );
+        assert!(
+            !take_over_waits(deadline, deadline, false),
+            "nothing queued"
+        );
+        // A clock read before the deadline (the horizon) still waits only while queued.
+        assert!(take_over_waits(deadline + ms(1), deadline, true));
+    }
 }

@@ -6,6 +6,7 @@ use super::*;
 
 /// Packets read from one VRRP socket in one loop turn at most.
 const MAX_PACKETS_PER_TURN: u32 = 256;
+use crate::io::vrrp_socket::Receive;
 use crate::proto::AdvertOutcome;
 use crate::wire::{Checksum, Version};
 
@@ -24,9 +25,11 @@ impl Daemon {
             }
             budget -= 1;
             let (ifindex, family) = (socket.ifindex, socket.family);
-            let received = match socket.socket.recv(&mut buf) {
-                Ok(Some(received)) => received,
-                Ok(None) => break,
+            let received = match socket.socket.receive(&mut buf) {
+                Ok(Receive::Packet(received)) => received,
+                // Counted against the budget like any packet.
+                Ok(Receive::Skipped) => continue,
+                Ok(Receive::Empty) => break,
                 Err(e) => {
                     warn!("receiving on {} failed: {e}", self.link_name(ifindex));
                     break;

@@ -73,6 +73,16 @@ pub struct Received {
 }
 
 /// A raw IP protocol 112 socket on one interface, non-blocking and close-on-exec.
+/// What one [`VrrpSocket::receive`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Receive {
+    Packet(Received),
+    /// A packet was read and dropped (another group, or without the expected ancillary data).
+    Skipped,
+    /// Nothing queued.
+    Empty,
+}
+
 pub struct VrrpSocket {
     socket: Socket,
     ifindex: u32,
@@ -292,10 +302,23 @@ impl VrrpSocket {
     /// data are skipped (logged), never returned half-described.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
         loop {
+            match self.receive(buf)? {
+                Receive::Packet(received) => return Ok(Some(received)),
+                Receive::Skipped => continue,
+                Receive::Empty => return Ok(None),
+            }
+        }
+    }
+
+    /// At most one packet: what [`recv`](Self::recv) does, except that a packet it skips is
+    /// reported, so that a caller with a budget counts it (a flood of packets for other groups
+    /// must not hold the caller in here).
+    pub fn receive(&self, buf: &mut [u8]) -> io::Result<Receive> {
+        loop {
             match self.recv_one(buf) {
-                Ok(Some(received)) => return Ok(Some(received)),
-                Ok(None) => continue,
-                Err(Errno::EAGAIN) => return Ok(None),
+                Ok(Some(received)) => return Ok(Receive::Packet(received)),
+                Ok(None) => return Ok(Receive::Skipped),
+                Err(Errno::EAGAIN) => return Ok(Receive::Empty),
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
             }
