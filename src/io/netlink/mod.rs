@@ -15,11 +15,18 @@
 
 mod events;
 mod request;
+mod routes;
 mod worker;
 
 pub use events::{EventSocket, NetEvent};
 pub use request::{AddressOptions, RequestSocket};
-pub use worker::{apply_change, AddressChange, AddressWorker, ChangeKind, Completed};
+pub use routes::{
+    RouteInfo, RouteSpec, RuleInfo, RuleSpec, RTN_BLACKHOLE, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST,
+    RTN_UNREACHABLE,
+};
+pub use worker::{
+    apply_change, apply_net_change, AddressChange, AddressWorker, ChangeKind, Completed, NetChange,
+};
 
 use std::net::IpAddr;
 use std::time::Duration;

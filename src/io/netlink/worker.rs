@@ -1,4 +1,5 @@
-//! Address changes made off the event loop, by a thread that owns its own [`RequestSocket`].
+//! Address, route and rule changes made off the event loop, by a thread that owns its own
+//! [`RequestSocket`].
 //!
 //! Why a thread rather than a non-blocking socket: the kernel handles an rtnetlink request
 //! inside `sendmsg()` itself, under the global `rtnl_lock` mutex, and only then queues the
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use mio::Waker;
 
-use super::{AddressOptions, RequestSocket};
+use super::{AddressOptions, RequestSocket, RouteSpec, RuleSpec};
 
 /// The worker's nice value relative to the loop's: on a busy host the loop's timers must win
 /// the CPU over hundreds of renewals (each a few hundred µs of kernel time), which are late by
@@ -52,11 +53,28 @@ pub enum ChangeKind {
     Delete,
 }
 
+/// Whatever the worker makes: addresses, and routes and rules, which share its queue so that
+/// a route submitted after the address it uses as `src` lands after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetChange {
+    Address(AddressChange),
+    AddRoute(RouteSpec),
+    DelRoute(RouteSpec),
+    AddRule(RuleSpec),
+    DelRule(RuleSpec),
+}
+
+impl From<AddressChange> for NetChange {
+    fn from(change: AddressChange) -> NetChange {
+        NetChange::Address(change)
+    }
+}
+
 /// A change the kernel answered (or that could not be made).
 #[derive(Debug)]
 pub struct Completed {
     pub tag: u64,
-    pub change: AddressChange,
+    pub change: NetChange,
     pub result: io::Result<()>,
     /// From submission to the kernel's answer: queueing plus any wait for RTNL.
     pub took: Duration,
@@ -73,7 +91,7 @@ pub struct AddressWorker {
 
 struct Job {
     tag: u64,
-    change: AddressChange,
+    change: NetChange,
     submitted: Instant,
     /// Wake the loop when done even if it succeeded.
     wake: bool,
@@ -97,7 +115,7 @@ impl AddressWorker {
                     let result = if stop.load(Ordering::Relaxed) {
                         Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
                     } else {
-                        apply_change(&mut socket, &job.change)
+                        apply_net_change(&mut socket, &job.change)
                     };
                     let wake = job.wake || result.is_err();
                     let completed = Completed {
@@ -129,7 +147,8 @@ impl AddressWorker {
     /// Queues a change; returns its tag, or the change back if the thread is gone (the caller
     /// then makes it itself). With `wake` false a success does not wake the loop (a failure
     /// always does): the caller collects it with [`try_completed`](Self::try_completed) later.
-    pub fn submit(&mut self, change: AddressChange, wake: bool) -> Result<u64, AddressChange> {
+    pub fn submit(&mut self, change: impl Into<NetChange>, wake: bool) -> Result<u64, NetChange> {
+        let change = change.into();
         let tag = self.next_tag;
         let job = Job {
             tag,
@@ -200,6 +219,17 @@ impl Drop for AddressWorker {
         self.jobs = None;
         self.cancelled.store(true, Ordering::Relaxed);
         drop(self.thread.take());
+    }
+}
+
+/// Makes one change of any kind with `socket`.
+pub fn apply_net_change(socket: &mut RequestSocket, change: &NetChange) -> io::Result<()> {
+    match change {
+        NetChange::Address(change) => apply_change(socket, change),
+        NetChange::AddRoute(route) => socket.add_route(route),
+        NetChange::DelRoute(route) => socket.del_route(route),
+        NetChange::AddRule(rule) => socket.add_rule(rule),
+        NetChange::DelRule(rule) => socket.del_rule(rule),
     }
 }
 
