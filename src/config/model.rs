@@ -455,8 +455,8 @@ pub struct Route {
     pub table: u32,
     /// `metric` (also `priority` / `preference`, as `ip route`).
     pub metric: Option<u32>,
-    /// `protocol`: keepalived forces 18 (its own) on a route it tracks (one with `dev` and no
-    /// `no_track`), as keepvip does.
+    /// `protocol`: keepalived forces 18 (its own) on a route without `no_track`, and so does
+    /// keepvip.
     pub protocol: u8,
     pub onlink: bool,
     pub no_track: bool,

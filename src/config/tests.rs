@@ -2023,11 +2023,14 @@ fn a_tracked_route_gets_keepalived_s_protocol_with_a_warning() {
         "  virtual_routes {\n    198.51.100.0/24 dev eth0 protocol bird\n    198.51.100.0/25 via 192.0.2.254 protocol 99\n  }",
     ));
     assert_eq!(instance.routes[0].protocol, PROTO_KEEPALIVED);
-    // Without dev keepalived cannot track it: the protocol stays.
-    assert_eq!(instance.routes[1].protocol, 99);
+    // Without dev too (keepalived 2.2.7 installs it with protocol 18).
+    assert_eq!(instance.routes[1].protocol, PROTO_KEEPALIVED);
     assert_eq!(
         diags,
-        vec!["/k.conf:5:30: warning: vrrp_instance VI_1 > virtual_routes: protocol 12 becomes 18 (keepalived), as keepalived does for a route with 'dev' and without 'no_track'; add no_track to keep protocol 12"]
+        vec![
+            "/k.conf:5:30: warning: vrrp_instance VI_1 > virtual_routes: protocol 12 becomes 18 (keepalived), as keepalived does for a route without 'no_track'; add no_track to keep protocol 12",
+            "/k.conf:6:37: warning: vrrp_instance VI_1 > virtual_routes: protocol 99 becomes 18 (keepalived), as keepalived does for a route without 'no_track'; add no_track to keep protocol 99",
+        ]
     );
 }
 
@@ -2061,6 +2064,14 @@ fn route_errors_name_the_word() {
     assert_eq!(
         route_errors("198.51.100.1/24 via 192.0.2.254"),
         vec![format!("/k.conf:5:5: {ctx} 198.51.100.1/24 has host bits set (the kernel refuses such a route): write 198.51.100.0/24")]
+    );
+    assert_eq!(
+        route_errors("src 192.0.2.100 default via 192.0.2.254 dev eth0"),
+        vec![format!("/k.conf:5:21: {ctx} keepalived 2.2.7 refuses 'default' after 'src' (it mixes up the families): put 'default' first, or write 0.0.0.0/0")]
+    );
+    assert_eq!(
+        route_errors("2001:db8:5::5/48 dev eth0"),
+        vec![format!("/k.conf:5:5: {ctx} 2001:db8:5::5/48 has host bits set (the kernel would quietly route 2001:db8:5::/48): write 2001:db8:5::/48")]
     );
     assert_eq!(
         route_errors("198.51.100.0/24"),

@@ -6,14 +6,16 @@
 //! - A route line is `[blackhole|unreachable|prohibit|throw] [src IP] [to] PREFIX [via|gw IP]
 //!   [dev IF] [scope S] [table T] [metric|priority|preference N] [protocol P] [onlink]
 //!   [no_track]`, the words after the type in any order. `default` is 0.0.0.0/0.
-//! - keepalived forces protocol 18 (`keepalived`) on a route it tracks (one with `dev` and no
-//!   `no_track`), with a warning: keepvip does the same.
+//! - keepalived forces protocol 18 (`keepalived`) on a route without `no_track`, with a
+//!   warning (it tracks such routes): keepvip does the same.
 //! - A rule is `[from PREFIX|all] [to PREFIX|all] [iif IF] [oif IF] [fwmark N[/M]] table T
 //!   priority|preference N [no_track]`; IPv4 unless an address says IPv6.
 //! - keepvip refuses a rule without a priority (keepalived picks 16384, then 16383, ... with a
 //!   warning that this is "probably not what you want") and one without a table (keepvip
 //!   implements the lookup action only).
-//! - A route prefix with host bits set is refused (the kernel would refuse the route).
+//! - A route prefix with host bits set is refused (keepalived accepts it; the kernel then
+//!   refuses an IPv4 one and quietly masks an IPv6 one). keepalived refuses `default` after
+//!   `src`, and so does keepvip.
 //! - Every other word of keepalived's syntax (`nexthop`, `or`, `tos`, `mtu`, `goto`, `not`,
 //!   `inet6`, `track_group` ...) is an error naming it.
 
@@ -297,6 +299,14 @@ impl Builder<'_> {
                 Some(true) => w.text,
                 Some(false) => return None,
                 None if dst.is_none() => {
+                    if w.text == "default" && route.src.is_some() {
+                        self.err(
+                            w.span,
+                            ctx,
+                            "keepalived 2.2.7 refuses 'default' after 'src' (it mixes up the families): put 'default' first, or write 0.0.0.0/0",
+                        );
+                        return None;
+                    }
                     match parse_prefix(w.text) {
                         Ok(p) => dst = Some((p, w.span)),
                         Err(e) => {
@@ -436,9 +446,11 @@ impl Builder<'_> {
             self.err(
                 dst_span,
                 ctx,
-                format!(
-                    "{dst} has host bits set (the kernel refuses such a route): write {network}"
-                ),
+                if dst.addr.is_ipv4() {
+                    format!("{dst} has host bits set (the kernel refuses such a route): write {network}")
+                } else {
+                    format!("{dst} has host bits set (the kernel would quietly route {network}): write {network}")
+                },
             );
             return None;
         }
@@ -481,13 +493,13 @@ impl Builder<'_> {
             );
             return None;
         }
-        let tracked = route.dev.is_some() && !route.no_track;
+        let tracked = !route.no_track;
         match protocol {
             Some((p, span)) if tracked && p != PROTO_KEEPALIVED => {
                 self.warn(
                     span,
                     ctx,
-                    format!("protocol {p} becomes 18 (keepalived), as keepalived does for a route with 'dev' and without 'no_track'; add no_track to keep protocol {p}"),
+                    format!("protocol {p} becomes 18 (keepalived), as keepalived does for a route without 'no_track'; add no_track to keep protocol {p}"),
                 );
             }
             Some((p, _)) => route.protocol = p,
