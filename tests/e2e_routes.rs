@@ -168,3 +168,40 @@ fn virtual_routes_follow_the_master_and_statics_stay_until_stop() {
         lab.fail("r1 exited leaving routes, rules, statics or the VIP behind");
     }
 }
+
+#[test]
+fn routes_left_by_a_crash_are_removed_at_start() {
+    let lab = Lab::new(2);
+    lab.start_text(1, &config(200), &[]);
+    lab.wait_until(
+        "r1 to hold the VIP and its routes",
+        election_deadline() + Duration::from_secs(2),
+        || lab.only_holder_is(1) && virtual_entries(&lab, 1) == expected_virtual(),
+    );
+    lab.kill(1);
+    // SIGKILL leaves everything behind (the VIP until its lease runs out).
+    let (routes, rules) = virtual_entries(&lab, 1);
+    if rules.len() != 2 || !routes.iter().any(|r| r.starts_with("blackhole")) {
+        lab.fail(&format!(
+            "r1's routes and rules did not survive SIGKILL: {routes:?} {rules:?}"
+        ));
+    }
+    lab.start_text(2, &config(250), &[]);
+    lab.wait_until("r2 to take over", election_deadline(), || lab.has_vip(2));
+    // r1 comes back as backup: what its crash left must go before it runs.
+    lab.start_text(1, &config(200), &[]);
+    lab.wait_until(
+        "r1 to remove its stale routes and rules",
+        Duration::from_secs(5),
+        || virtual_entries(&lab, 1) == none() && lab.log_text(1).contains("removed stale"),
+    );
+    lab.assert_stays(
+        "r2 alone with the virtual routes",
+        Conf::v3(100).advert_interval() * 5,
+        || {
+            virtual_entries(&lab, 1) == none()
+                && virtual_entries(&lab, 2) == expected_virtual()
+                && lab.only_holder_is(2)
+        },
+    );
+}

@@ -577,6 +577,7 @@ impl Daemon {
                 return;
             }
         };
+        self.emergency_release_routes(&mut netlink);
         for (ifindex, addr, prefix_len) in self.installed.all() {
             match netlink.del_address(ifindex, addr, prefix_len) {
                 Ok(()) => {

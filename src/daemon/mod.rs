@@ -353,6 +353,7 @@ impl Daemon {
         // VMAC names first: a VMAC left by a crash may hold stale VIPs.
         self.prepare_vmacs(&specs);
         self.remove_stale_vips(&specs);
+        self.remove_stale_routes(&specs);
         self.set_statics(loaded.statics);
         self.configure_tracking(loaded.check_scripts, loaded.track_files, false, now);
         self.configure_groups(loaded.sync_groups);

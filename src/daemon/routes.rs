@@ -46,6 +46,14 @@ fn route_kind(kind: RouteType) -> u8 {
     }
 }
 
+/// How a dump reports a default route's destination: absent.
+fn unspecified_like(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    }
+}
+
 fn rule_spec(rule: &Rule) -> RuleSpec {
     RuleSpec {
         ipv6: rule.family == Family::V6,
@@ -245,6 +253,88 @@ impl Daemon {
         self.release_routes(STATIC_HOLDER);
         for (ifindex, addr) in self.installed.held_by(STATIC_HOLDER) {
             self.release_address(STATIC_HOLDER, ifindex, addr);
+        }
+    }
+
+    /// At start, before any instance runs: the virtual routes and rules a crash (or an
+    /// operator) left behind go, so that a backup never routes for the master. Synchronous,
+    /// like the stale-VIP sweep next to it; only entries with the configured destination,
+    /// table, type and protocol (18 unless `no_track` says otherwise) are touched.
+    pub(super) fn remove_stale_routes(&mut self, specs: &[InstanceSpec]) {
+        if specs
+            .iter()
+            .all(|s| s.routes.is_empty() && s.rules.is_empty())
+        {
+            return;
+        }
+        let (routes, rules) = match (self.netlink.dump_routes(), self.netlink.dump_rules()) {
+            (Ok(routes), Ok(rules)) => (routes, rules),
+            (Err(e), _) | (_, Err(e)) => {
+                error!("cannot read the routes and rules to remove stale ones: {e}");
+                return;
+            }
+        };
+        let mut stale = Vec::new();
+        for spec in specs {
+            for entry in self.wanted(&spec.name, &spec.routes, &spec.rules) {
+                let present = match &entry {
+                    Entry::Route(r) => routes.iter().any(|p| {
+                        p.dst_len == r.dst_len
+                            && p.dst.unwrap_or(unspecified_like(r.dst)) == r.dst
+                            && p.table == r.table
+                            && p.kind == r.kind
+                            && p.protocol == r.protocol
+                            && (r.via.is_none() || p.via == r.via)
+                    }),
+                    Entry::Rule(r) => rules.iter().any(|p| {
+                        p.ipv6 == r.ipv6
+                            && p.priority == r.priority
+                            && p.table == r.table
+                            && p.protocol == r.protocol
+                            && p.from == r.from
+                            && p.to == r.to
+                    }),
+                };
+                if present {
+                    stale.push((spec.name.clone(), entry));
+                }
+            }
+        }
+        // Rules before the routes they lead to.
+        stale.sort_by_key(|(_, e)| matches!(e, Entry::Route(_)));
+        for (holder, entry) in stale {
+            let (change, result) = match entry {
+                Entry::Route(r) => {
+                    let result = self.netlink.del_route(&r);
+                    (NetChange::DelRoute(r), result)
+                }
+                Entry::Rule(r) => {
+                    let result = self.netlink.del_rule(&r);
+                    (NetChange::DelRule(r), result)
+                }
+            };
+            let what = self.describe(&change);
+            match result {
+                Ok(()) => warn!(
+                    "{holder}: removed stale {what} (left behind by an earlier run or by hand)"
+                ),
+                Err(e) => error!("{holder}: cannot remove stale {what}: {e}"),
+            }
+        }
+    }
+
+    /// After a panic: what is held goes, with the caller's fresh socket, rules first.
+    pub(super) fn emergency_release_routes(&mut self, netlink: &mut RequestSocket) {
+        let mut entries: Vec<Entry> = self.routes.held.drain().flat_map(|(_, e)| e).collect();
+        entries.sort_by_key(|e| matches!(e, Entry::Route(_)));
+        for entry in entries {
+            let result = match &entry {
+                Entry::Route(r) => netlink.del_route(r),
+                Entry::Rule(r) => netlink.del_rule(r),
+            };
+            if let Err(e) = result {
+                error!("cannot release a route or rule after an internal error: {e}");
+            }
         }
     }
 
