@@ -205,3 +205,62 @@ fn routes_left_by_a_crash_are_removed_at_start() {
         },
     );
 }
+
+#[test]
+fn a_reload_changes_only_the_routes_and_rules_that_changed() {
+    let lab = Lab::new(1);
+    lab.start_text(1, &config(200), &[]);
+    lab.wait_until(
+        "r1 to hold the VIP and its routes",
+        election_deadline() + Duration::from_secs(2),
+        || lab.has_vip(1) && virtual_entries(&lab, 1) == expected_virtual() && has_statics(&lab, 1),
+    );
+    let changed = config(200)
+        .replace(
+            "        blackhole 198.51.100.128/25 table 100\n",
+            "        198.51.100.64/27 dev eth0 table 100\n",
+        )
+        .replace("        fwmark 0x10/0xff table 100 priority 101\n", "")
+        .replace(
+            "    198.51.100.192/27 via 192.0.2.254 dev eth0 table 200\n",
+            "    198.51.100.224/27 via 192.0.2.254 dev eth0 table 200\n",
+        );
+    assert_ne!(changed, config(200));
+    lab.reload_text(1, &changed);
+    let mut routes = vec![
+        "198.51.100.0/26 via 192.0.2.254 dev eth0 proto keepalived src 192.0.2.100 metric 5"
+            .to_string(),
+        "198.51.100.64/27 dev eth0 proto keepalived scope link".to_string(),
+        "2001:db8:1::/48 via 2001:db8::fe dev eth0 proto keepalived metric 1024 pref medium"
+            .to_string(),
+    ];
+    routes.sort();
+    let rules = vec!["100: from 192.0.2.100 lookup 100 proto keepalived".to_string()];
+    lab.wait_until(
+        "the reloaded routes and rules",
+        Duration::from_secs(5),
+        || {
+            virtual_entries(&lab, 1) == (routes.clone(), rules.clone())
+                && lab
+                    .ip(1, &["route", "show", "table", "200"])
+                    .trim()
+                    .starts_with("198.51.100.224/27 via 192.0.2.254 dev eth0 proto keepalived")
+                && lab
+                    .ip(1, &["route", "show", "table", "200"])
+                    .lines()
+                    .count()
+                    == 1
+        },
+    );
+    // What did not change was not touched.
+    let log = lab.log_text(1);
+    let removals = log.matches("VI_1: removed route").count();
+    if removals != 1 || log.contains("VI_1: removed rule 100") {
+        lab.fail(&format!(
+            "the reload should remove one route of VI_1 and keep rule 100:\n{log}"
+        ));
+    }
+    if !lab.has_vip(1) {
+        lab.fail("the reload took the VIP away");
+    }
+}
