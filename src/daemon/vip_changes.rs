@@ -418,6 +418,52 @@ mod tests {
     }
 
     #[test]
+    fn a_route_submitted_after_its_source_address_lands_after_it() {
+        in_new_netns(|| {
+            let mut nl = RequestSocket::open().unwrap();
+            let (a, _b) = veth_pair(&mut nl, "kvQ0", "kvQ1", 1, 2);
+            let poll = mio::Poll::new().unwrap();
+            let waker = Arc::new(Waker::new(poll.registry(), mio::Token(9)).unwrap());
+            let mut changes = VipChanges::spawn(waker).unwrap();
+            let vip = add(a.ifindex, 100);
+            let route = crate::io::netlink::RouteSpec {
+                dst: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)),
+                dst_len: 24,
+                kind: crate::io::netlink::RTN_UNICAST,
+                src: Some(vip.addr),
+                via: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254))),
+                oif: Some(a.ifindex),
+                scope: None,
+                table: 100,
+                metric: None,
+                protocol: 18,
+                onlink: false,
+            };
+            // Queued back to back: the route's `src` only exists once the add before it ran.
+            changes.submit(vip, first("VI_1")).unwrap();
+            changes
+                .submit_route(NetChange::AddRoute(route.clone()), "VI_1")
+                .unwrap();
+            assert!(wait_next(&mut changes).result.is_ok());
+            let deadline = Instant::now() + PROMPT;
+            let answer = loop {
+                if let Some(answer) = changes.next() {
+                    break answer;
+                }
+                assert!(Instant::now() < deadline, "no answer from the worker");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            let Answer::Route(done) = answer else {
+                panic!("expected the route's answer, got {answer:?}");
+            };
+            assert_eq!(done.holder, "VI_1");
+            assert_eq!(done.change, NetChange::AddRoute(route));
+            assert!(done.result.is_ok(), "{:?}", done.result);
+            assert_eq!(changes.in_flight(), 0);
+        });
+    }
+
+    #[test]
     fn renewals_fall_between_a_quarter_and_a_third_of_the_lease_on_a_shared_grid() {
         let epoch = Instant::now();
         let lease = Duration::from_secs(60);
