@@ -1306,6 +1306,8 @@ fn soup_word() -> impl Strategy<Value = String> {
         keywords::GLOBAL_DEFS,
         keywords::INSTANCE,
         keywords::VIP_OPTIONS,
+        keywords::ROUTE_OPTIONS,
+        keywords::RULE_OPTIONS,
         keywords::UNICAST_PEER_OPTIONS,
     ]
     .iter()
@@ -1362,6 +1364,11 @@ fn soup_word() -> impl Strategy<Value = String> {
             "192.0.2.1/24",
             "2001:db8::1",
             "fe80::1/64",
+            "198.51.100.0/24",
+            "2001:db8::/32",
+            "default",
+            "blackhole",
+            "0x10/0xff",
             "MASTER",
             "BACKUP",
             "eth0",

@@ -205,8 +205,9 @@ impl Builder<'_> {
         out
     }
 
-    /// Checks an option word against `table`; `Some(false)` = reported as unsupported or
-    /// unknown, `None` = not an option word at all (only when `value_ok`).
+    /// Checks a word against `table`: `Some(true)` = an implemented option, `Some(false)` = a
+    /// known option keepvip does not implement (reported here), `None` = not an option (the
+    /// caller decides: a destination, or an unknown word).
     fn option_word(
         &mut self,
         table: &'static [Keyword],
