@@ -43,6 +43,16 @@ const TABLES: &[(&str, &str, &[Keyword])] = &[
         keywords::VIP_OPTIONS,
     ),
     (
+        "ROUTE_OPTIONS",
+        "virtual_routes and static_routes options",
+        keywords::ROUTE_OPTIONS,
+    ),
+    (
+        "RULE_OPTIONS",
+        "virtual_rules and static_rules options",
+        keywords::RULE_OPTIONS,
+    ),
+    (
         "AUTHENTICATION",
         "authentication (in vrrp_instance)",
         keywords::AUTHENTICATION,

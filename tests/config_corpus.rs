@@ -36,11 +36,14 @@ const EXPECTED_FILES: &[&str] = &[
     "garp-tuned.conf",
     "haproxy-tracked.conf",
     "ipv6-gateway.conf",
+    "ipv6-routes.conf",
     "lvs-leftover.conf",
     "maintenance-track-file.conf",
     "office-pass-a.conf",
     "office-pass-b.conf",
+    "routed-uplink.conf",
     "split-config/keepalived.conf",
+    "static-and-virtual.conf",
     "sync-group-wan-lan.conf",
     "templated-pair.conf",
     "vmac.conf",
@@ -192,7 +195,19 @@ fn interfaces_of(path: &Path) -> Result<BTreeSet<String>, String> {
             names.extend(vip.dev.clone());
         }
         names.extend(instance.tracking.interfaces.iter().map(|i| i.name.clone()));
+        names.extend(instance.routes.iter().filter_map(|r| r.dev.clone()));
+        for rule in &instance.rules {
+            names.extend(rule.iif.iter().chain(&rule.oif).cloned());
+        }
     }
+    let statics = &config.statics;
+    names.extend(statics.addresses.iter().filter_map(|a| a.dev.clone()));
+    names.extend(statics.routes.iter().filter_map(|r| r.dev.clone()));
+    for rule in &statics.rules {
+        names.extend(rule.iif.iter().chain(&rule.oif).cloned());
+    }
+    // The namespace has its own loopback already.
+    names.remove("lo");
     for group in &config.sync_groups {
         names.extend(group.tracking.interfaces.iter().map(|i| i.name.clone()));
     }
@@ -540,6 +555,42 @@ fn corpus_files_mean_what_their_comments_say() {
     let vmac_instance = vmac.instances.first().expect("an instance");
     let vmac_settings = vmac_instance.vmac.as_ref().expect("use_vmac");
     assert!(vmac_settings.xmit_base);
+
+    let uplink = load("routed-uplink.conf");
+    let gw = uplink.instances.first().expect("an instance");
+    let routes: Vec<String> = gw.routes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        routes,
+        [
+            "0.0.0.0/0 via 198.51.100.9 dev wan0 table 100 src 198.51.100.10",
+            "198.51.100.128/25 via 192.0.2.254 dev lan0 metric 10",
+            "blackhole 198.51.100.0/24 table 100",
+        ]
+    );
+    let rules: Vec<String> = gw.rules.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rules,
+        [
+            "1000: from 192.0.2.0/24 lookup 100",
+            "1001: from all fwmark 0x1/0xff iif lan0 lookup 100",
+        ]
+    );
+
+    let statics = load("static-and-virtual.conf").statics;
+    assert_eq!(statics.addresses.len(), 1);
+    assert_eq!(statics.routes.len(), 2);
+    assert_eq!(
+        statics.rules[0].to_string(),
+        "530: from 198.51.100.53/32 lookup 53"
+    );
+
+    let v6 = load("ipv6-routes.conf");
+    let cust = v6.instances.first().expect("an instance");
+    assert_eq!(cust.routes.len(), 3);
+    assert!(cust
+        .rules
+        .iter()
+        .all(|r| r.family == keepvip::wire::Family::V6));
 }
 
 // ---- README keyword reference -------------------------------------------------------------
@@ -555,6 +606,16 @@ const TABLES: &[(&str, &str, &[Keyword])] = &[
         "VIP_OPTIONS",
         "`virtual_ipaddress` and `virtual_ipaddress_excluded` options",
         keywords::VIP_OPTIONS,
+    ),
+    (
+        "ROUTE_OPTIONS",
+        "`virtual_routes` and `static_routes` options",
+        keywords::ROUTE_OPTIONS,
+    ),
+    (
+        "RULE_OPTIONS",
+        "`virtual_rules` and `static_rules` options",
+        keywords::RULE_OPTIONS,
     ),
     (
         "AUTHENTICATION",

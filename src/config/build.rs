@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::diag::{locate, Diags, Span};
 use super::keywords::{self, Keyword, Support};
 use super::model::{
-    Broadcast, Config, Fifo, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
-    ScriptUser, Vip, VipLease, Vmac,
+    Broadcast, Config, Fifo, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Route,
+    Rule, Scope, ScriptUser, Statics, Vip, VipLease, Vmac,
 };
 use super::source::SourceMap;
 use super::tree::Statement;
@@ -26,6 +26,7 @@ use super::vmac::{parse_vmac_mac, vmac_prefix_problem, MacSpec};
 use crate::script::{split_command, SplitError};
 use crate::wire::{Centis, Family, Version};
 
+mod routes;
 mod unicast;
 
 const MICROS_PER_SEC: u64 = 1_000_000;
@@ -59,6 +60,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         drafts: Vec::new(),
         saw_instance: false,
         track: TrackBuilder::default(),
+        statics: Statics::default(),
     };
     builder.root(root);
     // keepalived: unset vrrp_garp_lower_prio_* take the global master values, whatever the order.
@@ -89,6 +91,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         .collect();
     builder.cross_checks(&instances);
     builder.vmac_cross_checks(&instances);
+    builder.static_cross_checks(&instances);
     let tracking = builder.finish_tracking(&mut instances, &instance_names);
     Config {
         global: builder.global,
@@ -96,6 +99,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         scripts: tracking.scripts,
         track_files: tracking.files,
         sync_groups: tracking.groups,
+        statics: std::mem::take(&mut builder.statics),
         files: sources.paths(),
     }
 }
@@ -151,6 +155,9 @@ struct Draft {
     /// `use_vmac`: the name and MAC given, if any, and the keyword.
     vmac: Option<(Option<String>, Option<MacSpec>, Span)>,
     vmac_xmit_base: Option<Span>,
+    /// `virtual_routes`, `virtual_rules`.
+    routes: Vec<Route>,
+    rules: Vec<Rule>,
     seen: HashMap<String, Span>,
 }
 
@@ -199,6 +206,8 @@ impl Draft {
             track: TrackDraft::default(),
             vmac: None,
             vmac_xmit_base: None,
+            routes: Vec::new(),
+            rules: Vec::new(),
             seen: HashMap::new(),
         }
     }
@@ -216,6 +225,8 @@ struct Builder<'a> {
     saw_instance: bool,
     /// `vrrp_script`, `track_file`, `vrrp_sync_group` blocks.
     track: TrackBuilder,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    statics: Statics,
 }
 
 /// Stores a parsed value; `None` means the parser already reported why there is none.
@@ -510,6 +521,7 @@ impl Builder<'_> {
                 "vrrp_script" => self.vrrp_script(st),
                 "track_file" | "vrrp_track_file" => self.track_file_block(st),
                 "vrrp_sync_group" => self.sync_group(st),
+                "static_ipaddress" | "static_routes" | "static_rules" => self.static_block(st),
                 _ => self.unhandled(st, &[]),
             }
         }
@@ -1151,6 +1163,7 @@ impl Builder<'_> {
                 let at = self.loc(previous);
                 match kw.as_str() {
                     "virtual_ipaddress" | "virtual_ipaddress_excluded" | "state" => {}
+                    "virtual_routes" | "virtual_rules" => {}
                     "track_interface" | "track_script" | "track_file" => {}
                     k if k.starts_with("notify") => {
                         self.err(
@@ -1275,6 +1288,14 @@ impl Builder<'_> {
                         }
                     }
                 }
+            }
+            "virtual_routes" => {
+                let routes = self.routes_block(st, ctx);
+                d.routes.extend(routes);
+            }
+            "virtual_rules" => {
+                let rules = self.rules_block(st, ctx);
+                d.rules.extend(rules);
             }
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 let excluded = st.keyword.text == "virtual_ipaddress_excluded";
@@ -2034,6 +2055,8 @@ impl Builder<'_> {
             tracking,
             dont_track_primary: d.track.dont_track_primary,
             vmac,
+            routes: d.routes,
+            rules: d.rules,
         })
     }
 

@@ -42,6 +42,7 @@ pub use model::{
     Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
     ScriptUser, Vip, VipLease,
 };
+pub use model::{Prefix, Route, RouteType, Rule, Statics, PROTO_KEEPALIVED, TABLE_MAIN};
 pub use model::{
     SyncGroup, TrackFile, TrackFileInit, TrackWeight, TrackedInterface, TrackedRef, Tracking,
     VrrpScript,

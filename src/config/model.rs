@@ -19,6 +19,9 @@ pub struct Config {
     pub scripts: Vec<VrrpScript>,
     pub track_files: Vec<TrackFile>,
     pub sync_groups: Vec<SyncGroup>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`: set up at start, kept whatever the
+    /// instances' states, removed at stop (as keepalived does).
+    pub statics: Statics,
     /// Every file read, indexed by [`super::FileId`]; `files[0]` is the main file.
     pub files: Vec<PathBuf>,
 }
@@ -302,6 +305,10 @@ pub struct Instance {
     pub dont_track_primary: bool,
     /// `use_vmac`: the instance runs on a virtual MAC interface.
     pub vmac: Option<Vmac>,
+    /// `virtual_routes`: added after the VIPs on becoming master, removed before them.
+    pub routes: Vec<Route>,
+    /// `virtual_rules`: added after the routes on becoming master, removed before them.
+    pub rules: Vec<Rule>,
 }
 
 /// `use_vmac [NAME] [MAC]` (and `vmac_xmit_base`): a private macvlan on the instance's
@@ -373,6 +380,172 @@ impl Vip {
     /// does not pick them as source addresses); the address layer should do the same.
     pub fn deprecated_by_default(&self) -> bool {
         self.addr.is_ipv6() && self.prefix_len == 128
+    }
+}
+
+/// The top-level `static_*` blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statics {
+    /// `static_ipaddress`: every line names its `dev`.
+    pub addresses: Vec<Vip>,
+    pub routes: Vec<Route>,
+    pub rules: Vec<Rule>,
+}
+
+impl Statics {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.routes.is_empty() && self.rules.is_empty()
+    }
+}
+
+/// An address and prefix length, the host bits cleared (`198.51.100.0/24`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Prefix {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+/// `RTN_*`: what a route does with what it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteType {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    Throw,
+}
+
+impl RouteType {
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteType::Unicast => "unicast",
+            RouteType::Blackhole => "blackhole",
+            RouteType::Unreachable => "unreachable",
+            RouteType::Prohibit => "prohibit",
+            RouteType::Throw => "throw",
+        }
+    }
+}
+
+/// keepalived's route protocol (`RTPROT_KEEPALIVED`), the default of its routes and rules.
+pub const PROTO_KEEPALIVED: u8 = 18;
+/// `RT_TABLE_MAIN`.
+pub const TABLE_MAIN: u32 = 254;
+
+/// One line of `virtual_routes` / `static_routes`: `[TYPE] [src IP] [to] PREFIX [via IP]
+/// [dev IF] [scope S] [table T] [metric N] [protocol P] [onlink] [no_track]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub kind: RouteType,
+    pub dst: Prefix,
+    /// `src`: the preferred source address (`RTA_PREFSRC`).
+    pub src: Option<IpAddr>,
+    /// `via` / `gw`.
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// `scope`; `None` = the kernel's choice (link without a gateway, else global).
+    pub scope: Option<Scope>,
+    /// `table`, default main (254).
+    pub table: u32,
+    /// `metric` (also `priority` / `preference`, as `ip route`).
+    pub metric: Option<u32>,
+    /// `protocol`: keepalived forces 18 (its own) on a route without `no_track`, and so does
+    /// keepvip.
+    pub protocol: u8,
+    pub onlink: bool,
+    pub no_track: bool,
+    pub span: Span,
+}
+
+impl Route {
+    pub fn family(&self) -> Family {
+        Family::of(&self.dst.addr)
+    }
+}
+
+impl std::fmt::Display for Route {
+    /// As `ip route` would print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.kind != RouteType::Unicast {
+            write!(f, "{} ", self.kind.name())?;
+        }
+        write!(f, "{}", self.dst)?;
+        if let Some(via) = self.via {
+            write!(f, " via {via}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if self.table != TABLE_MAIN {
+            write!(f, " table {}", self.table)?;
+        }
+        if let Some(src) = self.src {
+            write!(f, " src {src}")?;
+        }
+        if let Some(metric) = self.metric {
+            write!(f, " metric {metric}")?;
+        }
+        if let Some(scope) = self.scope {
+            write!(f, " scope {}", scope.as_u8())?;
+        }
+        if self.onlink {
+            write!(f, " onlink")?;
+        }
+        Ok(())
+    }
+}
+
+/// One line of `virtual_rules` / `static_rules`: `[from PREFIX] [to PREFIX] [iif IF] [oif IF]
+/// [fwmark N[/M]] table T priority N [no_track]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// IPv4 unless an address says IPv6 (keepalived's rule).
+    pub family: Family,
+    /// `None` = all.
+    pub from: Option<Prefix>,
+    pub to: Option<Prefix>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    /// `fwmark MARK[/MASK]`.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `table` / `lookup`.
+    pub table: u32,
+    /// `priority` / `preference`.
+    pub priority: u32,
+    pub no_track: bool,
+    pub span: Span,
+}
+
+impl std::fmt::Display for Rule {
+    /// As `ip rule` would print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: from ", self.priority)?;
+        match self.from {
+            Some(p) => write!(f, "{p}")?,
+            None => write!(f, "all")?,
+        }
+        if let Some(p) = self.to {
+            write!(f, " to {p}")?;
+        }
+        if let Some((mark, mask)) = self.fwmark {
+            write!(f, " fwmark {mark:#x}")?;
+            if let Some(mask) = mask {
+                write!(f, "/{mask:#x}")?;
+            }
+        }
+        if let Some(iif) = &self.iif {
+            write!(f, " iif {iif}")?;
+        }
+        if let Some(oif) = &self.oif {
+            write!(f, " oif {oif}")?;
+        }
+        write!(f, " lookup {}", self.table)
     }
 }
 

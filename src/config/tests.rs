@@ -7,6 +7,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::keywords::{self, Support};
+use super::model::{Prefix, Route, RouteType, Rule};
 use super::source::MemFs;
 use super::*;
 use crate::wire::{Addresses, Centis, Checksum, Family, Version};
@@ -457,7 +458,7 @@ fn unknown_keywords_get_suggestions_from_their_block() {
 fn unsupported_keywords_are_errors_and_their_blocks_are_not_descended() {
     let text = format!(
         "global_defs {{\n  vrrp_strict\n}}\nvrrp_track_process G {{\n  group {{\n    VI_1\n  }}\n}}\n{}",
-        instance_with("  track_process {\n    chk\n  }\n  virtual_routes {\n    192.0.2.0/24 via 192.0.2.254\n  }")
+        instance_with("  track_process {\n    chk\n  }\n  track_bfd {\n    bfd1\n  }")
     );
     assert_eq!(
         errors(&text),
@@ -465,7 +466,7 @@ fn unsupported_keywords_are_errors_and_their_blocks_are_not_descended() {
             "/k.conf:2:3: error: global_defs > vrrp_strict: not supported by keepvip yet",
             "/k.conf:4:1: error: vrrp_track_process: not supported by keepvip yet",
             "/k.conf:12:3: error: vrrp_instance VI_1 > track_process: not supported by keepvip yet",
-            "/k.conf:15:3: error: vrrp_instance VI_1 > virtual_routes: not supported by keepvip yet",
+            "/k.conf:15:3: error: vrrp_instance VI_1 > track_bfd: not supported by keepvip yet",
         ]
     );
 }
@@ -1305,6 +1306,8 @@ fn soup_word() -> impl Strategy<Value = String> {
         keywords::GLOBAL_DEFS,
         keywords::INSTANCE,
         keywords::VIP_OPTIONS,
+        keywords::ROUTE_OPTIONS,
+        keywords::RULE_OPTIONS,
         keywords::UNICAST_PEER_OPTIONS,
     ]
     .iter()
@@ -1361,6 +1364,11 @@ fn soup_word() -> impl Strategy<Value = String> {
             "192.0.2.1/24",
             "2001:db8::1",
             "fe80::1/64",
+            "198.51.100.0/24",
+            "2001:db8::/32",
+            "default",
+            "blackhole",
+            "0x10/0xff",
             "MASTER",
             "BACKUP",
             "eth0",
@@ -1917,5 +1925,305 @@ fn track_src_ip_needs_a_source() {
     assert_eq!(
         errors(&format!("global_defs {{\n  vrrp_mcast_group6 ff05::12\n}}\n{}", instance_with(""))),
         vec!["/k.conf:2:21: error: global_defs > vrrp_mcast_group6: 'ff05::12' is not an IPv6 link-local (ffX2::) multicast address"]
+    );
+}
+
+// ---- routes, rules and static_* ------------------------------------------------------------------
+
+fn routes_of(lines: &str) -> Vec<Route> {
+    only(&instance_with(&format!(
+        "  virtual_routes {{\n{lines}\n  }}"
+    )))
+    .routes
+}
+
+fn rules_of(lines: &str) -> Vec<Rule> {
+    only(&instance_with(&format!(
+        "  virtual_rules {{\n{lines}\n  }}"
+    )))
+    .rules
+}
+
+/// The errors of one `virtual_routes` line (it is line 5 of the file).
+fn route_errors(line: &str) -> Vec<String> {
+    errors(&instance_with(&format!(
+        "  virtual_routes {{\n    {line}\n  }}"
+    )))
+}
+
+fn rule_errors(line: &str) -> Vec<String> {
+    errors(&instance_with(&format!(
+        "  virtual_rules {{\n    {line}\n  }}"
+    )))
+}
+
+fn prefix(text: &str) -> Prefix {
+    let (addr, len) = text.split_once('/').unwrap();
+    Prefix {
+        addr: addr.parse().unwrap(),
+        len: len.parse().unwrap(),
+    }
+}
+
+#[test]
+fn route_lines_take_keepalived_s_words_in_any_order() {
+    let routes = routes_of(
+        "    src 192.0.2.100 to 198.51.100.0/26 via 192.0.2.254 dev eth0 table 100 metric 5\n    198.51.100.64/26 dev eth0 scope link no_track protocol static\n    198.51.100.128/26 gw 192.0.2.254 priority 7 onlink table main\n    default via 192.0.2.254 table 300\n    198.51.100.1 via 192.0.2.254",
+    );
+    assert_eq!(routes.len(), 5);
+    let r = &routes[0];
+    assert_eq!(r.kind, RouteType::Unicast);
+    assert_eq!(r.dst, prefix("198.51.100.0/26"));
+    assert_eq!(r.src, Some("192.0.2.100".parse().unwrap()));
+    assert_eq!(r.via, Some("192.0.2.254".parse().unwrap()));
+    assert_eq!(r.dev.as_deref(), Some("eth0"));
+    assert_eq!(
+        (r.table, r.metric, r.protocol),
+        (100, Some(5), PROTO_KEEPALIVED)
+    );
+    assert!(!r.onlink && !r.no_track);
+    let r = &routes[1];
+    assert_eq!(r.scope, Some(Scope::Link));
+    // no_track: the protocol stays as given (static = 4).
+    assert!(r.no_track);
+    assert_eq!(r.protocol, 4);
+    let r = &routes[2];
+    assert_eq!((r.table, r.metric, r.onlink), (TABLE_MAIN, Some(7), true));
+    assert_eq!(r.via, Some("192.0.2.254".parse().unwrap()));
+    assert_eq!(routes[3].dst, prefix("0.0.0.0/0"));
+    assert_eq!(routes[3].table, 300);
+    assert_eq!(routes[4].dst, prefix("198.51.100.1/32"));
+    assert_eq!(
+        routes[0].to_string(),
+        "198.51.100.0/26 via 192.0.2.254 dev eth0 table 100 src 192.0.2.100 metric 5"
+    );
+}
+
+#[test]
+fn route_types_and_ipv6_routes() {
+    let routes = routes_of(
+        "    blackhole 198.51.100.0/24\n    unreachable 198.51.100.0/25 table 5\n    prohibit 2001:db8:5::/48\n    throw 198.51.100.128/25 table 5\n    2001:db8:1::/48 via 2001:db8::fe dev eth0 metric 1024\n    default via 2001:db8::fe",
+    );
+    let kinds: Vec<RouteType> = routes.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            RouteType::Blackhole,
+            RouteType::Unreachable,
+            RouteType::Prohibit,
+            RouteType::Throw,
+            RouteType::Unicast,
+            RouteType::Unicast
+        ]
+    );
+    assert_eq!(routes[2].family(), Family::V6);
+    assert_eq!(routes[4].dst, prefix("2001:db8:1::/48"));
+    assert_eq!(routes[4].metric, Some(1024));
+    // `default` takes the family of its gateway.
+    assert_eq!(routes[5].dst, prefix("::/0"));
+    assert_eq!(routes[0].to_string(), "blackhole 198.51.100.0/24");
+}
+
+#[test]
+fn a_tracked_route_gets_keepalived_s_protocol_with_a_warning() {
+    let (instance, diags) = warnings(&instance_with(
+        "  virtual_routes {\n    198.51.100.0/24 dev eth0 protocol bird\n    198.51.100.0/25 via 192.0.2.254 protocol 99\n  }",
+    ));
+    assert_eq!(instance.routes[0].protocol, PROTO_KEEPALIVED);
+    // Without dev too (keepalived 2.2.7 installs it with protocol 18).
+    assert_eq!(instance.routes[1].protocol, PROTO_KEEPALIVED);
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:5:30: warning: vrrp_instance VI_1 > virtual_routes: protocol 12 becomes 18 (keepalived), as keepalived does for a route without 'no_track'; add no_track to keep protocol 12",
+            "/k.conf:6:37: warning: vrrp_instance VI_1 > virtual_routes: protocol 99 becomes 18 (keepalived), as keepalived does for a route without 'no_track'; add no_track to keep protocol 99",
+        ]
+    );
+}
+
+#[test]
+fn route_errors_name_the_word() {
+    let ctx = "error: vrrp_instance VI_1 > virtual_routes:";
+    assert_eq!(
+        route_errors("198.51.100.0/24 nexthop via 192.0.2.254"),
+        vec![format!(
+            "/k.conf:5:21: {ctx} route option 'nexthop' is not supported by keepvip yet"
+        )]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 via 192.0.2.254 or 192.0.2.253"),
+        vec![format!(
+            "/k.conf:5:37: {ctx} route option 'or' is not supported by keepvip yet"
+        )]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 via 192.0.2.254 mtu 1400"),
+        vec![format!(
+            "/k.conf:5:37: {ctx} route option 'mtu' is not supported by keepvip yet"
+        )]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 via 192.0.2.254 metrc 5"),
+        vec![format!(
+            "/k.conf:5:37: {ctx} unknown route option 'metrc', did you mean 'metric'?"
+        )]
+    );
+    assert_eq!(
+        route_errors("198.51.100.1/24 via 192.0.2.254"),
+        vec![format!("/k.conf:5:5: {ctx} 198.51.100.1/24 has host bits set (the kernel refuses such a route): write 198.51.100.0/24")]
+    );
+    assert_eq!(
+        route_errors("src 192.0.2.100 default via 192.0.2.254 dev eth0"),
+        vec![format!("/k.conf:5:21: {ctx} keepalived 2.2.7 refuses 'default' after 'src' (it mixes up the families): put 'default' first, or write 0.0.0.0/0")]
+    );
+    assert_eq!(
+        route_errors("2001:db8:5::5/48 dev eth0"),
+        vec![format!("/k.conf:5:5: {ctx} 2001:db8:5::5/48 has host bits set (the kernel would quietly route 2001:db8:5::/48): write 2001:db8:5::/48")]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24"),
+        vec![format!("/k.conf:5:5: {ctx} the route to 198.51.100.0/24 needs 'via ADDRESS' or 'dev INTERFACE'")]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 via 2001:db8::1"),
+        vec![format!("/k.conf:5:25: {ctx} 2001:db8::1 is IPv6 but the route to 198.51.100.0/24 is IPv4: a route is one family")]
+    );
+    assert_eq!(
+        route_errors("blackhole 198.51.100.0/24 via 192.0.2.254"),
+        vec![format!(
+            "/k.conf:5:5: {ctx} a blackhole route has no gateway: remove 'via'"
+        )]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 dev eth0 table wan"),
+        vec![format!("/k.conf:5:36: {ctx} 'wan' is not a routing table: use 1-4294967295, main, local or default (keepvip does not read /etc/iproute2/rt_tables)")]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 dev eth0 metric 1 priority 2"),
+        vec![format!("/k.conf:5:39: {ctx} 'priority' is given twice")]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 dev"),
+        vec![format!("/k.conf:5:21: {ctx} 'dev' needs a value")]
+    );
+    assert_eq!(
+        route_errors("via 192.0.2.254 dev eth0"),
+        vec![format!("/k.conf:5:5: {ctx} no destination: a route needs 'PREFIX' (or 'to PREFIX', or 'default')")]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/33 dev eth0"),
+        vec![format!(
+            "/k.conf:5:5: {ctx} '/33' is not a prefix length for IPv4: expected 0-32"
+        )]
+    );
+    assert_eq!(
+        route_errors("local 198.51.100.0/24 dev eth0"),
+        vec![format!("/k.conf:5:5: {ctx} 'local' routes are not supported by keepvip: use unicast, blackhole, unreachable, prohibit or throw")]
+    );
+    assert_eq!(
+        route_errors("198.51.100.0/24 dev eth0 protocol nonsense"),
+        vec![format!("/k.conf:5:39: {ctx} 'nonsense' is not a route protocol: use 0-255 or a name of /etc/iproute2/rt_protos (static, kernel, boot, bird, zebra, keepalived ...)")]
+    );
+}
+
+#[test]
+fn rule_lines() {
+    let rules = rules_of(
+        "    from 192.0.2.100/32 table 100 priority 100\n    to 198.51.100.0/24 lookup 101 preference 101 no_track\n    iif eth0 oif eth1 table main priority 102\n    fwmark 0x10/0xff table 8 priority 103\n    fwmark 5 from all table 9 priority 104\n    from 2001:db8:1::/48 to 2001:db8:2::/48 table 100 priority 105",
+    );
+    assert_eq!(rules.len(), 6);
+    assert_eq!(rules[0].from, Some(prefix("192.0.2.100/32")));
+    assert_eq!((rules[0].table, rules[0].priority), (100, 100));
+    assert_eq!(rules[0].family, Family::V4);
+    assert_eq!(rules[1].to, Some(prefix("198.51.100.0/24")));
+    assert!(rules[1].no_track);
+    assert_eq!((rules[1].table, rules[1].priority), (101, 101));
+    assert_eq!(rules[2].iif.as_deref(), Some("eth0"));
+    assert_eq!(rules[2].oif.as_deref(), Some("eth1"));
+    assert_eq!(rules[2].table, TABLE_MAIN);
+    assert_eq!(rules[3].fwmark, Some((16, Some(255))));
+    assert_eq!(rules[4].fwmark, Some((5, None)));
+    assert_eq!(rules[4].from, None);
+    assert_eq!(rules[5].family, Family::V6);
+    assert_eq!(
+        rules[3].to_string(),
+        "103: from all fwmark 0x10/0xff lookup 8"
+    );
+}
+
+#[test]
+fn rule_errors_name_the_word() {
+    let ctx = "error: vrrp_instance VI_1 > virtual_rules:";
+    assert_eq!(
+        rule_errors("from 198.51.100.0/24 table 100"),
+        vec![format!("/k.conf:5:5: {ctx} the rule needs 'priority N': keepalived would pick 16384 (then 16383 ...) and warn that it is probably not what you want")]
+    );
+    assert_eq!(
+        rule_errors("from 198.51.100.0/24 priority 100"),
+        vec![format!("/k.conf:5:5: {ctx} the rule needs 'table N' (keepvip implements the lookup action only)")]
+    );
+    assert_eq!(
+        rule_errors("from 198.51.100.0/24 table 1 prio 100"),
+        vec![format!(
+            "/k.conf:5:34: {ctx} unknown rule option 'prio' (one rule per line)"
+        )]
+    );
+    assert_eq!(
+        rule_errors("not from 198.51.100.0/24 table 1 priority 100"),
+        vec![format!(
+            "/k.conf:5:5: {ctx} rule option 'not' is not supported by keepvip yet"
+        )]
+    );
+    assert_eq!(
+        rule_errors("from 198.51.100.0/24 table 1 priority 100 goto 5"),
+        vec![format!(
+            "/k.conf:5:47: {ctx} rule option 'goto' is not supported by keepvip yet"
+        )]
+    );
+    assert_eq!(
+        rule_errors("from 198.51.100.0/24 to 2001:db8::/32 table 1 priority 100"),
+        vec![format!(
+            "/k.conf:5:29: {ctx} 2001:db8::/32 is IPv6 but this rule is IPv4: a rule is one family"
+        )]
+    );
+    assert_eq!(
+        rule_errors("fwmark 0xzz table 1 priority 100"),
+        vec![format!("/k.conf:5:12: {ctx} '0xzz' is not a mark: expected MARK or MARK/MASK, decimal or 0x hexadecimal")]
+    );
+    assert_eq!(
+        rule_errors("from 198.51.100.0/24 table 1 priority 100 table 2"),
+        vec![format!("/k.conf:5:47: {ctx} 'table' is given twice")]
+    );
+}
+
+#[test]
+fn static_blocks_are_read_at_top_level() {
+    let text = format!(
+        "static_ipaddress {{\n  198.51.100.5/32 dev eth0 label eth0:st\n}}\nstatic_routes {{\n  198.51.100.0/26 via 192.0.2.254 dev eth0 table 100\n}}\nstatic_rules {{\n  from 198.51.100.0/24 table 100 priority 100\n}}\n{}",
+        instance_with("")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let statics = config.unwrap().statics;
+    assert_eq!(statics.addresses.len(), 1);
+    assert_eq!(statics.addresses[0].label.as_deref(), Some("eth0:st"));
+    assert_eq!(statics.routes[0].table, 100);
+    assert_eq!(statics.rules[0].priority, 100);
+}
+
+#[test]
+fn static_errors() {
+    let text = format!(
+        "static_ipaddress {{\n  198.51.100.5/32\n  192.0.2.1/32 dev eth0\n}}\nstatic_routes 1 {{\n}}\nstatic_rules\n{}",
+        instance_with("")
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            "/k.conf:2:3: error: static_ipaddress: 198.51.100.5 needs 'dev INTERFACE': a static address belongs to no instance",
+            "/k.conf:3:3: error: static_ipaddress > 192.0.2.1: 192.0.2.1 is also a virtual address of VI_1 (at /k.conf:13:5): the instance would remove it on leaving MASTER",
+            "/k.conf:5:15: error: static_routes: routes go inside the block, one per line",
+            "/k.conf:7:1: error: static_rules: needs a '{ ... }' block of rules",
+        ]
     );
 }

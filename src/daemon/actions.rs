@@ -105,30 +105,34 @@ impl Daemon {
         }
         let renew_at = lease.map(|lease| self.vip_changes.next_renewal(now, lease));
         self.set_lease_renew(idx, renew_at);
+        // Behind the VIP adds: a route may use a VIP as its source.
+        self.sync_instance_routes(idx);
     }
 
     /// Queues a change on the worker, or makes it here if the worker is gone.
-    fn submit_vip_change(&mut self, change: AddressChange, purpose: Purpose, now: Instant) {
-        if let Err((change, purpose)) = self.vip_changes.submit(change, purpose) {
-            warn!(
-                "the address worker is gone: changing {} on the event loop",
-                change.addr
-            );
+    pub(super) fn submit_vip_change(
+        &mut self,
+        change: AddressChange,
+        purpose: Purpose,
+        now: Instant,
+    ) {
+        if let Err(refused) = self.vip_changes.submit(change, purpose) {
+            let (change, purpose) = *refused;
+            warn!("the address worker is gone: changing an address on the event loop");
             let started = Instant::now();
-            let result = crate::io::netlink::apply_change(&mut self.netlink, &change);
-            let done = self
+            let result = crate::io::netlink::apply_net_change(&mut self.netlink, &change);
+            let answer = self
                 .vip_changes
                 .done_inline(change, purpose, result, started.elapsed());
-            self.vip_change_done(done, now);
+            self.answered(answer, now);
         }
     }
 
     /// The worker answered: what each answer means for the addresses and their announcements.
     pub(super) fn on_vip_changes(&mut self, now: Instant) {
         let mut released = false;
-        while let Some(done) = self.vip_changes.next() {
-            released |= !done.released.is_empty();
-            self.vip_change_done(done, now);
+        while let Some(answer) = self.vip_changes.next() {
+            released |= self.answered(answer, now);
         }
         if released {
             self.send_due_announcements();
@@ -139,13 +143,13 @@ impl Daemon {
     /// sweeps whatever is left itself.
     pub(super) fn finish_vip_changes(&mut self, deadline: Instant) {
         let now = Instant::now();
-        for done in self.vip_changes.wait_idle(deadline) {
-            self.vip_change_done(done, now);
+        for answer in self.vip_changes.wait_idle(deadline) {
+            self.answered(answer, now);
         }
         self.vip_changes.cancel_queued();
     }
 
-    fn vip_change_done(&mut self, done: vip_changes::Done, now: Instant) {
+    pub(super) fn vip_change_done(&mut self, done: vip_changes::Done, now: Instant) {
         let vip_changes::Done {
             change,
             purpose,
@@ -236,6 +240,8 @@ impl Daemon {
 
     pub(super) fn remove_vips(&mut self, idx: usize) {
         let name = self.instances[idx].spec.name.clone();
+        // Before the VIP deletes: a route may use a VIP as its source.
+        self.release_routes(&name);
         // What this instance holds, on the interfaces it went on (a name may be gone by now).
         for (ifindex, addr) in self.installed.held_by(&name) {
             self.release_address(&name, ifindex, addr);
@@ -573,6 +579,7 @@ impl Daemon {
                 return;
             }
         };
+        self.emergency_release_routes(&mut netlink);
         for (ifindex, addr, prefix_len) in self.installed.all() {
             match netlink.del_address(ifindex, addr, prefix_len) {
                 Ok(()) => {

@@ -33,6 +33,17 @@ pub struct Loaded {
     pub global: config::GlobalDefs,
     /// `notify_fifo` / `vrrp_notify_fifo`.
     pub fifos: Vec<FifoSpec>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    pub statics: StaticSpecs,
+}
+
+/// The `static_*` blocks as the daemon installs them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StaticSpecs {
+    /// Every one has `dev`.
+    pub addresses: Vec<VipSpec>,
+    pub routes: Vec<config::Route>,
+    pub rules: Vec<config::Rule>,
 }
 
 /// Loads `path` and checks its scripts. The error is the full report, one line per diagnostic
@@ -66,6 +77,11 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
             process: config.global.process.clone(),
             global: config.global.clone(),
             fifos,
+            statics: StaticSpecs {
+                addresses: config.statics.addresses.iter().map(vip_spec).collect(),
+                routes: config.statics.routes.clone(),
+                rules: config.statics.rules.clone(),
+            },
         })
     } else {
         let summary = summary_line(errors.len(), warnings.len());
@@ -154,15 +170,7 @@ fn instance_spec(
     instance: &config::Instance,
     errors: &mut Vec<String>,
 ) -> InstanceSpec {
-    let vip = |v: &config::Vip| VipSpec {
-        addr: v.addr,
-        prefix_len: v.prefix_len,
-        dev: v.dev.clone(),
-        label: v.label.clone(),
-        scope: v.scope.as_u8(),
-        broadcast: broadcast_of(v),
-        deprecated: v.deprecated_by_default(),
-    };
+    let vip = vip_spec;
     let garp = instance.garp;
     let second_burst = garp.master_delay.unwrap_or(Duration::ZERO);
     let auth = match instance.auth_pass {
@@ -258,6 +266,20 @@ fn instance_spec(
             mac: v.mac,
             xmit_base: v.xmit_base,
         }),
+        routes: instance.routes.clone(),
+        rules: instance.rules.clone(),
+    }
+}
+
+fn vip_spec(v: &config::Vip) -> VipSpec {
+    VipSpec {
+        addr: v.addr,
+        prefix_len: v.prefix_len,
+        dev: v.dev.clone(),
+        label: v.label.clone(),
+        scope: v.scope.as_u8(),
+        broadcast: broadcast_of(v),
+        deprecated: v.deprecated_by_default(),
     }
 }
 

@@ -18,6 +18,7 @@ mod peers;
 mod pidfile;
 mod receive;
 mod reload;
+mod routes;
 mod snapshot;
 pub mod spec;
 mod sync;
@@ -215,6 +216,8 @@ struct Daemon {
     installed: installed::Installed,
     /// VIP adds, renewals and deletes in flight on the address worker.
     vip_changes: vip_changes::VipChanges,
+    /// The routes and rules installed, by holder, and the `static_*` blocks.
+    routes: routes::Routes,
     /// VRRP sockets (slots) left readable when their batch ran out: read again next turn.
     backlog: Vec<usize>,
     stop_deadline: Option<Instant>,
@@ -311,6 +314,7 @@ impl Daemon {
             notify_settings: NotifySettings::default(),
             installed: installed::Installed::default(),
             vip_changes,
+            routes: routes::Routes::default(),
             backlog: Vec::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],
@@ -349,6 +353,8 @@ impl Daemon {
         // VMAC names first: a VMAC left by a crash may hold stale VIPs.
         self.prepare_vmacs(&specs);
         self.remove_stale_vips(&specs);
+        self.remove_stale_routes(&specs);
+        self.set_statics(loaded.statics);
         self.configure_tracking(loaded.check_scripts, loaded.track_files, false, now);
         self.configure_groups(loaded.sync_groups);
         for spec in specs {
@@ -767,6 +773,7 @@ impl Daemon {
             self.drain(idx, now);
         }
         self.stop_groups(now);
+        self.remove_statics();
         // After the STOP lines: the FIFO scripts read them, then see end-of-file.
         self.close_fifos();
         self.stop_deadline = Some(now + STOP_GRACE);

@@ -58,6 +58,7 @@ impl Daemon {
         }
         outcome.warnings = loaded.warnings.clone();
         outcome.applied = true;
+        self.set_statics(loaded.statics.clone());
         self.reloads += 1;
         let mut keep = vec![false; self.instances.len()];
         let (mut updates, mut start) = (Vec::new(), Vec::new());

@@ -119,6 +119,9 @@ pub struct InstanceSpec {
     pub sync_group: Option<String>,
     /// `use_vmac`: VIPs without `dev` live on a virtual MAC interface.
     pub vmac: Option<VmacSpec>,
+    /// `virtual_routes` and `virtual_rules`: in the kernel while the instance holds its VIPs.
+    pub routes: Vec<crate::config::Route>,
+    pub rules: Vec<crate::config::Rule>,
 }
 
 /// `use_vmac [NAME] [MAC]` and `vmac_xmit_base`, with `vmac_prefix`.

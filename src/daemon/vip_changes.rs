@@ -5,7 +5,8 @@
 //! was asked for, which addresses have an add or a delete in flight, the announcements that
 //! wait for their address's add to be confirmed (a gratuitous ARP for an address the kernel
 //! does not have yet would draw traffic to a host that drops it), and which instances have a
-//! renewal in flight (one at a time each).
+//! renewal in flight (one at a time each). Route and rule changes share the worker's queue
+//! (so they land after the addresses submitted before them); nothing waits for them.
 
 use std::collections::HashMap;
 use std::io;
@@ -15,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use mio::Waker;
 
-use crate::io::netlink::{AddressChange, AddressWorker, ChangeKind, Completed, RequestSocket};
+use crate::io::netlink::{
+    AddressChange, AddressWorker, ChangeKind, Completed, NetChange, RequestSocket,
+};
 
 /// Why a change was asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +48,23 @@ pub(super) struct Done {
     pub released: Vec<Parked>,
     /// Announcements given up: the add failed.
     pub dropped: Vec<Parked>,
+}
+
+/// A route or rule change the kernel answered.
+#[derive(Debug)]
+pub(super) struct RouteDone {
+    pub change: NetChange,
+    /// The instance it is for, or `static`.
+    pub holder: String,
+    pub result: io::Result<()>,
+    pub took: Duration,
+}
+
+/// What the worker answered.
+#[derive(Debug)]
+pub(super) enum Answer {
+    Address(Done),
+    Route(RouteDone),
 }
 
 pub(super) struct VipChanges {
@@ -83,13 +103,13 @@ impl VipChanges {
         &mut self,
         change: AddressChange,
         purpose: Purpose,
-    ) -> Result<(), (AddressChange, Purpose)> {
+    ) -> Result<(), Box<(NetChange, Purpose)>> {
         let pending_key = key(&change);
         let is_add = matches!(change.kind, ChangeKind::Add { .. });
         // A renewal that succeeds changes nothing the loop must act on: it is collected on the
         // next turn without a wake-up of its own.
         let wake = !purpose.renew;
-        match self.worker.submit(change, wake) {
+        match self.worker.submit(NetChange::Address(change), wake) {
             Ok(tag) => {
                 // A renewal's address is confirmed already: nothing waits for it.
                 if is_add && !purpose.renew {
@@ -103,7 +123,27 @@ impl VipChanges {
                 self.purposes.insert(tag, purpose);
                 Ok(())
             }
-            Err(change) => Err((change, purpose)),
+            Err(change) => Err(Box::new((change, purpose))),
+        }
+    }
+
+    /// Hands a route or rule change to the worker, behind everything submitted before it;
+    /// gives it back if the worker is gone.
+    pub(super) fn submit_route(
+        &mut self,
+        change: NetChange,
+        holder: &str,
+    ) -> Result<(), Box<(NetChange, Purpose)>> {
+        let purpose = Purpose {
+            holder: holder.to_string(),
+            renew: false,
+        };
+        match self.worker.submit(change, true) {
+            Ok(tag) => {
+                self.purposes.insert(tag, purpose);
+                Ok(())
+            }
+            Err(change) => Err(Box::new((change, purpose))),
         }
     }
 
@@ -136,7 +176,7 @@ impl VipChanges {
     }
 
     /// The next answered change, if any.
-    pub(super) fn next(&mut self) -> Option<Done> {
+    pub(super) fn next(&mut self) -> Option<Answer> {
         let completed = self.worker.try_completed()?;
         Some(self.settle(completed))
     }
@@ -147,7 +187,7 @@ impl VipChanges {
     }
 
     /// At stop: waits (bounded) for what is in flight.
-    pub(super) fn wait_idle(&mut self, deadline: Instant) -> Vec<Done> {
+    pub(super) fn wait_idle(&mut self, deadline: Instant) -> Vec<Answer> {
         self.worker
             .wait_idle(deadline)
             .into_iter()
@@ -163,24 +203,35 @@ impl VipChanges {
     /// The bookkeeping of a change made on the loop (the worker was gone).
     pub(super) fn done_inline(
         &mut self,
-        change: AddressChange,
+        change: NetChange,
         purpose: Purpose,
         result: io::Result<()>,
         took: Duration,
-    ) -> Done {
+    ) -> Answer {
+        let change = match change {
+            NetChange::Address(change) => change,
+            other => {
+                return Answer::Route(RouteDone {
+                    change: other,
+                    holder: purpose.holder,
+                    result,
+                    took,
+                })
+            }
+        };
         let first_add = matches!(change.kind, ChangeKind::Add { .. }) && !purpose.renew;
         let (released, dropped) = self.take_parked(key(&change), first_add, result.is_ok());
-        Done {
+        Answer::Address(Done {
             change,
             purpose,
             result,
             took,
             released,
             dropped,
-        }
+        })
     }
 
-    fn settle(&mut self, completed: Completed) -> Done {
+    fn settle(&mut self, completed: Completed) -> Answer {
         let Completed {
             tag,
             change,
@@ -191,6 +242,17 @@ impl VipChanges {
             holder: String::new(),
             renew: false,
         });
+        let change = match change {
+            NetChange::Address(change) => change,
+            other => {
+                return Answer::Route(RouteDone {
+                    change: other,
+                    holder: purpose.holder,
+                    result,
+                    took,
+                })
+            }
+        };
         if purpose.renew {
             decrement(&mut self.renewing, &purpose.holder);
         }
@@ -202,14 +264,14 @@ impl VipChanges {
             decrement(&mut self.deletes_pending, &pending_key);
         }
         let (released, dropped) = self.take_parked(pending_key, first_add, result.is_ok());
-        Done {
+        Answer::Address(Done {
             change,
             purpose,
             result,
             took,
             released,
             dropped,
-        }
+        })
     }
 
     /// After an add: its announcements go once no add of the address is pending any more, or
@@ -296,7 +358,10 @@ mod tests {
     fn wait_next(changes: &mut VipChanges) -> Done {
         let deadline = Instant::now() + PROMPT;
         loop {
-            if let Some(done) = changes.next() {
+            if let Some(answer) = changes.next() {
+                let Answer::Address(done) = answer else {
+                    panic!("a route answer where an address one was expected: {answer:?}");
+                };
                 return done;
             }
             assert!(Instant::now() < deadline, "no answer from the worker");
@@ -348,6 +413,52 @@ mod tests {
             let done = wait_next(&mut changes);
             assert!(done.purpose.renew && done.result.is_ok());
             assert!(!changes.is_renewing("VI_2"));
+            assert_eq!(changes.in_flight(), 0);
+        });
+    }
+
+    #[test]
+    fn a_route_submitted_after_its_source_address_lands_after_it() {
+        in_new_netns(|| {
+            let mut nl = RequestSocket::open().unwrap();
+            let (a, _b) = veth_pair(&mut nl, "kvQ0", "kvQ1", 1, 2);
+            let poll = mio::Poll::new().unwrap();
+            let waker = Arc::new(Waker::new(poll.registry(), mio::Token(9)).unwrap());
+            let mut changes = VipChanges::spawn(waker).unwrap();
+            let vip = add(a.ifindex, 100);
+            let route = crate::io::netlink::RouteSpec {
+                dst: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)),
+                dst_len: 24,
+                kind: crate::io::netlink::RTN_UNICAST,
+                src: Some(vip.addr),
+                via: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254))),
+                oif: Some(a.ifindex),
+                scope: None,
+                table: 100,
+                metric: None,
+                protocol: 18,
+                onlink: false,
+            };
+            // Queued back to back: the route's `src` only exists once the add before it ran.
+            changes.submit(vip, first("VI_1")).unwrap();
+            changes
+                .submit_route(NetChange::AddRoute(route.clone()), "VI_1")
+                .unwrap();
+            assert!(wait_next(&mut changes).result.is_ok());
+            let deadline = Instant::now() + PROMPT;
+            let answer = loop {
+                if let Some(answer) = changes.next() {
+                    break answer;
+                }
+                assert!(Instant::now() < deadline, "no answer from the worker");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            let Answer::Route(done) = answer else {
+                panic!("expected the route's answer, got {answer:?}");
+            };
+            assert_eq!(done.holder, "VI_1");
+            assert_eq!(done.change, NetChange::AddRoute(route));
+            assert!(done.result.is_ok(), "{:?}", done.result);
             assert_eq!(changes.in_flight(), 0);
         });
     }

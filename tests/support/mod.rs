@@ -731,6 +731,21 @@ impl Lab {
 
     // ---- observing the network -------------------------------------------------------------
 
+    /// The output of `ip -n ROUTER'S-NAMESPACE ARGS...`, which must succeed; a routing table
+    /// the kernel has not created yet (no route was ever in it) shows as empty.
+    pub fn ip(&self, router: u8, args: &[&str]) -> String {
+        self.check_router(router);
+        let ns = self.router_ns(router);
+        let mut cmd = Command::new("ip");
+        cmd.args(["-n", &ns]).args(args);
+        let out = output(&mut cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && !stderr.contains("FIB table does not exist") {
+            panic!("{cmd:?} failed ({}): {stderr}", out.status);
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Addresses on `router`'s eth0.
     pub fn addresses(&self, router: u8) -> Vec<IfAddr> {
         self.check_router(router);

@@ -15,12 +15,18 @@
 
 mod events;
 mod request;
+mod routes;
 mod worker;
 
 pub use events::{EventSocket, NetEvent};
 pub use request::{AddressOptions, RequestSocket};
+pub use routes::{
+    RouteInfo, RouteSpec, RuleInfo, RuleSpec, RTN_BLACKHOLE, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST,
+    RTN_UNREACHABLE,
+};
 pub use worker::{
-    apply_change, apply_changes, AddressChange, AddressWorker, ChangeKind, Completed,
+    apply_change, apply_changes, apply_net_change, apply_net_changes, AddressChange, AddressWorker,
+    ChangeKind, Completed, NetChange,
 };
 
 use std::net::IpAddr;

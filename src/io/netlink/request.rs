@@ -43,7 +43,7 @@ pub struct RequestSocket {
 }
 
 /// What a request expects back.
-enum Reply {
+pub(super) enum Reply {
     /// An `NLMSG_ERROR` with code 0 for our sequence number.
     Ack,
     /// Messages up to `NLMSG_DONE`.
@@ -388,7 +388,7 @@ impl RequestSocket {
 
     /// Sends one request and collects its answer. Dumps the kernel marks interrupted are
     /// retried. Errors keep the kernel's errno.
-    fn request(
+    pub(super) fn request(
         &mut self,
         msg: RouteNetlinkMessage,
         flags: u16,

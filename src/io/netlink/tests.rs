@@ -790,3 +790,165 @@ fn a_quiet_success_does_not_wake_the_loop_but_a_failure_does() {
         assert!(failed[0].result.is_err());
     });
 }
+
+// ---- routes and rules ----
+
+fn net(a: u8, b: u8, c: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(198, 51, a, b.wrapping_add(c)))
+}
+
+fn route_via(table: u32) -> RouteSpec {
+    RouteSpec {
+        dst: net(100, 0, 0),
+        dst_len: 26,
+        kind: RTN_UNICAST,
+        src: Some(v4(1)),
+        via: Some(v4(254)),
+        oif: None,
+        scope: None,
+        table,
+        metric: Some(5),
+        protocol: 18,
+        onlink: false,
+    }
+}
+
+fn ours(nl: &mut RequestSocket, route: &RouteSpec) -> Option<RouteInfo> {
+    nl.dump_routes()
+        .expect("dump routes")
+        .into_iter()
+        .find(|r| r.dst == Some(route.dst) && r.dst_len == route.dst_len && r.table == route.table)
+}
+
+#[test]
+fn routes_are_added_once_deleted_once_and_refused_with_the_kernel_s_reason() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvR0", "kvR1", 1, 2);
+        let mut route = route_via(100);
+        route.oif = Some(a.ifindex);
+        nl.add_route(&route).unwrap();
+        let seen = ours(&mut nl, &route).expect("the route is in table 100");
+        assert_eq!(seen.via, Some(v4(254)));
+        assert_eq!(seen.src, Some(v4(1)));
+        assert_eq!(seen.oif, Some(a.ifindex));
+        assert_eq!(
+            (seen.metric, seen.protocol, seen.kind),
+            (Some(5), 18, RTN_UNICAST)
+        );
+        // Added again: already there is success.
+        nl.add_route(&route).unwrap();
+        nl.del_route(&route).unwrap();
+        assert_eq!(ours(&mut nl, &route), None);
+        // Deleted again: not there is success.
+        nl.del_route(&route).unwrap();
+
+        // A table above 255 and a blackhole route.
+        let hole = RouteSpec {
+            dst: net(100, 128, 0),
+            dst_len: 25,
+            kind: RTN_BLACKHOLE,
+            src: None,
+            via: None,
+            oif: None,
+            scope: None,
+            table: 70_000,
+            metric: None,
+            protocol: 18,
+            onlink: false,
+        };
+        nl.add_route(&hole).unwrap();
+        assert_eq!(ours(&mut nl, &hole).map(|r| r.kind), Some(RTN_BLACKHOLE));
+        nl.del_route(&hole).unwrap();
+        assert_eq!(ours(&mut nl, &hole), None);
+
+        // IPv6, through the link's gateway.
+        let v6route = RouteSpec {
+            dst: "2001:db8:1::".parse().unwrap(),
+            dst_len: 48,
+            via: Some(v6(254)),
+            src: None,
+            oif: Some(a.ifindex),
+            metric: Some(1024),
+            ..route_via(100)
+        };
+        nl.add_route(&v6route).unwrap();
+        assert!(ours(&mut nl, &v6route).is_some());
+        nl.del_route(&v6route).unwrap();
+        assert_eq!(ours(&mut nl, &v6route), None);
+
+        // A gateway on no connected network, and a source that is not ours.
+        let e = nl
+            .add_route(&RouteSpec {
+                via: Some("203.0.113.1".parse().unwrap()),
+                src: None,
+                ..route_via(100)
+            })
+            .unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::ENETUNREACH), "{e}");
+        let e = nl
+            .add_route(&RouteSpec {
+                src: Some(v4(99)),
+                ..route_via(100)
+            })
+            .unwrap_err();
+        assert_eq!(errno(&e), Some(Errno::EINVAL), "{e}");
+    });
+}
+
+#[test]
+fn rules_are_added_once_and_deleted_once() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let rule = RuleSpec {
+            ipv6: false,
+            from: Some((net(100, 0, 0), 24)),
+            to: None,
+            iif: Some("lo".into()),
+            oif: None,
+            fwmark: Some(0x10),
+            fwmask: Some(0xff),
+            table: 100,
+            priority: 1000,
+            protocol: 18,
+        };
+        let find = |nl: &mut RequestSocket, rule: &RuleSpec| {
+            nl.dump_rules()
+                .unwrap()
+                .into_iter()
+                .find(|r| r.priority == rule.priority && r.ipv6 == rule.ipv6)
+        };
+        nl.add_rule(&rule).unwrap();
+        let seen = find(&mut nl, &rule).expect("the rule is there");
+        assert_eq!((seen.table, seen.from, seen.protocol), (100, rule.from, 18));
+        nl.add_rule(&rule).unwrap();
+        let count = nl
+            .dump_rules()
+            .unwrap()
+            .iter()
+            .filter(|r| r.priority == 1000)
+            .count();
+        assert_eq!(
+            count, 1,
+            "an add of a rule that is there adds no second one"
+        );
+        nl.del_rule(&rule).unwrap();
+        assert_eq!(find(&mut nl, &rule), None);
+        nl.del_rule(&rule).unwrap();
+
+        let v6rule = RuleSpec {
+            ipv6: true,
+            from: Some(("2001:db8:1::".parse().unwrap(), 48)),
+            to: Some(("2001:db8:2::".parse().unwrap(), 48)),
+            iif: None,
+            fwmark: None,
+            fwmask: None,
+            priority: 1001,
+            ..rule
+        };
+        nl.add_rule(&v6rule).unwrap();
+        assert_eq!(find(&mut nl, &v6rule).map(|r| r.to), Some(v6rule.to));
+        nl.del_rule(&v6rule).unwrap();
+        assert_eq!(find(&mut nl, &v6rule), None);
+    });
+}

@@ -1,4 +1,5 @@
-//! Address changes made off the event loop, by a thread that owns its own [`RequestSocket`].
+//! Address, route and rule changes made off the event loop, by a thread that owns its own
+//! [`RequestSocket`].
 //!
 //! Why a thread rather than a non-blocking socket: the kernel handles an rtnetlink request
 //! inside `sendmsg()` itself, under the global `rtnl_lock` mutex, and only then queues the
@@ -24,7 +25,7 @@ use mio::Waker;
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::request::{add_address_request, add_outcome, del_address_request, del_outcome};
-use super::{AddressOptions, RequestSocket};
+use super::{AddressOptions, RequestSocket, RouteSpec, RuleSpec};
 
 /// The worker's nice value relative to the loop's: on a busy host the loop's timers must win
 /// the CPU over hundreds of renewals (each a few hundred µs of kernel time), which are late by
@@ -59,11 +60,28 @@ pub enum ChangeKind {
     Delete,
 }
 
+/// Whatever the worker makes: addresses, and routes and rules, which share its queue so that
+/// a route submitted after the address it uses as `src` lands after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetChange {
+    Address(AddressChange),
+    AddRoute(RouteSpec),
+    DelRoute(RouteSpec),
+    AddRule(RuleSpec),
+    DelRule(RuleSpec),
+}
+
+impl From<AddressChange> for NetChange {
+    fn from(change: AddressChange) -> NetChange {
+        NetChange::Address(change)
+    }
+}
+
 /// A change the kernel answered (or that could not be made).
 #[derive(Debug)]
 pub struct Completed {
     pub tag: u64,
-    pub change: AddressChange,
+    pub change: NetChange,
     pub result: io::Result<()>,
     /// From submission to the kernel's answer: queueing plus any wait for RTNL.
     pub took: Duration,
@@ -80,7 +98,7 @@ pub struct AddressWorker {
 
 struct Job {
     tag: u64,
-    change: AddressChange,
+    change: NetChange,
     submitted: Instant,
     /// Wake the loop when done even if it succeeded.
     wake: bool,
@@ -116,9 +134,8 @@ impl AddressWorker {
                             .map(|_| Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled")))
                             .collect()
                     } else {
-                        let changes: Vec<&AddressChange> =
-                            batch.iter().map(|j| &j.change).collect();
-                        apply_changes(&mut socket, &changes)
+                        let changes: Vec<&NetChange> = batch.iter().map(|j| &j.change).collect();
+                        apply_net_changes(&mut socket, &changes)
                     };
                     let mut wake = false;
                     for (job, result) in batch.into_iter().zip(results) {
@@ -153,7 +170,8 @@ impl AddressWorker {
     /// Queues a change; returns its tag, or the change back if the thread is gone (the caller
     /// then makes it itself). With `wake` false a success does not wake the loop (a failure
     /// always does): the caller collects it with [`try_completed`](Self::try_completed) later.
-    pub fn submit(&mut self, change: AddressChange, wake: bool) -> Result<u64, AddressChange> {
+    pub fn submit(&mut self, change: impl Into<NetChange>, wake: bool) -> Result<u64, NetChange> {
+        let change = change.into();
         let tag = self.next_tag;
         let job = Job {
             tag,
@@ -225,6 +243,38 @@ impl Drop for AddressWorker {
         self.cancelled.store(true, Ordering::Relaxed);
         drop(self.thread.take());
     }
+}
+
+/// Makes one change of any kind with `socket`.
+pub fn apply_net_change(socket: &mut RequestSocket, change: &NetChange) -> io::Result<()> {
+    match change {
+        NetChange::Address(change) => apply_change(socket, change),
+        NetChange::AddRoute(route) => socket.add_route(route),
+        NetChange::DelRoute(route) => socket.del_route(route),
+        NetChange::AddRule(rule) => socket.add_rule(rule),
+        NetChange::DelRule(rule) => socket.del_rule(rule),
+    }
+}
+
+/// Makes `changes` in order: each run of address changes in one datagram
+/// ([`apply_changes`]), routes and rules one by one.
+pub fn apply_net_changes(
+    socket: &mut RequestSocket,
+    changes: &[&NetChange],
+) -> Vec<io::Result<()>> {
+    let mut results = Vec::with_capacity(changes.len());
+    let mut run: Vec<&AddressChange> = Vec::new();
+    for change in changes {
+        if let NetChange::Address(address) = change {
+            run.push(address);
+            continue;
+        }
+        results.extend(apply_changes(socket, &run));
+        run.clear();
+        results.push(apply_net_change(socket, change));
+    }
+    results.extend(apply_changes(socket, &run));
+    results
 }
 
 /// Makes `changes` in order with one datagram ([`RequestSocket::request_batch`]); each
