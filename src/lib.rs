@@ -1,5 +1,6 @@
 //! keepvip: a VRRP agent for Linux. See README.md for the layers.
 
+pub mod argv;
 pub mod cli;
 pub mod config;
 pub mod daemon;

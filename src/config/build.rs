@@ -23,7 +23,7 @@ use super::values::{
     MAX_IFNAME_BYTES,
 };
 use super::vmac::{parse_vmac_mac, vmac_prefix_problem, MacSpec};
-use crate::script::{split_command, SplitError};
+use crate::argv::{split_command, SplitError};
 use crate::wire::{Centis, Family, Version};
 
 mod routes;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::diag::{locate, Location, Span};
-use crate::script::{split_command, SplitError};
+use crate::argv::{split_command, SplitError};
 use crate::wire::{Addresses, Centis, Checksum, Family, MacAddr, Version};
 
 /// The whole configuration.

@@ -1590,7 +1590,7 @@ proptest! {
 
     #[test]
     fn command_splitting_never_panics(text in "\\PC{0,100}") {
-        let _ = crate::script::split_command(&text);
+        let _ = crate::argv::split_command(&text);
     }
 }
 

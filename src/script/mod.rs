@@ -32,7 +32,6 @@ pub mod fifo;
 mod notify;
 mod runner;
 mod security;
-mod split;
 #[cfg(test)]
 mod test_dir;
 
@@ -45,4 +44,6 @@ pub use runner::{
     MAX_LINES_PER_JOB, MAX_LINE_BYTES, MAX_QUEUED_PER_KEY,
 };
 pub use security::{check_script_security, locate_script, resolve_in_path, ScriptCheckError};
-pub use split::{split_command, SplitError};
+// The splitter is pure and below both `config` and `script` (crate::argv); re-exported here
+// for the scripts' callers.
+pub use crate::argv::{split_command, SplitError};

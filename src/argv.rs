@@ -1,4 +1,5 @@
 //! Splitting a notify / track script command string into argv, the way keepalived does it.
+//! Pure (no I/O): the config layer checks commands with it and the script runner runs them.
 //!
 //! keepalived never hands these strings to a shell (unless a script has no `#!` line, which
 //! we do not emulate). Its rules, mirrored here byte for byte:
