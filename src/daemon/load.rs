@@ -7,13 +7,14 @@ use std::time::Duration;
 use nix::unistd::{Group, User};
 
 use crate::config::{self, Config, NotifyScript, VipLease};
+use crate::proto::track::Weight;
 use crate::proto::{AnnounceSchedule, InitialState, Unicast, UnicastPeer};
 use crate::script::{check_script_security, ScriptUser};
 use crate::wire::V2Auth;
 
 use super::spec::{
     CheckScriptSpec, FifoSpec, InstanceSpec, NotifyScripts, ScriptSpec, SyncGroupSpec,
-    TrackFileSpec, VipSpec, VmacSpec,
+    TrackFileSpec, TrackingSpec, VipSpec, VmacSpec,
 };
 
 /// keepalived runs scripts as this user when it exists and no `script_user` is given.
@@ -63,9 +64,8 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
         .iter()
         .map(|instance| instance_spec(config, instance, &mut errors))
         .collect();
-    let (check_scripts, track_files) =
-        super::track::tracking_specs(config, &mut specs, &mut errors);
-    let sync_groups = super::sync::sync_group_specs(config, &mut specs, &mut errors);
+    let (check_scripts, track_files) = tracking_specs(config, &mut specs, &mut errors);
+    let sync_groups = sync_group_specs(config, &mut specs, &mut errors);
     let fifos = fifo_specs(config, &mut errors);
     if errors.is_empty() {
         Ok(Loaded {
@@ -387,6 +387,120 @@ fn resolve_user(config: &Config, script: &NotifyScript) -> Result<Option<ScriptU
         uid: user.uid.as_raw(),
         gid: gid.as_raw(),
     }))
+}
+
+/// From the configuration: each instance's tracked objects (its own and its sync group's), and
+/// the scripts and files that some instance tracks, checked like notify scripts.
+pub(super) fn tracking_specs(
+    config: &config::Config,
+    specs: &mut [InstanceSpec],
+    errors: &mut Vec<String>,
+) -> (Vec<CheckScriptSpec>, Vec<TrackFileSpec>) {
+    let weight = |w: config::TrackWeight| Weight::new(w.weight, w.reverse);
+    for spec in specs.iter_mut() {
+        let Some(instance) = config.instance(&spec.name) else {
+            continue;
+        };
+        let mut tracking = TrackingSpec::default();
+        let group = config
+            .sync_groups
+            .iter()
+            .find(|g| g.members.contains(&spec.name));
+        // keepalived: an object tracked by the instance and by its group takes the group's
+        // weight, unless the instance's own entry is unweighted.
+        let merge =
+            |list: &mut Vec<(String, Weight)>, name: &str, w: config::TrackWeight| match list
+                .iter_mut()
+                .find(|(n, _)| n == name)
+            {
+                Some((_, existing)) if existing.weight != 0 => *existing = weight(w),
+                Some(_) => {}
+                None => list.push((name.to_string(), weight(w))),
+            };
+        for source in std::iter::once(&instance.tracking).chain(group.map(|g| &g.tracking)) {
+            for e in &source.interfaces {
+                merge(&mut tracking.interfaces, &e.name, e.weight);
+            }
+            for e in &source.scripts {
+                merge(&mut tracking.scripts, &e.name, e.weight);
+            }
+            for e in &source.files {
+                merge(&mut tracking.files, &e.name, e.weight);
+            }
+        }
+        spec.tracking = tracking;
+    }
+    let tracked = |kind: fn(&TrackingSpec) -> &Vec<(String, Weight)>, name: &str| {
+        specs
+            .iter()
+            .any(|s| kind(&s.tracking).iter().any(|(n, _)| n == name))
+    };
+    let mut scripts = Vec::new();
+    for script in &config.scripts {
+        if !tracked(|t| &t.scripts, &script.name) {
+            continue;
+        }
+        let owner = format!("vrrp_script {}", script.name);
+        let Some(spec) = script_spec_in(config, &owner, "script", &script.command, errors) else {
+            continue;
+        };
+        scripts.push(CheckScriptSpec {
+            name: script.name.clone(),
+            script: spec,
+            interval: script.interval,
+            timeout: script.timeout,
+            rise: script.rise,
+            fall: script.fall,
+            init_fail: script.init_fail,
+        });
+    }
+    let files = config
+        .track_files
+        .iter()
+        .filter(|f| tracked(|t| &t.files, &f.name))
+        .map(|f| TrackFileSpec {
+            name: f.name.clone(),
+            path: f.path.clone(),
+            init: f.init.map(|i| (i.value, i.overwrite)),
+        })
+        .collect();
+    (scripts, files)
+}
+
+/// The sync groups of `config`, their notify scripts checked; marks each member's spec.
+pub(super) fn sync_group_specs(
+    config: &config::Config,
+    specs: &mut [InstanceSpec],
+    errors: &mut Vec<String>,
+) -> Vec<SyncGroupSpec> {
+    let mut groups = Vec::new();
+    for group in &config.sync_groups {
+        for spec in specs.iter_mut() {
+            if group.members.contains(&spec.name) {
+                spec.sync_group = Some(group.name.clone());
+            }
+        }
+        let owner = format!("vrrp_sync_group {}", group.name);
+        let mut script = |keyword: &str, s: &Option<config::NotifyScript>| {
+            s.as_ref()
+                .and_then(|s| script_spec_in(config, &owner, keyword, s, errors))
+        };
+        let scripts = NotifyScripts {
+            master: script("notify_master", &group.notify.master),
+            backup: script("notify_backup", &group.notify.backup),
+            fault: script("notify_fault", &group.notify.fault),
+            stop: script("notify_stop", &group.notify.stop),
+            generic: script("notify", &group.notify.any),
+            master_rx_lower_pri: None,
+            deleted: None,
+        };
+        groups.push(SyncGroupSpec {
+            name: group.name.clone(),
+            members: group.members.clone(),
+            scripts,
+        });
+    }
+    groups
 }
 
 #[cfg(test)]

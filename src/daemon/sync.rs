@@ -3,49 +3,12 @@
 //! notify scripts run for each change of the group's state (`GROUP <name> <STATE> 0` for the
 //! generic `notify`).
 
-use super::spec::{InstanceSpec, NotifyScripts, SyncGroupSpec};
+use super::spec::SyncGroupSpec;
 use super::*;
-use crate::config;
 use crate::proto::sync::{GroupNotification, SyncGroup};
 
 /// A bound on reconcile rounds per event: one normally settles it, a second confirms.
 const MAX_ROUNDS: usize = 4;
-
-/// The sync groups of `config`, their notify scripts checked; marks each member's spec.
-pub(super) fn sync_group_specs(
-    config: &config::Config,
-    specs: &mut [InstanceSpec],
-    errors: &mut Vec<String>,
-) -> Vec<SyncGroupSpec> {
-    let mut groups = Vec::new();
-    for group in &config.sync_groups {
-        for spec in specs.iter_mut() {
-            if group.members.contains(&spec.name) {
-                spec.sync_group = Some(group.name.clone());
-            }
-        }
-        let owner = format!("vrrp_sync_group {}", group.name);
-        let mut script = |keyword: &str, s: &Option<config::NotifyScript>| {
-            s.as_ref()
-                .and_then(|s| super::load::script_spec_in(config, &owner, keyword, s, errors))
-        };
-        let scripts = NotifyScripts {
-            master: script("notify_master", &group.notify.master),
-            backup: script("notify_backup", &group.notify.backup),
-            fault: script("notify_fault", &group.notify.fault),
-            stop: script("notify_stop", &group.notify.stop),
-            generic: script("notify", &group.notify.any),
-            master_rx_lower_pri: None,
-            deleted: None,
-        };
-        groups.push(SyncGroupSpec {
-            name: group.name.clone(),
-            members: group.members.clone(),
-            scripts,
-        });
-    }
-    groups
-}
 
 /// One configured sync group at run time.
 pub(super) struct RunningGroup {

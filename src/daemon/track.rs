@@ -18,12 +18,10 @@ use std::path::Path;
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
-use super::spec::{CheckScriptSpec, InstanceSpec, ScriptSpec, TrackFileSpec, TrackingSpec};
+use super::spec::{CheckScriptSpec, ScriptSpec, TrackFileSpec, TrackingSpec};
 use super::*;
-use crate::config;
 use crate::proto::track::{
     condition_effect, file_effect, parse_track_file, Condition, Effect, ScriptHealth, Verdict,
-    Weight,
 };
 use crate::script::Job;
 
@@ -35,86 +33,6 @@ const CHECK_SCRIPT_BASE: usize = 1 << 21;
 const MAX_CONCURRENT_CHECKS: usize = 32;
 /// keepalived reads at most this much of a track file.
 const TRACK_FILE_READ_LIMIT: u64 = 127;
-
-/// From the configuration: each instance's tracked objects (its own and its sync group's), and
-/// the scripts and files that some instance tracks, checked like notify scripts.
-pub(super) fn tracking_specs(
-    config: &config::Config,
-    specs: &mut [InstanceSpec],
-    errors: &mut Vec<String>,
-) -> (Vec<CheckScriptSpec>, Vec<TrackFileSpec>) {
-    let weight = |w: config::TrackWeight| Weight::new(w.weight, w.reverse);
-    for spec in specs.iter_mut() {
-        let Some(instance) = config.instance(&spec.name) else {
-            continue;
-        };
-        let mut tracking = TrackingSpec::default();
-        let group = config
-            .sync_groups
-            .iter()
-            .find(|g| g.members.contains(&spec.name));
-        // keepalived: an object tracked by the instance and by its group takes the group's
-        // weight, unless the instance's own entry is unweighted.
-        let merge =
-            |list: &mut Vec<(String, Weight)>, name: &str, w: config::TrackWeight| match list
-                .iter_mut()
-                .find(|(n, _)| n == name)
-            {
-                Some((_, existing)) if existing.weight != 0 => *existing = weight(w),
-                Some(_) => {}
-                None => list.push((name.to_string(), weight(w))),
-            };
-        for source in std::iter::once(&instance.tracking).chain(group.map(|g| &g.tracking)) {
-            for e in &source.interfaces {
-                merge(&mut tracking.interfaces, &e.name, e.weight);
-            }
-            for e in &source.scripts {
-                merge(&mut tracking.scripts, &e.name, e.weight);
-            }
-            for e in &source.files {
-                merge(&mut tracking.files, &e.name, e.weight);
-            }
-        }
-        spec.tracking = tracking;
-    }
-    let tracked = |kind: fn(&TrackingSpec) -> &Vec<(String, Weight)>, name: &str| {
-        specs
-            .iter()
-            .any(|s| kind(&s.tracking).iter().any(|(n, _)| n == name))
-    };
-    let mut scripts = Vec::new();
-    for script in &config.scripts {
-        if !tracked(|t| &t.scripts, &script.name) {
-            continue;
-        }
-        let owner = format!("vrrp_script {}", script.name);
-        let Some(spec) =
-            super::load::script_spec_in(config, &owner, "script", &script.command, errors)
-        else {
-            continue;
-        };
-        scripts.push(CheckScriptSpec {
-            name: script.name.clone(),
-            script: spec,
-            interval: script.interval,
-            timeout: script.timeout,
-            rise: script.rise,
-            fall: script.fall,
-            init_fail: script.init_fail,
-        });
-    }
-    let files = config
-        .track_files
-        .iter()
-        .filter(|f| tracked(|t| &t.files, &f.name))
-        .map(|f| TrackFileSpec {
-            name: f.name.clone(),
-            path: f.path.clone(),
-            init: f.init.map(|i| (i.value, i.overwrite)),
-        })
-        .collect();
-    (scripts, files)
-}
 
 /// One track script at run time.
 struct CheckScript {
@@ -621,6 +539,7 @@ pub(super) fn describe(tracking: &TrackingSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::track::Weight;
 
     fn load(text: &str) -> Loaded {
         let dir = std::env::temp_dir().join(format!(
