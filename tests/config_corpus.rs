@@ -1,7 +1,11 @@
 //! The configuration corpus in `tests/configs`: keepalived.conf files an operator might run
 //! (cloud unicast pair, active-active pair, IPv6 gateway, sync group, tracked HAProxy, VMAC,
 //! split configuration, VRRPv2 with a password, GARP tuning, maintenance file, an LVS director,
-//! one preprocessor template for both routers of a pair).
+//! one preprocessor template for both routers of a pair, routes and rules, a Kubernetes API VIP,
+//! nginx and fast HAProxy pairs, a dual-stack gateway sync group, VLAN gateways sharing the load,
+//! a database pair driven by track files, a fleet generated with ~SEQ, a pair in one file with
+//! conditional lines, a late-booting router with notify FIFOs, a private multicast group, and a
+//! storage pair with promoted secondaries and a longer down timer).
 //!
 //! - keepvip's `--config-test` must accept every one of them;
 //! - Debian's keepalived 2.2.7 (`keepalived -t`) must accept them too, except for the
@@ -33,19 +37,30 @@ const EXPECTED_FILES: &[&str] = &[
     "active-active-b.conf",
     "cloud-unicast-a.conf",
     "cloud-unicast-b.conf",
+    "conditional-pair.conf",
+    "database-maintenance.conf",
+    "dual-stack-gateway.conf",
     "garp-tuned.conf",
     "haproxy-tracked.conf",
+    "haproxy-v3-fast.conf",
     "ipv6-gateway.conf",
     "ipv6-routes.conf",
+    "k8s-control-plane.conf",
     "lvs-leftover.conf",
     "maintenance-track-file.conf",
+    "nginx-active-passive.conf",
     "office-pass-a.conf",
     "office-pass-b.conf",
+    "private-mcast-group.conf",
     "routed-uplink.conf",
+    "slow-boot-fifo.conf",
     "split-config/keepalived.conf",
     "static-and-virtual.conf",
+    "storage-secondaries.conf",
     "sync-group-wan-lan.conf",
+    "templated-fleet.conf",
     "templated-pair.conf",
+    "vlan-gateways.conf",
     "vmac.conf",
 ];
 
