@@ -229,6 +229,8 @@ struct Daemon {
     /// Track scripts and files.
     tracker: track::Tracker,
     groups: Vec<sync::RunningGroup>,
+    /// Group name -> index in `groups` (rebuilt with them).
+    group_index: HashMap<String, usize>,
     /// A sync group is being reconciled (its members' actions do not start another round).
     syncing: bool,
     /// `use_vmac`: the instances' virtual MAC interfaces.
@@ -322,6 +324,7 @@ impl Daemon {
             announcements: AnnounceQueue::new(),
             tracker: track::Tracker::new(),
             groups: Vec::new(),
+            group_index: HashMap::new(),
             syncing: false,
             vmacs: vmac::Vmacs::default(),
             process: crate::config::ProcessTuning::default(),

@@ -7,13 +7,13 @@ use super::spec::SyncGroupSpec;
 use super::*;
 use crate::proto::sync::{GroupNotification, SyncGroup};
 
-/// A bound on reconcile rounds per event: one normally settles it, a second confirms.
-const MAX_ROUNDS: usize = 4;
-
 /// One configured sync group at run time.
 pub(super) struct RunningGroup {
     pub(super) spec: SyncGroupSpec,
     pub(super) group: SyncGroup,
+    /// The members' indices in `Daemon::instances`, ascending; checked against the names at
+    /// each use and found again after a reload renumbered the instances.
+    members_at: Vec<usize>,
 }
 
 impl Daemon {
@@ -33,6 +33,7 @@ impl Daemon {
                     RunningGroup {
                         group: SyncGroup::new(spec.name.clone()),
                         spec,
+                        members_at: Vec::new(),
                     }
                 }
             })
@@ -40,9 +41,16 @@ impl Daemon {
         for gone in old {
             info!("vrrp_sync_group {}: removed by the reload", gone.spec.name);
         }
+        self.group_index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| (group.spec.name.clone(), g))
+            .collect();
     }
 
-    /// After instance `idx` executed its actions: reconcile its group, if it has one.
+    /// After instance `idx` executed its actions: reconcile its group, if it has one. O(members)
+    /// for an instance in a group, nothing for the others (this runs after every advert).
     pub(super) fn sync_group_of(&mut self, idx: usize, now: Instant) {
         if self.syncing {
             return;
@@ -50,11 +58,11 @@ impl Daemon {
         let Some(name) = self
             .instances
             .get(idx)
-            .and_then(|r| r.spec.sync_group.clone())
+            .and_then(|r| r.spec.sync_group.as_deref())
         else {
             return;
         };
-        if let Some(g) = self.groups.iter().position(|g| g.spec.name == name) {
+        if let Some(&g) = self.group_index.get(name) {
             self.reconcile_group(g, now);
         }
     }
@@ -65,47 +73,56 @@ impl Daemon {
         }
     }
 
-    fn reconcile_group(&mut self, g: usize, now: Instant) {
-        let Some(group) = self.groups.get(g) else {
-            return;
-        };
-        let members: Vec<usize> = group
+    /// The members' instance indices, ascending, or `None` while some member does not run
+    /// (start-up, reload). Cached; a stale cache is found out by the name check and rebuilt.
+    fn group_members(&mut self, g: usize) -> Option<Vec<usize>> {
+        let group = self.groups.get(g)?;
+        let cached = &group.members_at;
+        let valid = cached.len() == group.spec.members.len()
+            && cached.iter().all(|&i| {
+                self.instances
+                    .get(i)
+                    .is_some_and(|r| group.spec.members.contains(&r.spec.name))
+            });
+        if valid {
+            return Some(cached.clone());
+        }
+        let mut found: Vec<usize> = group
             .spec
             .members
             .iter()
             .filter_map(|name| self.instances.iter().position(|r| r.spec.name == *name))
             .collect();
+        found.sort_unstable();
+        found.dedup();
+        if found.len() != group.spec.members.len() {
+            return None;
+        }
+        if let Some(group) = self.groups.get_mut(g) {
+            group.members_at.clone_from(&found);
+        }
+        Some(found)
+    }
+
+    fn reconcile_group(&mut self, g: usize, now: Instant) {
         // Until every member runs (start-up, reload), the group waits.
-        if members.len() != group.spec.members.len() {
+        let Some(members) = self.group_members(g) else {
             return;
-        }
+        };
         self.syncing = true;
-        for _ in 0..MAX_ROUNDS {
-            let states = |d: &Daemon| -> Vec<StateKind> {
-                members
-                    .iter()
-                    .map(|&i| d.instances[i].instance.state())
-                    .collect()
-            };
-            let before = states(self);
-            let Daemon {
-                instances, groups, ..
-            } = self;
-            let mut refs: Vec<&mut Instance> = instances
-                .iter_mut()
-                .enumerate()
-                .filter(|(i, _)| members.contains(i))
-                .map(|(_, r)| &mut r.instance)
-                .collect();
-            groups[g].group.reconcile(&mut refs, now);
-            for &i in &members {
-                self.drain(i, now);
-            }
-            self.run_group_notifications(g, now);
-            if states(self) == before {
-                break;
-            }
+        let Daemon {
+            instances, groups, ..
+        } = self;
+        let mut refs = members_mut(instances, &members);
+        if let Some(group) = groups.get_mut(g) {
+            // proto settles the group (the same code the simulator runs); the members then
+            // execute what it made them do, in order.
+            group.group.settle(&mut refs, now);
         }
+        for &i in &members {
+            self.drain(i, now);
+        }
+        self.run_group_notifications(g, now);
         self.syncing = false;
     }
 
@@ -185,5 +202,61 @@ impl Daemon {
                 g.spec.members.join(" ")
             );
         }
+    }
+}
+
+/// The proto instances at `sorted` (ascending, distinct indices into `running`).
+fn members_mut<'a>(running: &'a mut [Running], sorted: &[usize]) -> Vec<&'a mut Instance> {
+    disjoint_mut(running, sorted)
+        .into_iter()
+        .map(|r| &mut r.instance)
+        .collect()
+}
+
+/// Mutable references to the elements at `sorted` (ascending, distinct indices), without a
+/// visit of the others; an index out of order or out of range ends the list there.
+fn disjoint_mut<'a, T>(slice: &'a mut [T], sorted: &[usize]) -> Vec<&'a mut T> {
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut rest = slice;
+    let mut offset = 0;
+    for &i in sorted {
+        let Some(skip) = i.checked_sub(offset) else {
+            break;
+        };
+        let Some((_, tail)) = rest.split_at_mut_checked(skip) else {
+            break;
+        };
+        let Some((element, tail)) = tail.split_first_mut() else {
+            break;
+        };
+        out.push(element);
+        rest = tail;
+        offset = i + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disjoint_mut;
+
+    #[test]
+    fn disjoint_mut_hands_out_exactly_the_indices_asked_for() {
+        let mut values: Vec<u32> = (0..10).collect();
+        for v in disjoint_mut(&mut values, &[0, 3, 4, 9]) {
+            *v += 100;
+        }
+        assert_eq!(values, [100, 1, 2, 103, 104, 5, 6, 7, 8, 109]);
+        assert_eq!(
+            disjoint_mut(&mut values, &[2, 11]).len(),
+            1,
+            "out of range ends it"
+        );
+        assert_eq!(
+            disjoint_mut(&mut values, &[5, 5]).len(),
+            1,
+            "a repeat ends it"
+        );
+        assert!(disjoint_mut(&mut values, &[]).is_empty());
     }
 }

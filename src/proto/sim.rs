@@ -413,8 +413,8 @@ impl Lan {
         self.sync(router);
     }
 
-    /// Reconciles the sync group of `router`, then executes what that made its members do,
-    /// until nothing changes any more.
+    /// Settles the sync group of `router` (the same `SyncGroup::settle` the agent uses), then
+    /// executes what that made its members do.
     fn sync(&mut self, router: usize) {
         let Some(g) = self.group_of(router) else {
             return;
@@ -424,28 +424,21 @@ impl Lan {
         }
         self.syncing = true;
         let members = self.groups[g].members.clone();
-        for _ in 0..4 {
-            let before: Vec<Option<StateKind>> = members.iter().map(|&r| self.state(r)).collect();
-            let now = self.now;
-            let Lan {
-                routers, groups, ..
-            } = self;
-            let mut instances: Vec<&mut Instance> = routers
-                .iter_mut()
-                .enumerate()
-                .filter(|(i, _)| members.contains(i))
-                .filter_map(|(_, r)| r.instance.as_mut())
-                .collect();
-            groups[g].group.reconcile(&mut instances, now);
-            for &member in &members {
-                self.drain(member);
-            }
-            self.record_group(g);
-            let after: Vec<Option<StateKind>> = members.iter().map(|&r| self.state(r)).collect();
-            if before == after {
-                break;
-            }
+        let now = self.now;
+        let Lan {
+            routers, groups, ..
+        } = self;
+        let mut instances: Vec<&mut Instance> = routers
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| members.contains(i))
+            .filter_map(|(_, r)| r.instance.as_mut())
+            .collect();
+        groups[g].group.settle(&mut instances, now);
+        for &member in &members {
+            self.drain(member);
         }
+        self.record_group(g);
         self.syncing = false;
     }
 

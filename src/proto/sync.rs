@@ -37,6 +37,9 @@ impl GroupNotification {
     }
 }
 
+/// A bound on [`SyncGroup::settle`]'s rounds.
+pub const MAX_SETTLE_ROUNDS: usize = 4;
+
 /// One sync group. See the module documentation for the call order.
 #[derive(Debug)]
 pub struct SyncGroup {
@@ -70,7 +73,21 @@ impl SyncGroup {
         self.notifications.pop_front()
     }
 
-    /// Brings the members in line with each other. Does nothing until every member has
+    /// Reconciles until the members' states stop changing (one round normally settles a
+    /// group and a second confirms it; at most [`MAX_SETTLE_ROUNDS`]). What the members were
+    /// made to do waits in their action queues, in order, for the caller to execute afterwards:
+    /// executing actions never changes a member's state, so it cannot change the outcome.
+    pub fn settle(&mut self, members: &mut [&mut Instance], now: Instant) {
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            let before: Vec<StateKind> = members.iter().map(|m| m.state()).collect();
+            self.reconcile(members, now);
+            if members.iter().map(|m| m.state()).eq(before) {
+                break;
+            }
+        }
+    }
+
+    /// Brings the members in line with each other, once. Does nothing until every member has
     /// started, nor after [`SyncGroup::handle_shutdown`].
     pub fn reconcile(&mut self, members: &mut [&mut Instance], now: Instant) {
         if self.stopped || members.is_empty() || !members.iter().all(|m| m.is_started()) {
