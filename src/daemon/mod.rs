@@ -836,7 +836,6 @@ impl Daemon {
     }
 }
 
-/// Prints `keepvip --config-test` output; returns whether the configuration is usable.
 /// How long an expired Master_Down_Timer may wait for the packets still queued on its socket.
 const TAKE_OVER_WAITS_FOR_QUEUE: Duration = Duration::from_millis(20);
 
@@ -848,6 +847,7 @@ fn take_over_waits(deadline: Instant, now: Instant, queued: bool) -> bool {
     queued && now.saturating_duration_since(deadline) < TAKE_OVER_WAITS_FOR_QUEUE
 }
 
+/// Prints `keepvip --config-test` output; returns whether the configuration is usable.
 pub fn config_test(path: &Path, options: &crate::config::LoadOptions) -> bool {
     check_config(path, options)
 }
