@@ -3,12 +3,12 @@
 use log::trace;
 
 use super::*;
-
-/// Packets read from one VRRP socket in one loop turn at most.
-const MAX_PACKETS_PER_TURN: u32 = 256;
 use crate::io::vrrp_socket::Receive;
 use crate::proto::AdvertOutcome;
 use crate::wire::{Checksum, Version};
+
+/// Packets read from one VRRP socket in one loop turn at most (skipped ones count too).
+const MAX_PACKETS_PER_TURN: u32 = 256;
 
 impl Daemon {
     pub(super) fn on_socket(&mut self, slot: usize, now: Instant) {

@@ -72,7 +72,6 @@ pub struct Received {
     pub truncated: bool,
 }
 
-/// A raw IP protocol 112 socket on one interface, non-blocking and close-on-exec.
 /// What one [`VrrpSocket::receive`] got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Receive {
@@ -83,6 +82,7 @@ pub enum Receive {
     Empty,
 }
 
+/// A raw IP protocol 112 socket on one interface, non-blocking and close-on-exec.
 pub struct VrrpSocket {
     socket: Socket,
     ifindex: u32,
