@@ -5,7 +5,8 @@
 use std::net::IpAddr;
 
 /// A running one's-complement sum. A `u64` accumulator cannot overflow for any buffer we could
-/// hold in memory two bytes at a time (2^48 words of 0xffff), so folding happens once at the end.
+/// hold in memory two bytes at a time (2^48 words of 0xffff), so folding happens once at the end
+/// and the adds wrap rather than check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Sum(u64);
 
@@ -15,17 +16,21 @@ impl Sum {
         let mut words = data.chunks_exact(2);
         for word in &mut words {
             if let [high, low] = word {
-                self.0 += u64::from(u16::from_be_bytes([*high, *low]));
+                self.0 = self
+                    .0
+                    .wrapping_add(u64::from(u16::from_be_bytes([*high, *low])));
             }
         }
         if let [last] = words.remainder() {
-            self.0 += u64::from(u16::from_be_bytes([*last, 0]));
+            self.0 = self
+                .0
+                .wrapping_add(u64::from(u16::from_be_bytes([*last, 0])));
         }
         self
     }
 
     pub(crate) fn add_u16(mut self, word: u16) -> Sum {
-        self.0 += u64::from(word);
+        self.0 = self.0.wrapping_add(u64::from(word));
         self
     }
 
@@ -39,7 +44,8 @@ impl Sum {
     pub(crate) fn fold(self) -> u16 {
         let mut sum = self.0;
         while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
+            // At most 0xffff + 0xffff_ffff_ffff: no wrap.
+            sum = (sum & 0xffff).wrapping_add(sum >> 16);
         }
         // The loop leaves at most 0xffff, so the conversion cannot fail.
         u16::try_from(sum).unwrap_or(0xffff)

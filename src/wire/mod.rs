@@ -3,6 +3,19 @@
 //!
 //! This layer checks syntax and checksums only. Semantics (interval ranges, priorities, address
 //! lists, authentication policy) belong to `proto`, which counts each drop by reason.
+//!
+//! Nothing here may panic on any input: the lints below make that mechanical (tests exempt).
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod announce;
 mod checksum;

@@ -92,7 +92,7 @@ fn message_len(version: Version, family: Family, count: usize) -> usize {
     // must not make this overflow first.
     count
         .saturating_mul(addr_len(family))
-        .saturating_add(HEADER_LEN + auth)
+        .saturating_add(HEADER_LEN.saturating_add(auth))
 }
 
 /// A read (and, for mutable buffers, write) view of one VRRP message.
@@ -209,7 +209,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
 
     /// Where the v2 auth data starts: right after the announced IPv4 addresses.
     fn v2_auth_data_start(&self) -> usize {
-        field::ADDRESSES + usize::from(self.addr_count()) * 4
+        field::ADDRESSES.saturating_add(usize::from(self.addr_count()).saturating_mul(4))
     }
 
     /// v2: the 8 bytes of authentication data after the announced addresses, if present.
