@@ -523,12 +523,17 @@ impl Daemon {
                 Err(e) => return Err(format!("event loop failed: {e}")),
             }
             let now = Instant::now();
+            // The worker's answers first: a new master's gratuitous ARPs wait for them, and the
+            // kernel's own address notification (NETLINK) is usually ready in the same wake-up.
+            if events.iter().any(|e| e.token() == VIP_CHANGES) {
+                self.on_vip_changes(now);
+            }
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => self.on_signals(now),
                     TIMER => self.timer.acknowledge(),
                     NETLINK => self.on_netlink(now),
-                    VIP_CHANGES => self.on_vip_changes(now),
+                    VIP_CHANGES => {}
                     token if self.runner.owns_token(token) => {
                         self.runner.handle_event(token, self.poll.registry())
                     }
