@@ -218,6 +218,8 @@ struct Daemon {
     vip_changes: vip_changes::VipChanges,
     /// The routes and rules installed, by holder, and the `static_*` blocks.
     routes: routes::Routes,
+    /// The last received advert's address vector, reused by the next (no allocation per advert).
+    rx_addresses: Option<wire::Addresses>,
     /// VRRP sockets (slots) left readable when their batch ran out: read again next turn.
     backlog: Vec<usize>,
     stop_deadline: Option<Instant>,
@@ -317,6 +319,7 @@ impl Daemon {
             installed: installed::Installed::default(),
             vip_changes,
             routes: routes::Routes::default(),
+            rx_addresses: None,
             backlog: Vec::new(),
             stop_deadline: None,
             rx_buf: vec![0; 65_536],

@@ -68,7 +68,8 @@ impl Daemon {
                 );
                 continue;
             };
-            match Advert::parse(payload, received.src, received.dst) {
+            let spare = self.rx_addresses.take();
+            match Advert::parse_reusing(payload, received.src, received.dst, spare) {
                 Ok((advert, checksum)) => {
                     let outcome = self.instances[idx].instance.handle_advert(
                         Received {
@@ -99,6 +100,8 @@ impl Daemon {
                         );
                     }
                     self.drain(idx, now);
+                    // Its address vector serves the next advert.
+                    self.rx_addresses = Some(advert.addresses);
                 }
                 Err(e) => {
                     let running = &mut self.instances[idx];

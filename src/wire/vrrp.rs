@@ -353,6 +353,18 @@ impl Advert {
         src: IpAddr,
         dst: IpAddr,
     ) -> Result<(Advert, Checksum), DecodeError> {
+        Advert::parse_reusing(payload, src, dst, None)
+    }
+
+    /// [`parse`](Self::parse), filling `spare`'s vector with the addresses instead of a new one
+    /// when it is of the right family: a receiver that hands back the last advert's addresses
+    /// each time allocates nothing per advert.
+    pub fn parse_reusing(
+        payload: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        spare: Option<Addresses>,
+    ) -> Result<(Advert, Checksum), DecodeError> {
         let family = Family::of(&src);
         if Family::of(&dst) != family {
             return Err(DecodeError::FamilyMismatch);
@@ -395,9 +407,23 @@ impl Advert {
 
         // The length check above guarantees every address and the auth data are present; the
         // `filter_map`s cannot drop anything and only keep this code free of panicking paths.
-        let addresses = match family {
-            Family::V4 => Addresses::V4((0..count).filter_map(|i| packet.ipv4_addr(i)).collect()),
-            Family::V6 => Addresses::V6((0..count).filter_map(|i| packet.ipv6_addr(i)).collect()),
+        let addresses = match (family, spare) {
+            (Family::V4, Some(Addresses::V4(mut reuse))) => {
+                reuse.clear();
+                reuse.extend((0..count).filter_map(|i| packet.ipv4_addr(i)));
+                Addresses::V4(reuse)
+            }
+            (Family::V6, Some(Addresses::V6(mut reuse))) => {
+                reuse.clear();
+                reuse.extend((0..count).filter_map(|i| packet.ipv6_addr(i)));
+                Addresses::V6(reuse)
+            }
+            (Family::V4, _) => {
+                Addresses::V4((0..count).filter_map(|i| packet.ipv4_addr(i)).collect())
+            }
+            (Family::V6, _) => {
+                Addresses::V6((0..count).filter_map(|i| packet.ipv6_addr(i)).collect())
+            }
         };
         let (interval, auth) = match version {
             Version::V2 => (
@@ -590,6 +616,35 @@ mod tests {
         0x31, 0x33, 0xc8, 0x01, 0x00, 0x0a, 0x18, 0xe8, // header
         0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
     ];
+
+    #[test]
+    fn parse_reusing_fills_the_spare_vector_and_agrees_with_parse() {
+        let (first, _) = Advert::parse(&V3_IPV4_BYTES, src4(), dst4()).unwrap();
+        let Addresses::V4(ref vector) = first.addresses else {
+            panic!("IPv4 advert")
+        };
+        let buffer = vector.as_ptr();
+        let (second, checksum) = Advert::parse_reusing(
+            &V3_IPV4_BYTES,
+            src4(),
+            dst4(),
+            Some(first.addresses.clone()),
+        )
+        .unwrap();
+        assert_eq!(second, first);
+        assert_eq!(checksum, Checksum::PseudoHeader);
+        // The same allocation when handed back, a new one for the other family.
+        let spare = first.addresses;
+        let (third, _) =
+            Advert::parse_reusing(&V3_IPV4_BYTES, src4(), dst4(), Some(spare)).unwrap();
+        let Addresses::V4(ref reused) = third.addresses else {
+            panic!("IPv4 advert")
+        };
+        assert_eq!(reused.as_ptr(), buffer, "the spare vector was not reused");
+        let (v6, _) =
+            Advert::parse_reusing(&V3_IPV6_BYTES, src6(), dst6(), Some(third.addresses)).unwrap();
+        assert_eq!(v6.addresses, Addresses::V6(vec![VIP_V6]));
+    }
 
     fn v2_advert() -> Advert {
         Advert {
