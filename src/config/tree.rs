@@ -7,6 +7,7 @@
 
 use super::diag::{Diags, Span};
 use super::lexer::{Token, TokenKind, Word};
+use std::rc::Rc;
 
 /// Blocks nested deeper than this are reported and their contents dropped (keepalived's own
 /// grammar is at most four levels deep).
@@ -191,9 +192,16 @@ pub(crate) fn render(statements: &[Statement], depth: usize, out: &mut String) {
         if statement.keyword.text == "auth_pass" && !statement.args.is_empty() {
             out.push_str(" ********");
         } else {
+            let mut previous = &statement.keyword;
             for arg in &statement.args {
-                out.push(' ');
+                // Words that touched (`/"a b"` is two words the script splitter joins again)
+                // must touch in the dump too, or it would mean something else.
+                let touching = Rc::ptr_eq(&previous.line, &arg.line) && previous.end == arg.start;
+                if !touching {
+                    out.push(' ');
+                }
                 render_word(arg, out);
+                previous = arg;
             }
         }
         match &statement.block {
@@ -334,5 +342,11 @@ mod tests {
         // What is rendered reads back the same.
         let (again, _) = parse_text(&out);
         assert_eq!(shape(&again), shape(&tree));
+        // Regression (fuzz/config): touching words stay touching, so that a script command
+        // written `/"usr/bin/x y"` is dumped as the one argument it is.
+        let (tree, _) = parse_text("script /\"usr/bin/x y\"\"z\" w\n");
+        let mut touching = String::new();
+        render(&tree, 0, &mut touching);
+        assert_eq!(touching, "script /\"usr/bin/x y\"\"z\" w\n");
     }
 }
