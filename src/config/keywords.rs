@@ -377,6 +377,7 @@ pub fn lookup(table: &'static [Keyword], name: &str) -> Option<Keyword> {
 pub fn suggest(table: &'static [Keyword], word: &str) -> Option<&'static str> {
     let len = word.chars().count();
     let limit = (len / 3).clamp(1, 3);
+    let counts = AsciiCounts::of(word);
     table
         .iter()
         // The distance is at least the difference in length: skip the rest unmeasured (a long
@@ -384,33 +385,51 @@ pub fn suggest(table: &'static [Keyword], word: &str) -> Option<&'static str> {
         .filter(|k| k.name.chars().count().abs_diff(len) <= limit)
         // So is the difference in which characters they hold: a cheap count that spares the
         // table for almost every word that is not a typo.
-        .filter(|k| bag_distance(word, k.name) <= limit)
+        .filter(|k| counts.bag_distance(k.name) <= limit)
         .filter_map(|k| Some((edit_distance_at_most(word, k.name, limit)?, k.name)))
         .min_by_key(|&(d, _)| d)
         .map(|(_, name)| name)
 }
 
-/// A lower bound of [`edit_distance`]: how many characters one string holds that the other
-/// lacks, counted with repetition (the larger of the two counts). Each edit changes either
-/// count by at most one; a transposition changes neither.
-fn bag_distance(a: &str, b: &str) -> usize {
-    // Over the ASCII characters only: leaving the same characters out of both strings never
-    // makes their distance larger, so the bound holds.
-    let mut counts = [0i32; 128];
-    for (text, step) in [(a, 1), (b, -1)] {
+/// How often each ASCII character occurs in a string, and how many ASCII characters it has.
+struct AsciiCounts {
+    counts: [u32; 128],
+    total: usize,
+}
+
+impl AsciiCounts {
+    fn of(text: &str) -> AsciiCounts {
+        let mut counts = [0u32; 128];
+        let mut total = 0;
         for c in text.chars() {
             if let Some(n) = counts.get_mut(c as usize) {
-                *n += step;
+                *n = n.saturating_add(1);
+                total += 1;
             }
         }
+        AsciiCounts { counts, total }
     }
-    let surplus = |sign: i32| -> usize {
-        counts
-            .iter()
-            .map(|&n| usize::try_from(n * sign).unwrap_or(0))
-            .sum()
-    };
-    surplus(1).max(surplus(-1))
+
+    /// A lower bound of [`edit_distance`] to `other`: how many characters one string holds
+    /// that the other lacks, counted with repetition (the larger of the two counts). Each edit
+    /// changes either count by at most one; a transposition changes neither. Over the ASCII
+    /// characters only: leaving the same characters out of both strings never makes their
+    /// distance larger, so the bound holds. Costs a pass over `other` only.
+    fn bag_distance(&self, other: &str) -> usize {
+        let mut left = self.counts;
+        let (mut other_total, mut other_only) = (0usize, 0usize);
+        for c in other.chars() {
+            if let Some(n) = left.get_mut(c as usize) {
+                other_total += 1;
+                match n.checked_sub(1) {
+                    Some(rest) => *n = rest,
+                    None => other_only += 1,
+                }
+            }
+        }
+        let shared = other_total - other_only;
+        self.total.saturating_sub(shared).max(other_only)
+    }
 }
 
 /// [`edit_distance`] if it is at most `limit`, else `None`; gives up as soon as two rows of the
@@ -525,11 +544,18 @@ mod tests {
             "xyzzy",
             "advert_itn",
             "advert_int",
+            "é",
+            "aé",
+            "priorité",
+            "aab",
+            "abb",
         ];
         for a in words {
             for b in words {
                 let d = edit_distance(a, b);
-                assert!(bag_distance(a, b) <= d, "{a:?} {b:?}");
+                let bag = AsciiCounts::of(a).bag_distance(b);
+                assert!(bag <= d, "{a:?} {b:?}");
+                assert_eq!(bag, AsciiCounts::of(b).bag_distance(a), "{a:?} {b:?}");
                 for limit in 0..=4 {
                     let bounded = edit_distance_at_most(a, b, limit);
                     assert_eq!(bounded, (d <= limit).then_some(d), "{a:?} {b:?} {limit}");
