@@ -52,6 +52,11 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
     let mut tokens = tokens;
     let mut root: Vec<Statement> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
+    // The labels of the stack's frames that have an owner, kept as the stack changes: at most
+    // MAX_DEPTH of them, however many anonymous `{` are open. Rebuilding it from the stack for
+    // every diagnostic made a line of 100,000 `{` quadratic (found by fuzz/config: a 533-byte
+    // file whose generators expand to such lines took minutes).
+    let mut owners: Vec<String> = Vec::new();
     let mut too_deep_reported = false;
     let mut i = 0;
 
@@ -63,13 +68,18 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
         match kind {
             TokenKind::Eol => {}
             TokenKind::Close => match stack.pop() {
-                Some(frame) => close_frame(frame, Some(span), &mut stack, &mut root),
+                Some(frame) => {
+                    if frame.owner.is_some() {
+                        owners.pop();
+                    }
+                    close_frame(frame, Some(span), &mut stack, &mut root)
+                }
                 None => diags.error(Some(span), &[], "unexpected '}': no block is open here"),
             },
             TokenKind::Open => {
                 diags.error(
                     Some(span),
-                    &context(&stack),
+                    &owners,
                     "'{' without a keyword before it; its block is ignored",
                 );
                 stack.push(Frame {
@@ -114,7 +124,7 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
                             if !too_deep_reported {
                                 diags.error(
                                     Some(open),
-                                    &context(&stack),
+                                    &owners,
                                     format!(
                                         "blocks nested more than {MAX_DEPTH} deep; the inner ones are ignored"
                                     ),
@@ -127,6 +137,7 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
                                 items: Vec::new(),
                             });
                         } else {
+                            owners.push(statement.label());
                             stack.push(Frame {
                                 owner: Some(statement),
                                 open,
@@ -143,7 +154,10 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
     // Unclosed blocks: report each, keep what they hold so that their contents are still
     // checked.
     while let Some(frame) = stack.pop() {
-        let mut ctx = context(&stack);
+        if frame.owner.is_some() {
+            owners.pop();
+        }
+        let mut ctx = owners.clone();
         if let Some(owner) = &frame.owner {
             ctx.push(owner.label());
         }
@@ -173,13 +187,6 @@ fn push(statement: Statement, stack: &mut [Frame], root: &mut Vec<Statement>) {
         Some(frame) => frame.items.push(statement),
         None => root.push(statement),
     }
-}
-
-fn context(stack: &[Frame]) -> Vec<String> {
-    stack
-        .iter()
-        .filter_map(|f| f.owner.as_ref().map(Statement::label))
-        .collect()
 }
 
 /// Writes `statements` as keepalived.conf text, one statement a line, blocks indented by two
@@ -331,6 +338,24 @@ mod tests {
         assert!(messages[0].contains("nested more than 32 deep"));
         // One error per unclosed brace, none lost.
         assert_eq!(messages.len(), 1 + 2_000);
+    }
+
+    #[test]
+    fn many_anonymous_braces_cost_linear_time() {
+        // Regression (fuzz/config): every diagnostic rebuilt its context from the whole stack,
+        // so 100,000 open `{` took 10^10 steps (minutes; this test would time out).
+        let text = format!("a {{\n b {{ {}\n", "{ ".repeat(100_000));
+        let (tree, messages) = parse_text(&text);
+        assert_eq!(shape(&tree), "a { b {  } }");
+        assert_eq!(messages.len(), 2 * 100_000 + 2);
+        assert_eq!(
+            messages[0],
+            "2: a > b: '{' without a keyword before it; its block is ignored"
+        );
+        assert_eq!(
+            messages.last().map(String::as_str),
+            Some("1: a: this '{' is never closed: a '}' is missing")
+        );
     }
 
     #[test]
