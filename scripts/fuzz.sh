@@ -67,6 +67,7 @@ for target in "${targets[@]}"; do
         failed+=("$target")
         echo "fuzz.sh: $target FAILED (exit $status) after $execs executions; the input is in $artifacts/:" >&2
         grep -v '^#[0-9]\|^INFO:\|^\s*$' "$log" | tail -40 >&2
+        echo "fuzz.sh: replay it with: fuzz/target/$host/release/$target $artifacts/FILE" >&2
     else
         echo "fuzz.sh: $target ok: $execs executions in ${secs:-$seconds} s, peak RSS ${rss:-?} MB, no crash" >&2
     fi
