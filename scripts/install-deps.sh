@@ -5,13 +5,14 @@
 set -euo pipefail
 declare -A package_of=([ip]=iproute2 [ping]=iputils-ping [tcpdump]=tcpdump [tshark]=tshark
     [keepalived]=keepalived [nft]=nftables [promtool]=prometheus [groff]=groff-base
-    [dpkg-shlibdeps]=dpkg-dev [objcopy]=binutils)
+    [dpkg-shlibdeps]=dpkg-dev [objcopy]=binutils [g++]=g++)
 # cargo-deb for scripts/build-deb.sh and tests/e2e_package.rs; it needs dpkg-shlibdeps (the
 # package's Depends) and objcopy (the debug symbols), and the man page check needs groff.
+# scripts/fuzz.sh builds libFuzzer (C++, through the libfuzzer-sys crate from crates.io) with g++.
 CARGO_DEB_VERSION=3.8.0
 case "${1:-}" in
     demo) commands=(ip ping) ;;
-    test) commands=(ip ping tcpdump tshark keepalived nft promtool groff dpkg-shlibdeps objcopy) ;;
+    test) commands=(ip ping tcpdump tshark keepalived nft promtool groff dpkg-shlibdeps objcopy g++) ;;
     bench) commands=(ip ping tcpdump keepalived) ;;
     *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac

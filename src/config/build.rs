@@ -57,6 +57,7 @@ pub(crate) fn build(root: &[Statement], sources: &SourceMap, diags: &mut Diags) 
         global: GlobalDefs::default(),
         global_version: None,
         global_seen: HashMap::new(),
+        hints: HashMap::new(),
         drafts: Vec::new(),
         saw_instance: false,
         track: TrackBuilder::default(),
@@ -220,6 +221,10 @@ struct Builder<'a> {
     /// Where `vrrp_version` was set, if it was.
     global_version: Option<Span>,
     global_seen: HashMap<String, Span>,
+    /// "Did you mean" hints already worked out, by table and unknown word: a generator can
+    /// repeat one unknown keyword thousands of times (fuzz/config found a file spending
+    /// minutes on the same hint).
+    hints: HashMap<(usize, String), Option<&'static str>>,
     drafts: Vec<Draft>,
     /// A `vrrp_instance` statement was seen, valid or not.
     saw_instance: bool,
@@ -271,7 +276,12 @@ impl Builder<'_> {
         let here = with(ctx, kw);
         match keywords::lookup(table, kw) {
             None => {
-                let message = match keywords::suggest(table, kw) {
+                let key = (table.as_ptr() as usize, kw.to_string());
+                let hint = *self
+                    .hints
+                    .entry(key)
+                    .or_insert_with(|| keywords::suggest(table, kw));
+                let message = match hint {
                     Some(s) => format!("unknown keyword, did you mean '{s}'?"),
                     None => "unknown keyword".to_string(),
                 };

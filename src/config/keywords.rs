@@ -458,15 +458,105 @@ pub fn lookup(table: &'static [Keyword], name: &str) -> Option<Keyword> {
 pub fn suggest(table: &'static [Keyword], word: &str) -> Option<&'static str> {
     let len = word.chars().count();
     let limit = (len / 3).clamp(1, 3);
+    let counts = AsciiCounts::of(word);
     table
         .iter()
         // The distance is at least the difference in length: skip the rest unmeasured (a long
         // word, say from a substitution, would cost its length times each keyword's).
         .filter(|k| k.name.chars().count().abs_diff(len) <= limit)
-        .map(|k| (edit_distance(word, k.name), k.name))
-        .filter(|&(d, _)| d <= limit)
+        // So is the difference in which characters they hold: a cheap count that spares the
+        // table for almost every word that is not a typo.
+        .filter(|k| counts.bag_distance(k.name) <= limit)
+        .filter_map(|k| Some((edit_distance_at_most(word, k.name, limit)?, k.name)))
         .min_by_key(|&(d, _)| d)
         .map(|(_, name)| name)
+}
+
+/// How often each ASCII character occurs in a string, and how many ASCII characters it has.
+struct AsciiCounts {
+    counts: [u32; 128],
+    total: usize,
+}
+
+impl AsciiCounts {
+    fn of(text: &str) -> AsciiCounts {
+        let mut counts = [0u32; 128];
+        let mut total = 0;
+        for c in text.chars() {
+            if let Some(n) = counts.get_mut(c as usize) {
+                *n = n.saturating_add(1);
+                total += 1;
+            }
+        }
+        AsciiCounts { counts, total }
+    }
+
+    /// A lower bound of [`edit_distance`] to `other`: how many characters one string holds
+    /// that the other lacks, counted with repetition (the larger of the two counts). Each edit
+    /// changes either count by at most one; a transposition changes neither. Over the ASCII
+    /// characters only: leaving the same characters out of both strings never makes their
+    /// distance larger, so the bound holds. Costs a pass over `other` only.
+    fn bag_distance(&self, other: &str) -> usize {
+        let mut left = self.counts;
+        let (mut other_total, mut other_only) = (0usize, 0usize);
+        for c in other.chars() {
+            if let Some(n) = left.get_mut(c as usize) {
+                other_total += 1;
+                match n.checked_sub(1) {
+                    Some(rest) => *n = rest,
+                    None => other_only += 1,
+                }
+            }
+        }
+        let shared = other_total - other_only;
+        self.total.saturating_sub(shared).max(other_only)
+    }
+}
+
+/// [`edit_distance`] if it is at most `limit`, else `None`; gives up as soon as two rows of the
+/// table exceed the limit (every later cell is built from them plus something), so that
+/// measuring a word against every keyword costs little when nothing is close. (Fuzzing the
+/// configuration spent most of its time here.)
+pub fn edit_distance_at_most(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let width = b.len() + 1;
+    // Rows i-2, i-1 and i of the table, rolled.
+    let mut rows = [
+        vec![0usize; width],
+        (0..width).collect(),
+        vec![0usize; width],
+    ];
+    let mut previous_min = 0;
+    for i in 1..=a.len() {
+        let [before, above, row] = &mut rows;
+        let mut row_min = i;
+        if let Some(first) = row.first_mut() {
+            *first = i;
+        }
+        for j in 1..width {
+            let get = |r: &[usize], j: usize| r.get(j).copied().unwrap_or(usize::MAX / 2);
+            let same = a.get(i - 1) == b.get(j - 1);
+            let mut best = (get(above, j) + 1)
+                .min(get(row, j - 1) + 1)
+                .min(get(above, j - 1) + usize::from(!same));
+            if i > 1 && j > 1 && a.get(i - 1) == b.get(j - 2) && a.get(i - 2) == b.get(j - 1) {
+                best = best.min(get(before, j - 2) + 1);
+            }
+            if let Some(cell) = row.get_mut(j) {
+                *cell = best;
+            }
+            row_min = row_min.min(best);
+        }
+        if row_min > limit && previous_min > limit {
+            return None;
+        }
+        previous_min = row_min;
+        rows.rotate_left(1);
+    }
+    // After the last rotation the last row computed is the middle one.
+    let distance = rows[1].get(b.len()).copied().unwrap_or(0);
+    (distance <= limit).then_some(distance)
 }
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent
@@ -518,6 +608,44 @@ mod tests {
     }
 
     #[test]
+    fn bounded_distance_agrees_with_the_full_one() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "priorty",
+            "prioirty",
+            "priority",
+            "kitten",
+            "sitting",
+            "virtual_ipadress",
+            "virtual_ipaddress",
+            "xyzzy",
+            "advert_itn",
+            "advert_int",
+            "é",
+            "aé",
+            "priorité",
+            "aab",
+            "abb",
+        ];
+        for a in words {
+            for b in words {
+                let d = edit_distance(a, b);
+                let bag = AsciiCounts::of(a).bag_distance(b);
+                assert!(bag <= d, "{a:?} {b:?}");
+                assert_eq!(bag, AsciiCounts::of(b).bag_distance(a), "{a:?} {b:?}");
+                for limit in 0..=4 {
+                    let bounded = edit_distance_at_most(a, b, limit);
+                    assert_eq!(bounded, (d <= limit).then_some(d), "{a:?} {b:?} {limit}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn suggestions_come_from_the_right_table() {
         assert_eq!(suggest(INSTANCE, "priorty"), Some("priority"));
         assert_eq!(
@@ -528,6 +656,7 @@ mod tests {
         assert_eq!(suggest(GLOBAL_DEFS, "router-id"), Some("router_id"));
         assert_eq!(suggest(ROOT, "vrrp_instanse"), Some("vrrp_instance"));
         assert_eq!(suggest(INSTANCE, "completely_unrelated"), None);
+        assert_eq!(suggest(INSTANCE, "priorité"), Some("priority"));
     }
 
     #[test]

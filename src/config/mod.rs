@@ -111,6 +111,52 @@ fn dump_fs(fs: &dyn FileSystem, path: &Path, options: &LoadOptions) -> String {
     out
 }
 
+/// Entry points for the fuzz targets in `fuzz/`: not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::path::Path;
+
+    use super::source::MemFs;
+    use super::{LoadOptions, Loaded, Report};
+
+    /// Where [`parse_in_memory`] puts the main file; `files` given with relative paths live
+    /// beside it.
+    pub const MAIN: &str = "/fuzz/keepalived.conf";
+
+    /// Loads `text` as [`MAIN`] with `files` (path, text) as the only other files that exist:
+    /// includes, globs and all, never touch the real file system.
+    pub fn parse_in_memory(
+        text: &str,
+        files: &[(&str, &str)],
+        config_id: Option<&str>,
+    ) -> Result<Loaded, Report> {
+        let fs = memfs(text, files);
+        let options = options(config_id);
+        super::load_fs(&fs, Path::new(MAIN), &options)
+    }
+
+    /// [`super::dump`] of the same in-memory tree.
+    pub fn dump_in_memory(text: &str, files: &[(&str, &str)], config_id: Option<&str>) -> String {
+        super::dump_fs(&memfs(text, files), Path::new(MAIN), &options(config_id))
+    }
+
+    fn memfs(text: &str, files: &[(&str, &str)]) -> MemFs {
+        let base = Path::new(MAIN).parent().unwrap_or(Path::new("/"));
+        files
+            .iter()
+            .fold(MemFs::new().file(MAIN, text), |fs, (path, text)| {
+                let path = base.join(path);
+                fs.file(&path.to_string_lossy(), text)
+            })
+    }
+
+    fn options(config_id: Option<&str>) -> LoadOptions {
+        LoadOptions {
+            config_id: config_id.map(str::to_string),
+        }
+    }
+}
+
 #[cfg(test)]
 fn load_with(fs: &dyn FileSystem, path: &Path) -> Result<Loaded, Report> {
     load_fs(fs, path, &LoadOptions::default())

@@ -123,14 +123,12 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// An in-memory file tree for tests.
-#[cfg(test)]
+/// An in-memory file tree for tests and the fuzz targets ([`super::fuzzing`]).
 #[derive(Debug, Default)]
 pub(crate) struct MemFs {
     files: std::collections::BTreeMap<PathBuf, (String, bool)>,
 }
 
-#[cfg(test)]
 impl MemFs {
     pub fn new() -> MemFs {
         MemFs::default()
@@ -142,6 +140,7 @@ impl MemFs {
         self
     }
 
+    #[cfg(test)]
     pub fn executable(mut self, path: &str, text: &str) -> MemFs {
         self.files
             .insert(normalize(Path::new(path)), (text.to_string(), true));
@@ -156,7 +155,6 @@ impl MemFs {
     }
 }
 
-#[cfg(test)]
 impl FileSystem for MemFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         match self.files.get(&normalize(path)) {

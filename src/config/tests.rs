@@ -452,6 +452,20 @@ fn unknown_keywords_get_suggestions_from_their_block() {
             "/k.conf:5:1: error: vrrp_instanse: unknown keyword, did you mean 'vrrp_instance'?",
         ]
     );
+    // Hints are remembered per block table and word (fuzz/config: a generator repeating an
+    // unknown keyword spent minutes on the same hint): a repeated word gets the same hint, a
+    // word of another block its own.
+    assert_eq!(
+        errors("prioirty\nprioirty\nglobal_defs {\n  prioirty\n  router-id x\n}\nrouter-id\n"),
+        vec![
+            "/k.conf: warning: no vrrp_instance is configured: keepvip has nothing to do",
+            "/k.conf:1:1: error: prioirty: unknown keyword",
+            "/k.conf:2:1: error: prioirty: unknown keyword",
+            "/k.conf:4:3: error: global_defs > prioirty: unknown keyword",
+            "/k.conf:5:3: error: global_defs > router-id: unknown keyword, did you mean 'router_id'?",
+            "/k.conf:7:1: error: router-id: unknown keyword",
+        ]
+    );
 }
 
 #[test]

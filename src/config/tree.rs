@@ -7,6 +7,7 @@
 
 use super::diag::{Diags, Span};
 use super::lexer::{Token, TokenKind, Word};
+use std::rc::Rc;
 
 /// Blocks nested deeper than this are reported and their contents dropped (keepalived's own
 /// grammar is at most four levels deep).
@@ -51,6 +52,11 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
     let mut tokens = tokens;
     let mut root: Vec<Statement> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
+    // The labels of the stack's frames that have an owner, kept as the stack changes: at most
+    // MAX_DEPTH of them, however many anonymous `{` are open. Rebuilding it from the stack for
+    // every diagnostic made a line of 100,000 `{` quadratic (found by fuzz/config: a 533-byte
+    // file whose generators expand to such lines took minutes).
+    let mut owners: Vec<String> = Vec::new();
     let mut too_deep_reported = false;
     let mut i = 0;
 
@@ -62,13 +68,18 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
         match kind {
             TokenKind::Eol => {}
             TokenKind::Close => match stack.pop() {
-                Some(frame) => close_frame(frame, Some(span), &mut stack, &mut root),
+                Some(frame) => {
+                    if frame.owner.is_some() {
+                        owners.pop();
+                    }
+                    close_frame(frame, Some(span), &mut stack, &mut root)
+                }
                 None => diags.error(Some(span), &[], "unexpected '}': no block is open here"),
             },
             TokenKind::Open => {
                 diags.error(
                     Some(span),
-                    &context(&stack),
+                    &owners,
                     "'{' without a keyword before it; its block is ignored",
                 );
                 stack.push(Frame {
@@ -113,7 +124,7 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
                             if !too_deep_reported {
                                 diags.error(
                                     Some(open),
-                                    &context(&stack),
+                                    &owners,
                                     format!(
                                         "blocks nested more than {MAX_DEPTH} deep; the inner ones are ignored"
                                     ),
@@ -126,6 +137,7 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
                                 items: Vec::new(),
                             });
                         } else {
+                            owners.push(statement.label());
                             stack.push(Frame {
                                 owner: Some(statement),
                                 open,
@@ -142,7 +154,10 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Statement> {
     // Unclosed blocks: report each, keep what they hold so that their contents are still
     // checked.
     while let Some(frame) = stack.pop() {
-        let mut ctx = context(&stack);
+        if frame.owner.is_some() {
+            owners.pop();
+        }
+        let mut ctx = owners.clone();
         if let Some(owner) = &frame.owner {
             ctx.push(owner.label());
         }
@@ -174,13 +189,6 @@ fn push(statement: Statement, stack: &mut [Frame], root: &mut Vec<Statement>) {
     }
 }
 
-fn context(stack: &[Frame]) -> Vec<String> {
-    stack
-        .iter()
-        .filter_map(|f| f.owner.as_ref().map(Statement::label))
-        .collect()
-}
-
 /// Writes `statements` as keepalived.conf text, one statement a line, blocks indented by two
 /// spaces per level. Quoted words keep their quotes; `#` and `!` in bare words are escaped.
 /// The `auth_pass` secret is shown as `********` (dumps end up in bug reports).
@@ -191,9 +199,16 @@ pub(crate) fn render(statements: &[Statement], depth: usize, out: &mut String) {
         if statement.keyword.text == "auth_pass" && !statement.args.is_empty() {
             out.push_str(" ********");
         } else {
+            let mut previous = &statement.keyword;
             for arg in &statement.args {
-                out.push(' ');
+                // Words that touched (`/"a b"` is two words the script splitter joins again)
+                // must touch in the dump too, or it would mean something else.
+                let touching = Rc::ptr_eq(&previous.line, &arg.line) && previous.end == arg.start;
+                if !touching {
+                    out.push(' ');
+                }
                 render_word(arg, out);
+                previous = arg;
             }
         }
         match &statement.block {
@@ -326,6 +341,24 @@ mod tests {
     }
 
     #[test]
+    fn many_anonymous_braces_cost_linear_time() {
+        // Regression (fuzz/config): every diagnostic rebuilt its context from the whole stack,
+        // so 100,000 open `{` took 10^10 steps (minutes; this test would time out).
+        let text = format!("a {{\n b {{ {}\n", "{ ".repeat(100_000));
+        let (tree, messages) = parse_text(&text);
+        assert_eq!(shape(&tree), "a { b {  } }");
+        assert_eq!(messages.len(), 2 * 100_000 + 2);
+        assert_eq!(
+            messages[0],
+            "2: a > b: '{' without a keyword before it; its block is ignored"
+        );
+        assert_eq!(
+            messages.last().map(String::as_str),
+            Some("1: a: this '{' is never closed: a '}' is missing")
+        );
+    }
+
+    #[test]
     fn render_indents_blocks_and_keeps_quotes() {
         let (tree, _) = parse_text("a 1 { b \"x y\" c\\#d\n e { f }\n}\ng\n");
         let mut out = String::new();
@@ -334,5 +367,11 @@ mod tests {
         // What is rendered reads back the same.
         let (again, _) = parse_text(&out);
         assert_eq!(shape(&again), shape(&tree));
+        // Regression (fuzz/config): touching words stay touching, so that a script command
+        // written `/"usr/bin/x y"` is dumped as the one argument it is.
+        let (tree, _) = parse_text("script /\"usr/bin/x y\"\"z\" w\n");
+        let mut touching = String::new();
+        render(&tree, 0, &mut touching);
+        assert_eq!(touching, "script /\"usr/bin/x y\"\"z\" w\n");
     }
 }

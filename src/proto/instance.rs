@@ -151,6 +151,14 @@ impl InstanceConfig {
                 MAX_DELAY.as_secs()
             ));
         }
+        // A zero period would re-arm the refresh at the instant it fired: a master would
+        // handle the same deadline forever (found by fuzz/receive_path). Off is `None`.
+        if self.announce.refresh == Some(Duration::ZERO) {
+            return fail(
+                "garp_master_refresh must be at least 1 s; leave it out (or 0 in the configuration) for no refresh"
+                    .into(),
+            );
+        }
         if self.version == Version::V2 && self.family() == Family::V6 {
             return fail("VRRPv2 carries IPv4 only; use version 3 for IPv6".into());
         }
@@ -2373,6 +2381,16 @@ mod tests {
             err.to_string(),
             "vrrp_instance VI_1: garp_master_refresh is longer than 4294967295 s; use a shorter one"
         );
+        // Regression (fuzz/receive_path): a zero refresh period made a master's deadline stay
+        // at the instant it had just handled, so the daemon would spin.
+        let mut bad = config(100);
+        bad.announce.refresh = Some(Duration::ZERO);
+        let err = Instance::new(bad).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("vrrp_instance VI_1: garp_master_refresh must be at least 1 s"),
+            "{err}"
+        );
         let mut longest = config(100);
         longest.preempt_delay = MAX_DELAY;
         longest.announce.master_delay = MAX_DELAY;
@@ -2614,9 +2632,9 @@ mod extreme_times {
             let too_long = delays[0] > MAX_DELAY
                 || delays[1] > MAX_DELAY
                 || delays[3] > MAX_DELAY
-                || (refresh && delays[2] > MAX_DELAY);
+                || (refresh && (delays[2] > MAX_DELAY || delays[2].is_zero()));
             let instance = Instance::new(cfg.clone());
-            prop_assert_eq!(instance.is_err(), too_long, "validate() bounds every delay");
+            prop_assert_eq!(instance.is_err(), too_long, "validate() bounds every delay and refuses a zero refresh");
             let Ok(mut instance) = instance else { return Ok(()) };
             let real_now = Instant::now();
             let mut now = match start_before_end {
