@@ -12,5 +12,5 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo test --benches
 # Unit tests, simulations, golden vectors and the real-kernel tests.
 cargo test
-# The fuzz targets (fuzz/, its own crate): an instrumented release build, then 20 s each.
-scripts/fuzz.sh -t 20
+# The fuzz targets (fuzz/, its own crate): an instrumented release build, then 10 s each.
+scripts/fuzz.sh -t 10
