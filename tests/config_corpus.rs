@@ -40,6 +40,7 @@ const EXPECTED_FILES: &[&str] = &[
     "conditional-pair.conf",
     "database-maintenance.conf",
     "dual-stack-gateway.conf",
+    "firewall-marks.conf",
     "garp-tuned.conf",
     "haproxy-tracked.conf",
     "haproxy-v3-fast.conf",

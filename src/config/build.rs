@@ -825,6 +825,31 @@ impl Builder<'_> {
                     }
                 }
             }
+            "startup_script" | "shutdown_script" => {
+                let shutdown = st.keyword.text == "shutdown_script";
+                if let Some(script) = self.notify(st, ctx) {
+                    let slot = if shutdown {
+                        &mut self.global.shutdown_script
+                    } else {
+                        &mut self.global.startup_script
+                    };
+                    // Given twice: the later one replaces it (warned as every repeat is).
+                    *slot = Some(script);
+                }
+            }
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                let kw = st.keyword.text.clone();
+                if self.simple(st, ctx, 1..=1, &format!("{kw} 1-1000")) {
+                    if let Some(n) = self.uint(st, ctx, 1..=1000, "1-1000 (seconds)") {
+                        let timeout = Duration::from_secs(n);
+                        if kw == "shutdown_script_timeout" {
+                            self.global.shutdown_script_timeout = timeout;
+                        } else {
+                            self.global.startup_script_timeout = timeout;
+                        }
+                    }
+                }
+            }
             "vrrp_down_timer_adverts" => {
                 if self.simple(st, ctx, 1..=1, "vrrp_down_timer_adverts 1-100") {
                     let expected =

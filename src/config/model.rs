@@ -91,7 +91,20 @@ pub struct GlobalDefs {
     /// (default 224.0.0.18 and ff02::12).
     pub mcast_group4: std::net::Ipv4Addr,
     pub mcast_group6: std::net::Ipv6Addr,
+    /// `startup_script COMMAND [USER [GROUP]]`: run once before any instance starts; the
+    /// instances wait for it (at most `startup_script_timeout`).
+    pub startup_script: Option<NotifyScript>,
+    /// `startup_script_timeout 1..1000` seconds, default 10: SIGTERM after it.
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script`: run once when the agent stops, after the instances stopped and
+    /// their addresses were released.
+    pub shutdown_script: Option<NotifyScript>,
+    /// `shutdown_script_timeout 1..1000` seconds, default 10.
+    pub shutdown_script_timeout: Duration,
 }
+
+/// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
+pub const DEFAULT_LIFECYCLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) and its `*_script`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +179,10 @@ impl Default for GlobalDefs {
             down_timer_adverts: 3,
             mcast_group4: crate::wire::MCAST_V4,
             mcast_group6: crate::wire::MCAST_V6,
+            startup_script: None,
+            startup_script_timeout: DEFAULT_LIFECYCLE_TIMEOUT,
+            shutdown_script: None,
+            shutdown_script_timeout: DEFAULT_LIFECYCLE_TIMEOUT,
         }
     }
 }

@@ -1775,6 +1775,51 @@ fn vrrp_startup_delay_takes_seconds() {
 }
 
 #[test]
+fn startup_and_shutdown_scripts_with_their_timeouts() {
+    // The timeout may come before its script, as in keepalived.
+    let text = format!(
+        "global_defs {{\n  startup_script_timeout 3\n  startup_script \"/bin/setup --all\" nobody nogroup\n  shutdown_script /bin/teardown\n}}\n{}",
+        instance_with("")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let g = config.unwrap().global;
+    let startup = g.startup_script.unwrap();
+    assert_eq!(startup.command, "/bin/setup --all");
+    assert_eq!(
+        (startup.user.as_deref(), startup.group.as_deref()),
+        (Some("nobody"), Some("nogroup"))
+    );
+    assert_eq!(g.startup_script_timeout, Duration::from_secs(3));
+    assert_eq!(
+        g.shutdown_script.map(|s| s.command),
+        Some("/bin/teardown".to_string())
+    );
+    assert_eq!(g.shutdown_script_timeout, Duration::from_secs(10));
+    let defaults = run(&instance_with("")).0.unwrap().global;
+    assert!(defaults.startup_script.is_none() && defaults.shutdown_script.is_none());
+    assert_eq!(defaults.startup_script_timeout, Duration::from_secs(10));
+
+    let (_, diags) = run(&format!(
+        "global_defs {{\n  startup_script /bin/a\n  startup_script /bin/b\n  shutdown_script_timeout 0\n  startup_script_timeout 1001\n  shutdown_script_timeout x\n  shutdown_script\n  shutdown_script /bin/a u g extra\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:3:3: warning: global_defs > startup_script: set again: this replaces the setting at /k.conf:2:3",
+            "/k.conf:4:27: error: global_defs > shutdown_script_timeout: 0 is out of range: expected 1-1000 (seconds)",
+            "/k.conf:5:26: error: global_defs > startup_script_timeout: 1001 is out of range: expected 1-1000 (seconds)",
+            "/k.conf:6:3: warning: global_defs > shutdown_script_timeout: set again: this replaces the setting at /k.conf:4:3",
+            "/k.conf:6:27: error: global_defs > shutdown_script_timeout: 'x' is not a whole number: expected 1-1000 (seconds)",
+            "/k.conf:7:3: error: global_defs > shutdown_script: missing value: expected 'shutdown_script COMMAND [USER [GROUP]]'",
+            "/k.conf:8:3: warning: global_defs > shutdown_script: set again: this replaces the setting at /k.conf:7:3",
+            "/k.conf:8:19: error: global_defs > shutdown_script: too many arguments: expected 'shutdown_script COMMAND [USER [GROUP]]'; quote a command that has arguments, e.g. shutdown_script \"/path/to/script arg\"",
+        ]
+    );
+}
+
+#[test]
 fn notify_fifos_and_their_scripts() {
     let text = format!(
         "global_defs {{\n  notify_fifo /run/k.fifo nobody\n  notify_fifo_script /bin/reader\n  vrrp_notify_fifo /run/v.fifo\n  vrrp_notify_priority_changes\n  fifo_write_vrrp_states_on_reload\n}}\n{}",

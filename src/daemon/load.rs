@@ -36,6 +36,8 @@ pub struct Loaded {
     pub fifos: Vec<FifoSpec>,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     pub statics: StaticSpecs,
+    /// `startup_script` / `shutdown_script`, checked like every script.
+    pub lifecycle: super::lifecycle::LifecycleScripts,
 }
 
 /// The `static_*` blocks as the daemon installs them.
@@ -67,6 +69,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
     let (check_scripts, track_files) = tracking_specs(config, &mut specs, &mut errors);
     let sync_groups = sync_group_specs(config, &mut specs, &mut errors);
     let fifos = fifo_specs(config, &mut errors);
+    let lifecycle = super::lifecycle::lifecycle_scripts(config, &mut errors);
     if errors.is_empty() {
         Ok(Loaded {
             specs,
@@ -82,6 +85,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
                 routes: config.statics.routes.clone(),
                 rules: config.statics.rules.clone(),
             },
+            lifecycle,
         })
     } else {
         let summary = summary_line(errors.len(), warnings.len());
