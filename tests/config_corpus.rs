@@ -35,6 +35,7 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const EXPECTED_FILES: &[&str] = &[
     "active-active-a.conf",
     "active-active-b.conf",
+    "anycast-service-noprefixroute.conf",
     "cloud-unicast-a.conf",
     "cloud-unicast-b.conf",
     "conditional-pair.conf",

@@ -14,7 +14,7 @@ use super::diag::{locate, Diags, Span};
 use super::keywords::{self, Keyword, Support};
 use super::model::{
     Broadcast, Config, Fifo, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Route,
-    Rule, Scope, ScriptUser, Statics, Vip, VipLease, Vmac,
+    Rule, Scope, ScriptUser, Statics, Vip, VipFlags, VipLease, Vmac,
 };
 use super::source::SourceMap;
 use super::tree::Statement;
@@ -1631,6 +1631,7 @@ impl Builder<'_> {
             dev: None,
             scope: Scope::Global,
             label: None,
+            flags: VipFlags::default(),
             span,
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -1644,7 +1645,7 @@ impl Builder<'_> {
                     let message = match keywords::suggest(keywords::VIP_OPTIONS, name) {
                         Some(s) => format!("unknown address option '{name}', did you mean '{s}'?"),
                         None => format!(
-                            "unknown address option '{name}': expected brd, dev, scope or label (one address per line)"
+                            "unknown address option '{name}': expected brd, dev, scope, label, home, -nodad, mngtmpaddr or noprefixroute (one address per line)"
                         ),
                     };
                     self.err(option.span, ctx, message);
@@ -1672,6 +1673,19 @@ impl Builder<'_> {
                 return None;
             }
             seen.push(name);
+            if let Some(flag) = vip_flag(&mut vip.flags, name) {
+                if addr.is_ipv4() && name != "noprefixroute" {
+                    // keepalived drops these for IPv4 (the kernel would ignore most anyway).
+                    self.warn(
+                        option.span,
+                        ctx,
+                        format!("'{name}' only applies to IPv6 addresses: ignored for {addr}"),
+                    );
+                } else {
+                    *flag = true;
+                }
+                continue;
+            }
             let Some(value) = args.next() else {
                 self.err(option.span, ctx, format!("'{name}' needs a value"));
                 return None;
@@ -2318,5 +2332,16 @@ fn is_link_local(addr: &IpAddr) -> bool {
     match addr {
         IpAddr::V6(v6) => v6.segments().first().is_some_and(|s| s & 0xffc0 == 0xfe80),
         IpAddr::V4(_) => false,
+    }
+}
+
+/// The flag a valueless `virtual_ipaddress` option sets, if `name` is one.
+fn vip_flag<'a>(flags: &'a mut VipFlags, name: &str) -> Option<&'a mut bool> {
+    match name {
+        "home" => Some(&mut flags.home),
+        "-nodad" => Some(&mut flags.nodad),
+        "mngtmpaddr" => Some(&mut flags.mngtmpaddr),
+        "noprefixroute" => Some(&mut flags.noprefixroute),
+        _ => None,
     }
 }

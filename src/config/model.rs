@@ -389,7 +389,24 @@ pub struct Vip {
     pub scope: Scope,
     /// IPv4 alias label, at most 15 bytes.
     pub label: Option<String>,
+    /// `home`, `mngtmpaddr`, `noprefixroute`, `-nodad`.
+    pub flags: VipFlags,
     pub span: Span,
+}
+
+/// The valueless `virtual_ipaddress` options, each an `IFA_F_*` flag of the address. `home`
+/// and `mngtmpaddr` are IPv6 only (set on an IPv4 address they are dropped with a warning, as
+/// keepalived drops them); `-nodad` is what keepvip does for every IPv6 VIP anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VipFlags {
+    /// `IFA_F_HOMEADDRESS` (Mobile IPv6 home address).
+    pub home: bool,
+    /// `IFA_F_NODAD`.
+    pub nodad: bool,
+    /// `IFA_F_MANAGETEMPADDR`: the kernel derives privacy (temporary) addresses from it.
+    pub mngtmpaddr: bool,
+    /// `IFA_F_NOPREFIXROUTE`: the kernel adds no prefix route for it.
+    pub noprefixroute: bool,
 }
 
 impl Vip {
@@ -823,6 +840,7 @@ mod tests {
             dev: None,
             scope: Scope::Global,
             label: None,
+            flags: VipFlags::default(),
             span,
         };
         assert!(vip("2001:db8::1", 128).deprecated_by_default());

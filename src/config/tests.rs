@@ -514,6 +514,7 @@ fn every_implemented_keyword_has_a_handler() {
                 "on"
             }
             "nopreempt" | "preempt" | "accept" | "no_accept" | "native_ipv6" => "",
+            "home" | "-nodad" | "mngtmpaddr" | "noprefixroute" => "",
             _ => "1",
         }
     };
@@ -580,6 +581,61 @@ fn address_options() {
 }
 
 #[test]
+fn valueless_address_flags() {
+    let v6 = |lines: &str| {
+        format!("vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {{\n{lines}\n  }}\n}}\n")
+    };
+    let i = only(&v6(
+        "    fe80::1/64 home mngtmpaddr dev eth1 noprefixroute -nodad\n    2001:db8::2/64 noprefixroute\n    2001:db8::3/64",
+    ));
+    assert_eq!(
+        i.vips[0].flags,
+        VipFlags {
+            home: true,
+            nodad: true,
+            mngtmpaddr: true,
+            noprefixroute: true
+        }
+    );
+    assert_eq!(i.vips[0].dev.as_deref(), Some("eth1"));
+    assert_eq!(
+        i.vips[1].flags,
+        VipFlags {
+            noprefixroute: true,
+            ..VipFlags::default()
+        }
+    );
+    assert_eq!(i.vips[2].flags, VipFlags::default());
+    // keepalived drops the IPv6-only ones for an IPv4 address: so does keepvip, saying so.
+    let (i, diags) = warnings(&vips(
+        "    192.0.2.1/24 home noprefixroute\n    192.0.2.2/24 mngtmpaddr -nodad",
+    ));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:5:18: warning: vrrp_instance VI_1 > virtual_ipaddress: 'home' only applies to IPv6 addresses: ignored for 192.0.2.1",
+            "/k.conf:6:18: warning: vrrp_instance VI_1 > virtual_ipaddress: 'mngtmpaddr' only applies to IPv6 addresses: ignored for 192.0.2.2",
+            "/k.conf:6:29: warning: vrrp_instance VI_1 > virtual_ipaddress: '-nodad' only applies to IPv6 addresses: ignored for 192.0.2.2",
+        ]
+    );
+    assert_eq!(
+        i.vips[0].flags,
+        VipFlags {
+            noprefixroute: true,
+            ..VipFlags::default()
+        }
+    );
+    assert_eq!(i.vips[1].flags, VipFlags::default());
+    assert_eq!(
+        errors(&vips("    192.0.2.1/24 noprefixroute noprefixroute")),
+        vec![
+            "/k.conf:4:21: error: vrrp_instance VI_1: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+            "/k.conf:5:32: error: vrrp_instance VI_1 > virtual_ipaddress: 'noprefixroute' is given twice",
+        ]
+    );
+}
+
+#[test]
 fn address_errors() {
     let cases = [
         ("    192.0.2.300", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '192.0.2.300' is not an IP address"),
@@ -588,7 +644,7 @@ fn address_errors() {
         ("    0.0.0.0/0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 0.0.0.0 is the unspecified address, not an address a host can own"),
         ("    255.255.255.255", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 255.255.255.255 is the broadcast address, not an address a host can own"),
         ("    192.0.2.1/33", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '/33' is not a prefix length for IPv4: expected 0-32"),
-        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope or label (one address per line)"),
+        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope, label, home, -nodad, mngtmpaddr or noprefixroute (one address per line)"),
         ("    192.0.2.1 lable x", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option 'lable', did you mean 'label'?"),
         ("    192.0.2.1/24 dev", "/k.conf:5:18: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' needs a value"),
         ("    192.0.2.1/24 dev a dev b", "/k.conf:5:24: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' is given twice"),

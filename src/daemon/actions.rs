@@ -84,6 +84,7 @@ impl Daemon {
                     scope: vip.scope,
                     broadcast: vip.broadcast,
                     deprecated: vip.deprecated,
+                    flags: vip.flags,
                     replace: true,
                 },
             });

@@ -284,7 +284,22 @@ fn vip_spec(v: &config::Vip) -> VipSpec {
         scope: v.scope.as_u8(),
         broadcast: broadcast_of(v),
         deprecated: v.deprecated_by_default(),
+        flags: vip_flag_bits(v.flags),
     }
+}
+
+/// The `IFA_F_*` bits of a VIP's valueless options.
+fn vip_flag_bits(flags: config::VipFlags) -> u32 {
+    use netlink_packet_route::address::AddressFlags;
+    [
+        (flags.home, AddressFlags::Homeaddress),
+        (flags.nodad, AddressFlags::Nodad),
+        (flags.mngtmpaddr, AddressFlags::Managetempaddr),
+        (flags.noprefixroute, AddressFlags::Noprefixroute),
+    ]
+    .into_iter()
+    .filter(|(set, _)| *set)
+    .fold(0, |bits, (_, flag)| bits | flag.bits())
 }
 
 fn broadcast_of(vip: &config::Vip) -> Option<std::net::Ipv4Addr> {

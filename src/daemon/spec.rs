@@ -23,6 +23,8 @@ pub struct VipSpec {
     pub broadcast: Option<Ipv4Addr>,
     /// Installed with preferred lifetime 0 (keepalived does this for IPv6 /128 VIPs).
     pub deprecated: bool,
+    /// Extra `IFA_F_*` flags (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`).
+    pub flags: u32,
 }
 
 impl VipSpec {

@@ -335,6 +335,7 @@ mod tests {
                 scope: 0,
                 broadcast: None,
                 deprecated: false,
+                flags: 0,
                 replace: true,
             },
         }

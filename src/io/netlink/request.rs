@@ -568,6 +568,9 @@ pub struct AddressOptions<'a> {
     pub broadcast: Option<std::net::Ipv4Addr>,
     /// Preferred lifetime 0: keepalived adds IPv6 /128 VIPs this way.
     pub deprecated: bool,
+    /// More `IFA_F_*` flags (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`), sent in
+    /// `IFA_FLAGS` (and their low byte in the header). IPv6 addresses always get `IFA_F_NODAD`.
+    pub flags: u32,
 }
 
 /// The request [`RequestSocket::add_address_with`] sends, for [`RequestSocket::request_batch`];
@@ -585,6 +588,7 @@ pub fn add_address_request(
         scope,
         broadcast,
         deprecated,
+        flags,
     } = *options;
     let mut msg = address_message(ifindex, addr, prefix_len)?;
     if let (IpAddr::V4(_), Some(label)) = (addr, label) {
@@ -596,10 +600,14 @@ pub fn add_address_request(
         msg.attributes
             .push(AddressAttribute::Label(label.to_string()));
     }
+    let mut ifa_flags = AddressFlags::from_bits_retain(flags);
     if addr.is_ipv6() {
-        msg.header.flags = AddressHeaderFlags::Nodad;
-        msg.attributes
-            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        ifa_flags |= AddressFlags::Nodad;
+    }
+    if !ifa_flags.is_empty() {
+        let low_byte = u8::try_from(ifa_flags.bits() & 0xff).unwrap_or(0);
+        msg.header.flags = AddressHeaderFlags::from_bits_retain(low_byte);
+        msg.attributes.push(AddressAttribute::Flags(ifa_flags));
     }
     msg.header.scope = AddressScope::from(scope);
     if let (IpAddr::V4(_), Some(broadcast)) = (addr, broadcast) {

@@ -54,6 +54,8 @@ pub enum ChangeKind {
         scope: u8,
         broadcast: Option<Ipv4Addr>,
         deprecated: bool,
+        /// [`AddressOptions::flags`].
+        flags: u32,
         replace: bool,
     },
     /// [`RequestSocket::del_address`].
@@ -319,6 +321,7 @@ fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u1
             scope,
             broadcast,
             deprecated,
+            flags,
             replace,
         } => {
             let options = AddressOptions {
@@ -327,6 +330,7 @@ fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u1
                 scope: *scope,
                 broadcast: *broadcast,
                 deprecated: *deprecated,
+                flags: *flags,
             };
             add_address_request(
                 change.ifindex,

@@ -1,0 +1,59 @@
+//! The valueless `virtual_ipaddress` options (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`)
+//! from the configuration to the kernel: a master's addresses carry exactly the flags asked
+//! for, and `noprefixroute` leaves no prefix route behind. Needs root; see tests/support/mod.rs.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+#[test]
+fn a_masters_vips_carry_their_flags_into_the_kernel() {
+    let lab = Lab::new(1);
+    let conf = Conf::v3(200).line(
+        "virtual_ipaddress_excluded {\n        198.51.100.7/24 noprefixroute\n        \
+         198.51.100.8/25\n        2001:db8::7/64 home mngtmpaddr noprefixroute -nodad\n    }",
+    );
+    lab.start(1, &conf);
+    lab.wait_until(
+        "r1, alone, to hold its VIP and excluded VIPs",
+        conf.master_down_interval() + Duration::from_secs(4),
+        || lab.has_vip(1) && lab.has_addr(1, "198.51.100.7") && lab.has_addr(1, "2001:db8::7"),
+    );
+    let lines = lab.ip(1, &["-o", "addr", "show", "dev", "eth0"]);
+    let line_of = |addr: &str| {
+        lines
+            .lines()
+            .find(|l| l.contains(&format!(" {addr}/")))
+            .unwrap_or_else(|| lab.fail(&format!("{addr} missing from:\n{lines}")))
+            .to_string()
+    };
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let v4 = words(&line_of("198.51.100.7"));
+    let plain = words(&line_of("198.51.100.8"));
+    let v6 = words(&line_of("2001:db8::7"));
+    let has = |w: &[String], flag: &str| w.iter().any(|x| x == flag);
+    if !has(&v4, "noprefixroute") || has(&plain, "noprefixroute") {
+        lab.fail(&format!(
+            "noprefixroute on the wrong IPv4 address:\n{lines}"
+        ));
+    }
+    for flag in ["home", "mngtmpaddr", "noprefixroute"] {
+        if !has(&v6, flag) {
+            lab.fail(&format!("2001:db8::7 lacks {flag}:\n{lines}"));
+        }
+    }
+    if has(&v6, "tentative") || has(&v6, "dadfailed") {
+        lab.fail(&format!("2001:db8::7 went through DAD:\n{lines}"));
+    }
+    let routes = lab.ip(1, &["-4", "route", "show", "dev", "eth0"]);
+    if routes.contains("198.51.100.0/24") || !routes.contains("198.51.100.0/25") {
+        lab.fail(&format!(
+            "expected the /25's prefix route and none for the noprefixroute /24:\n{routes}"
+        ));
+    }
+}
