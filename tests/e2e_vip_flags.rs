@@ -57,3 +57,53 @@ fn a_masters_vips_carry_their_flags_into_the_kernel() {
         ));
     }
 }
+
+#[test]
+fn preferred_lft_reaches_the_kernel_and_overrides_the_host_route_default() {
+    let lab = Lab::new(1);
+    // Permanent VIPs, as keepalived's: with keepvip's lease the preferred lifetime is cut
+    // to the lease (the netlink test checks that bound).
+    let conf = Conf::v3(200).line("vip_lease 0").line(
+        "virtual_ipaddress_excluded {\n        2001:db8::8/128 preferred_lft forever\n        \
+         2001:db8::9/64 preferred_lft 30\n        2001:db8::a/128\n    }",
+    );
+    lab.start(1, &conf);
+    lab.wait_until(
+        "r1, alone, to hold its VIP and excluded VIPs",
+        conf.master_down_interval() + Duration::from_secs(4),
+        || {
+            lab.has_vip(1)
+                && ["2001:db8::8", "2001:db8::9", "2001:db8::a"]
+                    .iter()
+                    .all(|a| lab.has_addr(1, a))
+        },
+    );
+    let lines = lab.ip(1, &["-o", "-6", "addr", "show", "dev", "eth0"]);
+    let line_of = |addr: &str| {
+        lines
+            .lines()
+            .find(|l| l.contains(&format!(" {addr}/")))
+            .unwrap_or_else(|| lab.fail(&format!("{addr} missing from:\n{lines}")))
+            .to_string()
+    };
+    let forever = line_of("2001:db8::8");
+    if forever.contains("deprecated") || !forever.contains("preferred_lft forever") {
+        lab.fail(&format!(
+            "preferred_lft forever on a /128 is not honoured:\n{lines}"
+        ));
+    }
+    let thirty = line_of("2001:db8::9");
+    let secs: Option<u32> = thirty
+        .split("preferred_lft ")
+        .nth(1)
+        .and_then(|rest| rest.split("sec").next())
+        .and_then(|n| n.trim().parse().ok());
+    if !secs.is_some_and(|s| (20..=30).contains(&s)) {
+        lab.fail(&format!("2001:db8::9 should prefer for 30 s:\n{lines}"));
+    }
+    // The default stays keepalived's: a /128 without preferred_lft is deprecated.
+    let default = line_of("2001:db8::a");
+    if !default.contains("deprecated") {
+        lab.fail(&format!("2001:db8::a/128 should be deprecated:\n{lines}"));
+    }
+}

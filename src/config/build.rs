@@ -1632,6 +1632,7 @@ impl Builder<'_> {
             scope: Scope::Global,
             label: None,
             flags: VipFlags::default(),
+            preferred_lft: None,
             span,
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -1661,7 +1662,7 @@ impl Builder<'_> {
                         format!("address option '{name}' is not supported by keepvip yet"),
                     );
                     ok = false;
-                    if matches!(name, "peer" | "preferred_lft" | "track_group") {
+                    if matches!(name, "peer" | "track_group") {
                         args.next();
                     }
                     continue;
@@ -1742,6 +1743,30 @@ impl Builder<'_> {
                         ok = false;
                     }
                 },
+                "preferred_lft" => {
+                    let secs = if v == "forever" {
+                        Some(u32::MAX)
+                    } else {
+                        v.parse::<u32>().ok()
+                    };
+                    match secs {
+                        None => {
+                            self.err(
+                                value.span,
+                                ctx,
+                                format!("'{v}' is not a preferred lifetime: use 0-4294967295 seconds or 'forever'"),
+                            );
+                            ok = false;
+                        }
+                        // keepalived leaves an IPv4 address's preferred lifetime alone.
+                        Some(_) if addr.is_ipv4() => self.warn(
+                            option.span,
+                            ctx,
+                            format!("'preferred_lft' only applies to IPv6 addresses: ignored for {addr}"),
+                        ),
+                        Some(secs) => vip.preferred_lft = Some(secs),
+                    }
+                }
                 "label" => {
                     if v.len() > MAX_IFNAME_BYTES {
                         self.err(

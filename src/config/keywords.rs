@@ -326,11 +326,11 @@ pub const VIP_OPTIONS: &[Keyword] = &[
     imp("-nodad"),
     imp("mngtmpaddr"),
     imp("noprefixroute"),
+    imp("preferred_lft"),
     no("use_vmac"),
     no("peer"),
     no("autojoin"),
     no("no_track"),
-    no("preferred_lft"),
     no("track_group"),
 ];
 

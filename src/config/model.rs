@@ -391,6 +391,9 @@ pub struct Vip {
     pub label: Option<String>,
     /// `home`, `mngtmpaddr`, `noprefixroute`, `-nodad`.
     pub flags: VipFlags,
+    /// `preferred_lft SECS|forever` (IPv6 only): `None` = the default, 0 for a /128 (see
+    /// [`Vip::deprecated_by_default`]) and forever otherwise. `Some(u32::MAX)` = forever.
+    pub preferred_lft: Option<u32>,
     pub span: Span,
 }
 
@@ -841,6 +844,7 @@ mod tests {
             scope: Scope::Global,
             label: None,
             flags: VipFlags::default(),
+            preferred_lft: None,
             span,
         };
         assert!(vip("2001:db8::1", 128).deprecated_by_default());

@@ -636,6 +636,40 @@ fn valueless_address_flags() {
 }
 
 #[test]
+fn preferred_lifetimes() {
+    let text = |lines: &str| {
+        format!("vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {{\n{lines}\n  }}\n}}\n")
+    };
+    let i = only(&text(
+        "    fe80::1/64 preferred_lft 30\n    2001:db8::1/128 preferred_lft forever\n    2001:db8::2/64 preferred_lft 0\n    2001:db8::3/128",
+    ));
+    let got: Vec<_> = i.vips.iter().map(|v| v.preferred_lft).collect();
+    assert_eq!(got, vec![Some(30), Some(u32::MAX), Some(0), None]);
+    let (i, diags) = warnings(&vips("    192.0.2.1/24 preferred_lft 20"));
+    assert_eq!(
+        diags,
+        vec!["/k.conf:5:18: warning: vrrp_instance VI_1 > virtual_ipaddress: 'preferred_lft' only applies to IPv6 addresses: ignored for 192.0.2.1"]
+    );
+    assert_eq!(i.vips[0].preferred_lft, None);
+    for (value, col) in [("x", 34), ("-1", 34), ("4294967296", 34), ("1.5", 34)] {
+        assert_eq!(
+            errors(&text(&format!("    2001:db8::1/64 preferred_lft {value}"))),
+            vec![
+                "/k.conf:4:21: error: vrrp_instance VI_1: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one".to_string(),
+                format!("/k.conf:5:{col}: error: vrrp_instance VI_1 > virtual_ipaddress: '{value}' is not a preferred lifetime: use 0-4294967295 seconds or 'forever'"),
+            ]
+        );
+    }
+    assert_eq!(
+        errors(&text("    2001:db8::1/64 preferred_lft")),
+        vec![
+            "/k.conf:4:21: error: vrrp_instance VI_1: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+            "/k.conf:5:20: error: vrrp_instance VI_1 > virtual_ipaddress: 'preferred_lft' needs a value",
+        ]
+    );
+}
+
+#[test]
 fn address_errors() {
     let cases = [
         ("    192.0.2.300", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '192.0.2.300' is not an IP address"),

@@ -85,6 +85,7 @@ impl Daemon {
                     broadcast: vip.broadcast,
                     deprecated: vip.deprecated,
                     flags: vip.flags,
+                    preferred: vip.preferred,
                     replace: true,
                 },
             });

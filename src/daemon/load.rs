@@ -283,8 +283,11 @@ fn vip_spec(v: &config::Vip) -> VipSpec {
         label: v.label.clone(),
         scope: v.scope.as_u8(),
         broadcast: broadcast_of(v),
-        deprecated: v.deprecated_by_default(),
+        deprecated: v
+            .preferred_lft
+            .map_or(v.deprecated_by_default(), |secs| secs == 0),
         flags: vip_flag_bits(v.flags),
+        preferred: v.preferred_lft.filter(|&secs| secs != 0),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct VipSpec {
     pub deprecated: bool,
     /// Extra `IFA_F_*` flags (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`).
     pub flags: u32,
+    /// `preferred_lft` in seconds when given and not 0 (0 is `deprecated`).
+    pub preferred: Option<u32>,
 }
 
 impl VipSpec {

@@ -336,6 +336,7 @@ mod tests {
                 broadcast: None,
                 deprecated: false,
                 flags: 0,
+                preferred: None,
                 replace: true,
             },
         }

@@ -571,6 +571,9 @@ pub struct AddressOptions<'a> {
     /// More `IFA_F_*` flags (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`), sent in
     /// `IFA_FLAGS` (and their low byte in the header). IPv6 addresses always get `IFA_F_NODAD`.
     pub flags: u32,
+    /// Preferred lifetime in seconds (`preferred_lft`, `u32::MAX` = forever), at most the
+    /// valid one; `None` = the valid one. `deprecated` wins (0).
+    pub preferred: Option<u32>,
 }
 
 /// The request [`RequestSocket::add_address_with`] sends, for [`RequestSocket::request_batch`];
@@ -589,6 +592,7 @@ pub fn add_address_request(
         broadcast,
         deprecated,
         flags,
+        preferred,
     } = *options;
     let mut msg = address_message(ifindex, addr, prefix_len)?;
     if let (IpAddr::V4(_), Some(label)) = (addr, label) {
@@ -613,11 +617,15 @@ pub fn add_address_request(
     if let (IpAddr::V4(_), Some(broadcast)) = (addr, broadcast) {
         msg.attributes.push(AddressAttribute::Broadcast(broadcast));
     }
-    if lifetime.is_some() || deprecated {
+    if lifetime.is_some() || deprecated || preferred.is_some() {
         let secs = lifetime_to_kernel(lifetime);
         let mut cache_info = CacheInfo::default();
         cache_info.ifa_valid = secs;
-        cache_info.ifa_preferred = if deprecated { 0 } else { secs };
+        cache_info.ifa_preferred = if deprecated {
+            0
+        } else {
+            preferred.map_or(secs, |p| p.min(secs))
+        };
         msg.attributes.push(AddressAttribute::CacheInfo(cache_info));
     }
     let mode = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };

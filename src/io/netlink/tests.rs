@@ -577,6 +577,7 @@ fn address_options_set_scope_broadcast_and_deprecation() {
             broadcast: Some(Ipv4Addr::new(198, 51, 100, 255)),
             deprecated: false,
             flags: 0,
+            preferred: None,
         };
         // Another subnet: the kernel refuses a secondary address whose scope differs from its
         // primary's (EINVAL), exactly as it does for `ip addr add`.
@@ -661,6 +662,51 @@ fn address_options_set_home_mngtmpaddr_noprefixroute_and_nodad_flags() {
     });
 }
 
+#[test]
+fn address_options_set_a_preferred_lifetime_bounded_by_the_valid_one() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvP0", "kvP1", 1, 2);
+        let with = |preferred, lifetime| AddressOptions {
+            preferred: Some(preferred),
+            lifetime,
+            ..AddressOptions::default()
+        };
+        nl.add_address_with(a.ifindex, v6(41), 64, &with(30, None), false)
+            .unwrap();
+        nl.add_address_with(
+            a.ifindex,
+            v6(42),
+            64,
+            &with(300, Some(Duration::from_secs(20))),
+            false,
+        )
+        .unwrap();
+        nl.add_address_with(a.ifindex, v6(43), 128, &with(u32::MAX, None), false)
+            .unwrap();
+        let thirty = find(&mut nl, a.ifindex, v6(41)).expect("added");
+        assert!(
+            thirty
+                .preferred_lifetime
+                .is_some_and(|p| p > Duration::from_secs(25) && p <= Duration::from_secs(30)),
+            "{thirty:?}"
+        );
+        assert_eq!(thirty.valid_lifetime, None, "{thirty:?}");
+        assert!(!thirty.flags.deprecated());
+        let bounded = find(&mut nl, a.ifindex, v6(42)).expect("added");
+        assert!(
+            bounded
+                .preferred_lifetime
+                .is_some_and(|p| p <= Duration::from_secs(20)),
+            "the preferred lifetime is cut to the valid one: {bounded:?}"
+        );
+        // `preferred_lft forever` on a /128: not deprecated, unlike keepalived's default.
+        let forever = find(&mut nl, a.ifindex, v6(43)).expect("added");
+        assert_eq!(forever.preferred_lifetime, None, "{forever:?}");
+        assert!(!forever.flags.deprecated());
+    });
+}
+
 // ---- the address worker ----
 
 fn add_change(ifindex: u32, addr: IpAddr, prefix_len: u8, replace: bool) -> AddressChange {
@@ -675,6 +721,7 @@ fn add_change(ifindex: u32, addr: IpAddr, prefix_len: u8, replace: bool) -> Addr
             broadcast: None,
             deprecated: false,
             flags: 0,
+            preferred: None,
             replace,
         },
     }

@@ -56,6 +56,8 @@ pub enum ChangeKind {
         deprecated: bool,
         /// [`AddressOptions::flags`].
         flags: u32,
+        /// [`AddressOptions::preferred`].
+        preferred: Option<u32>,
         replace: bool,
     },
     /// [`RequestSocket::del_address`].
@@ -322,6 +324,7 @@ fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u1
             broadcast,
             deprecated,
             flags,
+            preferred,
             replace,
         } => {
             let options = AddressOptions {
@@ -331,6 +334,7 @@ fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u1
                 broadcast: *broadcast,
                 deprecated: *deprecated,
                 flags: *flags,
+                preferred: *preferred,
             };
             add_address_request(
                 change.ifindex,
