@@ -107,3 +107,44 @@ fn preferred_lft_reaches_the_kernel_and_overrides_the_host_route_default() {
         lab.fail(&format!("2001:db8::a/128 should be deprecated:\n{lines}"));
     }
 }
+
+#[test]
+fn a_no_track_vip_deleted_by_hand_stays_deleted_until_the_next_master_transition() {
+    let lab = Lab::new(1);
+    let conf = Conf::v3(200).line(
+        "virtual_ipaddress_excluded {\n        198.51.100.9/24 no_track\n        \
+         198.51.100.10/24\n    }",
+    );
+    lab.start(1, &conf);
+    lab.wait_until(
+        "r1, alone, to hold its VIP and excluded VIPs",
+        conf.master_down_interval() + Duration::from_secs(4),
+        || lab.has_vip(1) && lab.has_addr(1, "198.51.100.9") && lab.has_addr(1, "198.51.100.10"),
+    );
+    lab.ip(1, &["addr", "del", "198.51.100.9/24", "dev", "eth0"]);
+    lab.ip(1, &["addr", "del", "198.51.100.10/24", "dev", "eth0"]);
+    lab.wait_until(
+        "the tracked 198.51.100.10 to be put back",
+        Duration::from_secs(2),
+        || lab.has_addr(1, "198.51.100.10"),
+    );
+    // Longer than a lease (renewals run every third of it): none brings it back.
+    lab.assert_stays(
+        "198.51.100.9 (no_track) to stay deleted, r1 master",
+        conf.default_lease() + Duration::from_millis(500),
+        || !lab.has_addr(1, "198.51.100.9") && lab.has_vip(1),
+    );
+    // Down and up: FAULT, then master again, which installs every VIP.
+    lab.set_link(1, false);
+    lab.wait_until(
+        "r1 to release its VIPs in FAULT",
+        Duration::from_secs(3),
+        || !lab.has_vip(1),
+    );
+    lab.set_link(1, true);
+    lab.wait_until(
+        "r1, master again, to add 198.51.100.9 back",
+        conf.master_down_interval() + Duration::from_secs(4),
+        || lab.has_vip(1) && lab.has_addr(1, "198.51.100.9"),
+    );
+}

@@ -1633,6 +1633,7 @@ impl Builder<'_> {
             label: None,
             flags: VipFlags::default(),
             preferred_lft: None,
+            no_track: false,
             span,
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -1646,7 +1647,7 @@ impl Builder<'_> {
                     let message = match keywords::suggest(keywords::VIP_OPTIONS, name) {
                         Some(s) => format!("unknown address option '{name}', did you mean '{s}'?"),
                         None => format!(
-                            "unknown address option '{name}': expected brd, dev, scope, label, home, -nodad, mngtmpaddr or noprefixroute (one address per line)"
+                            "unknown address option '{name}': expected brd, dev, scope, label, home, -nodad, mngtmpaddr, noprefixroute, preferred_lft or no_track (one address per line)"
                         ),
                     };
                     self.err(option.span, ctx, message);
@@ -1674,6 +1675,10 @@ impl Builder<'_> {
                 return None;
             }
             seen.push(name);
+            if name == "no_track" {
+                vip.no_track = true;
+                continue;
+            }
             if let Some(flag) = vip_flag(&mut vip.flags, name) {
                 if addr.is_ipv4() && name != "noprefixroute" {
                     // keepalived drops these for IPv4 (the kernel would ignore most anyway).

@@ -327,10 +327,10 @@ pub const VIP_OPTIONS: &[Keyword] = &[
     imp("mngtmpaddr"),
     imp("noprefixroute"),
     imp("preferred_lft"),
+    imp("no_track"),
     no("use_vmac"),
     no("peer"),
     no("autojoin"),
-    no("no_track"),
     no("track_group"),
 ];
 

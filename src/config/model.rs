@@ -394,6 +394,9 @@ pub struct Vip {
     /// `preferred_lft SECS|forever` (IPv6 only): `None` = the default, 0 for a /128 (see
     /// [`Vip::deprecated_by_default`]) and forever otherwise. `Some(u32::MAX)` = forever.
     pub preferred_lft: Option<u32>,
+    /// `no_track`: deleted by someone else while master, the VIP stays deleted (the instance
+    /// stays master) until the instance next becomes master.
+    pub no_track: bool,
     pub span: Span,
 }
 
@@ -845,6 +848,7 @@ mod tests {
             label: None,
             flags: VipFlags::default(),
             preferred_lft: None,
+            no_track: false,
             span,
         };
         assert!(vip("2001:db8::1", 128).deprecated_by_default());

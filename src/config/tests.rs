@@ -514,7 +514,7 @@ fn every_implemented_keyword_has_a_handler() {
                 "on"
             }
             "nopreempt" | "preempt" | "accept" | "no_accept" | "native_ipv6" => "",
-            "home" | "-nodad" | "mngtmpaddr" | "noprefixroute" => "",
+            "home" | "-nodad" | "mngtmpaddr" | "noprefixroute" | "no_track" => "",
             _ => "1",
         }
     };
@@ -606,6 +606,11 @@ fn valueless_address_flags() {
         }
     );
     assert_eq!(i.vips[2].flags, VipFlags::default());
+    let i = only(&vips(
+        "    192.0.2.1/24 no_track dev eth1\n    192.0.2.2/24",
+    ));
+    assert!(i.vips[0].no_track && !i.vips[1].no_track);
+    assert_eq!(i.vips[0].dev.as_deref(), Some("eth1"));
     // keepalived drops the IPv6-only ones for an IPv4 address: so does keepvip, saying so.
     let (i, diags) = warnings(&vips(
         "    192.0.2.1/24 home noprefixroute\n    192.0.2.2/24 mngtmpaddr -nodad",
@@ -678,7 +683,7 @@ fn address_errors() {
         ("    0.0.0.0/0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 0.0.0.0 is the unspecified address, not an address a host can own"),
         ("    255.255.255.255", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 255.255.255.255 is the broadcast address, not an address a host can own"),
         ("    192.0.2.1/33", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '/33' is not a prefix length for IPv4: expected 0-32"),
-        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope, label, home, -nodad, mngtmpaddr or noprefixroute (one address per line)"),
+        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope, label, home, -nodad, mngtmpaddr, noprefixroute, preferred_lft or no_track (one address per line)"),
         ("    192.0.2.1 lable x", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option 'lable', did you mean 'label'?"),
         ("    192.0.2.1/24 dev", "/k.conf:5:18: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' needs a value"),
         ("    192.0.2.1/24 dev a dev b", "/k.conf:5:24: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' is given twice"),

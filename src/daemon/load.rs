@@ -288,6 +288,7 @@ fn vip_spec(v: &config::Vip) -> VipSpec {
             .map_or(v.deprecated_by_default(), |secs| secs == 0),
         flags: vip_flag_bits(v.flags),
         preferred: v.preferred_lft.filter(|&secs| secs != 0),
+        no_track: v.no_track,
     }
 }
 

@@ -27,6 +27,9 @@ pub struct VipSpec {
     pub flags: u32,
     /// `preferred_lft` in seconds when given and not 0 (0 is `deprecated`).
     pub preferred: Option<u32>,
+    /// `no_track`: not put back when deleted by someone else while master (see
+    /// `Daemon::on_address_removed`).
+    pub no_track: bool,
 }
 
 impl VipSpec {
