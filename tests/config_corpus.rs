@@ -35,11 +35,13 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const EXPECTED_FILES: &[&str] = &[
     "active-active-a.conf",
     "active-active-b.conf",
+    "anycast-service-noprefixroute.conf",
     "cloud-unicast-a.conf",
     "cloud-unicast-b.conf",
     "conditional-pair.conf",
     "database-maintenance.conf",
     "dual-stack-gateway.conf",
+    "firewall-marks.conf",
     "garp-tuned.conf",
     "haproxy-tracked.conf",
     "haproxy-v3-fast.conf",

@@ -14,7 +14,7 @@ use super::diag::{locate, Diags, Span};
 use super::keywords::{self, Keyword, Support};
 use super::model::{
     Broadcast, Config, Fifo, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Route,
-    Rule, Scope, ScriptUser, Statics, Vip, VipLease, Vmac,
+    Rule, Scope, ScriptUser, Statics, Vip, VipFlags, VipLease, Vmac,
 };
 use super::source::SourceMap;
 use super::tree::Statement;
@@ -835,6 +835,31 @@ impl Builder<'_> {
                     }
                 }
             }
+            "startup_script" | "shutdown_script" => {
+                let shutdown = st.keyword.text == "shutdown_script";
+                if let Some(script) = self.notify(st, ctx) {
+                    let slot = if shutdown {
+                        &mut self.global.shutdown_script
+                    } else {
+                        &mut self.global.startup_script
+                    };
+                    // Given twice: the later one replaces it (warned as every repeat is).
+                    *slot = Some(script);
+                }
+            }
+            "startup_script_timeout" | "shutdown_script_timeout" => {
+                let kw = st.keyword.text.clone();
+                if self.simple(st, ctx, 1..=1, &format!("{kw} 1-1000")) {
+                    if let Some(n) = self.uint(st, ctx, 1..=1000, "1-1000 (seconds)") {
+                        let timeout = Duration::from_secs(n);
+                        if kw == "shutdown_script_timeout" {
+                            self.global.shutdown_script_timeout = timeout;
+                        } else {
+                            self.global.startup_script_timeout = timeout;
+                        }
+                    }
+                }
+            }
             "vrrp_down_timer_adverts" => {
                 if self.simple(st, ctx, 1..=1, "vrrp_down_timer_adverts 1-100") {
                     let expected =
@@ -1616,6 +1641,9 @@ impl Builder<'_> {
             dev: None,
             scope: Scope::Global,
             label: None,
+            flags: VipFlags::default(),
+            preferred_lft: None,
+            no_track: false,
             span,
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -1629,7 +1657,7 @@ impl Builder<'_> {
                     let message = match keywords::suggest(keywords::VIP_OPTIONS, name) {
                         Some(s) => format!("unknown address option '{name}', did you mean '{s}'?"),
                         None => format!(
-                            "unknown address option '{name}': expected brd, dev, scope or label (one address per line)"
+                            "unknown address option '{name}': expected brd, dev, scope, label, home, -nodad, mngtmpaddr, noprefixroute, preferred_lft or no_track (one address per line)"
                         ),
                     };
                     self.err(option.span, ctx, message);
@@ -1645,7 +1673,7 @@ impl Builder<'_> {
                         format!("address option '{name}' is not supported by keepvip yet"),
                     );
                     ok = false;
-                    if matches!(name, "peer" | "preferred_lft" | "track_group") {
+                    if matches!(name, "peer" | "track_group") {
                         args.next();
                     }
                     continue;
@@ -1657,6 +1685,23 @@ impl Builder<'_> {
                 return None;
             }
             seen.push(name);
+            if name == "no_track" {
+                vip.no_track = true;
+                continue;
+            }
+            if let Some(flag) = vip_flag(&mut vip.flags, name) {
+                if addr.is_ipv4() && name != "noprefixroute" {
+                    // keepalived drops these for IPv4 (the kernel would ignore most anyway).
+                    self.warn(
+                        option.span,
+                        ctx,
+                        format!("'{name}' only applies to IPv6 addresses: ignored for {addr}"),
+                    );
+                } else {
+                    *flag = true;
+                }
+                continue;
+            }
             let Some(value) = args.next() else {
                 self.err(option.span, ctx, format!("'{name}' needs a value"));
                 return None;
@@ -1713,6 +1758,30 @@ impl Builder<'_> {
                         ok = false;
                     }
                 },
+                "preferred_lft" => {
+                    let secs = if v == "forever" {
+                        Some(u32::MAX)
+                    } else {
+                        v.parse::<u32>().ok()
+                    };
+                    match secs {
+                        None => {
+                            self.err(
+                                value.span,
+                                ctx,
+                                format!("'{v}' is not a preferred lifetime: use 0-4294967295 seconds or 'forever'"),
+                            );
+                            ok = false;
+                        }
+                        // keepalived leaves an IPv4 address's preferred lifetime alone.
+                        Some(_) if addr.is_ipv4() => self.warn(
+                            option.span,
+                            ctx,
+                            format!("'preferred_lft' only applies to IPv6 addresses: ignored for {addr}"),
+                        ),
+                        Some(secs) => vip.preferred_lft = Some(secs),
+                    }
+                }
                 "label" => {
                     if v.len() > MAX_IFNAME_BYTES {
                         self.err(
@@ -2303,5 +2372,16 @@ fn is_link_local(addr: &IpAddr) -> bool {
     match addr {
         IpAddr::V6(v6) => v6.segments().first().is_some_and(|s| s & 0xffc0 == 0xfe80),
         IpAddr::V4(_) => false,
+    }
+}
+
+/// The flag a valueless `virtual_ipaddress` option sets, if `name` is one.
+fn vip_flag<'a>(flags: &'a mut VipFlags, name: &str) -> Option<&'a mut bool> {
+    match name {
+        "home" => Some(&mut flags.home),
+        "-nodad" => Some(&mut flags.nodad),
+        "mngtmpaddr" => Some(&mut flags.mngtmpaddr),
+        "noprefixroute" => Some(&mut flags.noprefixroute),
+        _ => None,
     }
 }

@@ -40,7 +40,7 @@ pub use model::ProcessTuning;
 pub use model::Vmac;
 pub use model::{
     Broadcast, Config, Garp, GlobalDefs, InitialState, Instance, Notify, NotifyScript, Scope,
-    ScriptUser, Vip, VipLease,
+    ScriptUser, Vip, VipFlags, VipLease,
 };
 pub use model::{Prefix, Route, RouteType, Rule, Statics, PROTO_KEEPALIVED, TABLE_MAIN};
 pub use model::{

@@ -91,7 +91,20 @@ pub struct GlobalDefs {
     /// (default 224.0.0.18 and ff02::12).
     pub mcast_group4: std::net::Ipv4Addr,
     pub mcast_group6: std::net::Ipv6Addr,
+    /// `startup_script COMMAND [USER [GROUP]]`: run once before any instance starts; the
+    /// instances wait for it (at most `startup_script_timeout`).
+    pub startup_script: Option<NotifyScript>,
+    /// `startup_script_timeout 1..1000` seconds, default 10: SIGTERM after it.
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script`: run once when the agent stops, after the instances stopped and
+    /// their addresses were released.
+    pub shutdown_script: Option<NotifyScript>,
+    /// `shutdown_script_timeout 1..1000` seconds, default 10.
+    pub shutdown_script_timeout: Duration,
 }
+
+/// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
+pub const DEFAULT_LIFECYCLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `notify_fifo PATH [USER [GROUP]]` (or `vrrp_notify_fifo`) and its `*_script`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +179,10 @@ impl Default for GlobalDefs {
             down_timer_adverts: 3,
             mcast_group4: crate::wire::MCAST_V4,
             mcast_group6: crate::wire::MCAST_V6,
+            startup_script: None,
+            startup_script_timeout: DEFAULT_LIFECYCLE_TIMEOUT,
+            shutdown_script: None,
+            shutdown_script_timeout: DEFAULT_LIFECYCLE_TIMEOUT,
         }
     }
 }
@@ -372,7 +389,30 @@ pub struct Vip {
     pub scope: Scope,
     /// IPv4 alias label, at most 15 bytes.
     pub label: Option<String>,
+    /// `home`, `mngtmpaddr`, `noprefixroute`, `-nodad`.
+    pub flags: VipFlags,
+    /// `preferred_lft SECS|forever` (IPv6 only): `None` = the default, 0 for a /128 (see
+    /// [`Vip::deprecated_by_default`]) and forever otherwise. `Some(u32::MAX)` = forever.
+    pub preferred_lft: Option<u32>,
+    /// `no_track`: deleted by someone else while master, the VIP stays deleted (the instance
+    /// stays master) until the instance next becomes master.
+    pub no_track: bool,
     pub span: Span,
+}
+
+/// The valueless `virtual_ipaddress` options, each an `IFA_F_*` flag of the address. `home`
+/// and `mngtmpaddr` are IPv6 only (set on an IPv4 address they are dropped with a warning, as
+/// keepalived drops them); `-nodad` is what keepvip does for every IPv6 VIP anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VipFlags {
+    /// `IFA_F_HOMEADDRESS` (Mobile IPv6 home address).
+    pub home: bool,
+    /// `IFA_F_NODAD`.
+    pub nodad: bool,
+    /// `IFA_F_MANAGETEMPADDR`: the kernel derives privacy (temporary) addresses from it.
+    pub mngtmpaddr: bool,
+    /// `IFA_F_NOPREFIXROUTE`: the kernel adds no prefix route for it.
+    pub noprefixroute: bool,
 }
 
 impl Vip {
@@ -806,6 +846,9 @@ mod tests {
             dev: None,
             scope: Scope::Global,
             label: None,
+            flags: VipFlags::default(),
+            preferred_lft: None,
+            no_track: false,
             span,
         };
         assert!(vip("2001:db8::1", 128).deprecated_by_default());

@@ -528,6 +528,7 @@ fn every_implemented_keyword_has_a_handler() {
                 "on"
             }
             "nopreempt" | "preempt" | "accept" | "no_accept" | "native_ipv6" => "",
+            "home" | "-nodad" | "mngtmpaddr" | "noprefixroute" | "no_track" => "",
             _ => "1",
         }
     };
@@ -594,6 +595,100 @@ fn address_options() {
 }
 
 #[test]
+fn valueless_address_flags() {
+    let v6 = |lines: &str| {
+        format!("vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {{\n{lines}\n  }}\n}}\n")
+    };
+    let i = only(&v6(
+        "    fe80::1/64 home mngtmpaddr dev eth1 noprefixroute -nodad\n    2001:db8::2/64 noprefixroute\n    2001:db8::3/64",
+    ));
+    assert_eq!(
+        i.vips[0].flags,
+        VipFlags {
+            home: true,
+            nodad: true,
+            mngtmpaddr: true,
+            noprefixroute: true
+        }
+    );
+    assert_eq!(i.vips[0].dev.as_deref(), Some("eth1"));
+    assert_eq!(
+        i.vips[1].flags,
+        VipFlags {
+            noprefixroute: true,
+            ..VipFlags::default()
+        }
+    );
+    assert_eq!(i.vips[2].flags, VipFlags::default());
+    let i = only(&vips(
+        "    192.0.2.1/24 no_track dev eth1\n    192.0.2.2/24",
+    ));
+    assert!(i.vips[0].no_track && !i.vips[1].no_track);
+    assert_eq!(i.vips[0].dev.as_deref(), Some("eth1"));
+    // keepalived drops the IPv6-only ones for an IPv4 address: so does keepvip, saying so.
+    let (i, diags) = warnings(&vips(
+        "    192.0.2.1/24 home noprefixroute\n    192.0.2.2/24 mngtmpaddr -nodad",
+    ));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:5:18: warning: vrrp_instance VI_1 > virtual_ipaddress: 'home' only applies to IPv6 addresses: ignored for 192.0.2.1",
+            "/k.conf:6:18: warning: vrrp_instance VI_1 > virtual_ipaddress: 'mngtmpaddr' only applies to IPv6 addresses: ignored for 192.0.2.2",
+            "/k.conf:6:29: warning: vrrp_instance VI_1 > virtual_ipaddress: '-nodad' only applies to IPv6 addresses: ignored for 192.0.2.2",
+        ]
+    );
+    assert_eq!(
+        i.vips[0].flags,
+        VipFlags {
+            noprefixroute: true,
+            ..VipFlags::default()
+        }
+    );
+    assert_eq!(i.vips[1].flags, VipFlags::default());
+    assert_eq!(
+        errors(&vips("    192.0.2.1/24 noprefixroute noprefixroute")),
+        vec![
+            "/k.conf:4:21: error: vrrp_instance VI_1: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+            "/k.conf:5:32: error: vrrp_instance VI_1 > virtual_ipaddress: 'noprefixroute' is given twice",
+        ]
+    );
+}
+
+#[test]
+fn preferred_lifetimes() {
+    let text = |lines: &str| {
+        format!("vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {{\n{lines}\n  }}\n}}\n")
+    };
+    let i = only(&text(
+        "    fe80::1/64 preferred_lft 30\n    2001:db8::1/128 preferred_lft forever\n    2001:db8::2/64 preferred_lft 0\n    2001:db8::3/128",
+    ));
+    let got: Vec<_> = i.vips.iter().map(|v| v.preferred_lft).collect();
+    assert_eq!(got, vec![Some(30), Some(u32::MAX), Some(0), None]);
+    let (i, diags) = warnings(&vips("    192.0.2.1/24 preferred_lft 20"));
+    assert_eq!(
+        diags,
+        vec!["/k.conf:5:18: warning: vrrp_instance VI_1 > virtual_ipaddress: 'preferred_lft' only applies to IPv6 addresses: ignored for 192.0.2.1"]
+    );
+    assert_eq!(i.vips[0].preferred_lft, None);
+    for (value, col) in [("x", 34), ("-1", 34), ("4294967296", 34), ("1.5", 34)] {
+        assert_eq!(
+            errors(&text(&format!("    2001:db8::1/64 preferred_lft {value}"))),
+            vec![
+                "/k.conf:4:21: error: vrrp_instance VI_1: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one".to_string(),
+                format!("/k.conf:5:{col}: error: vrrp_instance VI_1 > virtual_ipaddress: '{value}' is not a preferred lifetime: use 0-4294967295 seconds or 'forever'"),
+            ]
+        );
+    }
+    assert_eq!(
+        errors(&text("    2001:db8::1/64 preferred_lft")),
+        vec![
+            "/k.conf:4:21: error: vrrp_instance VI_1: no usable address in virtual_ipaddress (see the address errors): an instance needs at least one",
+            "/k.conf:5:20: error: vrrp_instance VI_1 > virtual_ipaddress: 'preferred_lft' needs a value",
+        ]
+    );
+}
+
+#[test]
 fn address_errors() {
     let cases = [
         ("    192.0.2.300", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '192.0.2.300' is not an IP address"),
@@ -602,7 +697,7 @@ fn address_errors() {
         ("    0.0.0.0/0", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 0.0.0.0 is the unspecified address, not an address a host can own"),
         ("    255.255.255.255", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: 255.255.255.255 is the broadcast address, not an address a host can own"),
         ("    192.0.2.1/33", "/k.conf:5:5: error: vrrp_instance VI_1 > virtual_ipaddress: '/33' is not a prefix length for IPv4: expected 0-32"),
-        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope or label (one address per line)"),
+        ("    192.0.2.1 192.0.2.2", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option '192.0.2.2': expected brd, dev, scope, label, home, -nodad, mngtmpaddr, noprefixroute, preferred_lft or no_track (one address per line)"),
         ("    192.0.2.1 lable x", "/k.conf:5:15: error: vrrp_instance VI_1 > virtual_ipaddress: unknown address option 'lable', did you mean 'label'?"),
         ("    192.0.2.1/24 dev", "/k.conf:5:18: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' needs a value"),
         ("    192.0.2.1/24 dev a dev b", "/k.conf:5:24: error: vrrp_instance VI_1 > virtual_ipaddress: 'dev' is given twice"),
@@ -1785,6 +1880,51 @@ fn vrrp_startup_delay_takes_seconds() {
     assert_eq!(
         delay("3601").1,
         vec!["/k.conf:2:22: error: global_defs > vrrp_startup_delay: 3601 is out of range: expected seconds 0-3600"]
+    );
+}
+
+#[test]
+fn startup_and_shutdown_scripts_with_their_timeouts() {
+    // The timeout may come before its script, as in keepalived.
+    let text = format!(
+        "global_defs {{\n  startup_script_timeout 3\n  startup_script \"/bin/setup --all\" nobody nogroup\n  shutdown_script /bin/teardown\n}}\n{}",
+        instance_with("")
+    );
+    let (config, diags) = run(&text);
+    assert_eq!(diags, Vec::<String>::new());
+    let g = config.unwrap().global;
+    let startup = g.startup_script.unwrap();
+    assert_eq!(startup.command, "/bin/setup --all");
+    assert_eq!(
+        (startup.user.as_deref(), startup.group.as_deref()),
+        (Some("nobody"), Some("nogroup"))
+    );
+    assert_eq!(g.startup_script_timeout, Duration::from_secs(3));
+    assert_eq!(
+        g.shutdown_script.map(|s| s.command),
+        Some("/bin/teardown".to_string())
+    );
+    assert_eq!(g.shutdown_script_timeout, Duration::from_secs(10));
+    let defaults = run(&instance_with("")).0.unwrap().global;
+    assert!(defaults.startup_script.is_none() && defaults.shutdown_script.is_none());
+    assert_eq!(defaults.startup_script_timeout, Duration::from_secs(10));
+
+    let (_, diags) = run(&format!(
+        "global_defs {{\n  startup_script /bin/a\n  startup_script /bin/b\n  shutdown_script_timeout 0\n  startup_script_timeout 1001\n  shutdown_script_timeout x\n  shutdown_script\n  shutdown_script /bin/a u g extra\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(
+        diags,
+        vec![
+            "/k.conf:3:3: warning: global_defs > startup_script: set again: this replaces the setting at /k.conf:2:3",
+            "/k.conf:4:27: error: global_defs > shutdown_script_timeout: 0 is out of range: expected 1-1000 (seconds)",
+            "/k.conf:5:26: error: global_defs > startup_script_timeout: 1001 is out of range: expected 1-1000 (seconds)",
+            "/k.conf:6:3: warning: global_defs > shutdown_script_timeout: set again: this replaces the setting at /k.conf:4:3",
+            "/k.conf:6:27: error: global_defs > shutdown_script_timeout: 'x' is not a whole number: expected 1-1000 (seconds)",
+            "/k.conf:7:3: error: global_defs > shutdown_script: missing value: expected 'shutdown_script COMMAND [USER [GROUP]]'",
+            "/k.conf:8:3: warning: global_defs > shutdown_script: set again: this replaces the setting at /k.conf:7:3",
+            "/k.conf:8:19: error: global_defs > shutdown_script: too many arguments: expected 'shutdown_script COMMAND [USER [GROUP]]'; quote a command that has arguments, e.g. shutdown_script \"/path/to/script arg\"",
+        ]
     );
 }
 

@@ -74,6 +74,10 @@ impl Daemon {
             if self.installed.is_host_owned(ifindex, vip.addr) {
                 continue;
             }
+            // no_track: a renewal does not bring back what someone else deleted.
+            if renew && vip.no_track && self.addresses.get(ifindex, vip.addr).is_none() {
+                continue;
+            }
             changes.push(AddressChange {
                 ifindex,
                 addr: vip.addr,
@@ -84,6 +88,8 @@ impl Daemon {
                     scope: vip.scope,
                     broadcast: vip.broadcast,
                     deprecated: vip.deprecated,
+                    flags: vip.flags,
+                    preferred: vip.preferred,
                     replace: true,
                 },
             });

@@ -19,6 +19,10 @@ impl Daemon {
         // echo one event per VIP, which must stay O(1) each.
         let mut everything = false;
         let mut touched: BTreeSet<u32> = BTreeSet::new();
+        // Masters whose VIPs vanished: put back once the whole batch is applied (deleting an
+        // IPv4 primary removes its secondaries first, and a no_track primary must be seen gone
+        // before a secondary's re-add runs).
+        let mut readd: BTreeSet<usize> = BTreeSet::new();
         for event in events {
             match event {
                 NetEvent::LinkAdded(link)
@@ -45,13 +49,16 @@ impl Daemon {
                         touched.insert(addr.ifindex);
                     }
                     self.addresses.remove(addr.ifindex, addr.addr);
-                    self.on_address_removed(&addr, now);
+                    readd.extend(self.on_address_removed(&addr));
                 }
                 NetEvent::Overrun => {
                     self.resync();
                     everything = true;
                 }
             }
+        }
+        for idx in readd {
+            self.install_vips(idx, true, now);
         }
         if everything {
             self.reconcile(now);
@@ -80,11 +87,15 @@ impl Daemon {
                 // A VIP may have vanished while events were lost: holders put theirs back now.
                 for idx in 0..self.instances.len() {
                     let running = &self.instances[idx];
-                    let missing = self
-                        .installed
-                        .held_by(&running.spec.name)
-                        .iter()
-                        .any(|&(ifindex, addr)| self.addresses.get(ifindex, addr).is_none());
+                    let missing = self.installed.held_by(&running.spec.name).iter().any(
+                        |&(ifindex, addr)| {
+                            self.addresses.get(ifindex, addr).is_none()
+                                && !running
+                                    .spec
+                                    .all_vips()
+                                    .any(|v| v.addr == addr && v.no_track)
+                        },
+                    );
                     if running.holds_vips && missing {
                         self.set_lease_renew(idx, Some(Instant::now()));
                     }
@@ -95,24 +106,38 @@ impl Daemon {
     }
 
     /// One of our VIPs vanished while we hold it (removed by hand, or its lease ran out because
-    /// renewal failed): put it back.
-    pub(super) fn on_address_removed(&mut self, addr: &AddrInfo, now: Instant) {
+    /// renewal failed): put it back, unless it is `no_track` (then lease renewals leave it out
+    /// too, until the instance next becomes master).
+    /// Returns the instance whose VIPs to install again.
+    pub(super) fn on_address_removed(&mut self, addr: &AddrInfo) -> Option<usize> {
         if !self.installed.contains(addr.ifindex, addr.addr) {
-            return;
+            return None;
         }
-        if let Some(idx) = self
+        if let Some(running) = self
             .instances
             .iter()
-            .position(|r| r.holds_vips && r.spec.all_vips().any(|v| v.addr == addr.addr))
+            .find(|r| r.holds_vips && r.spec.all_vips().any(|v| v.addr == addr.addr && v.no_track))
         {
             warn!(
-                "{}: {} disappeared from {} while master; adding it back",
-                self.instances[idx].spec.name,
+                "{}: {} disappeared from {} while master; no_track: it stays deleted until the \
+                 instance next becomes master",
+                running.spec.name,
                 addr.addr,
                 self.link_name(addr.ifindex)
             );
-            self.install_vips(idx, true, now);
+            return None;
         }
+        let idx = self
+            .instances
+            .iter()
+            .position(|r| r.holds_vips && r.spec.all_vips().any(|v| v.addr == addr.addr))?;
+        warn!(
+            "{}: {} disappeared from {} while master; adding it back",
+            self.instances[idx].spec.name,
+            addr.addr,
+            self.link_name(addr.ifindex)
+        );
+        Some(idx)
     }
 
     /// Brings every instance in line with the interfaces and addresses the kernel has now.

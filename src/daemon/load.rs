@@ -36,6 +36,8 @@ pub struct Loaded {
     pub fifos: Vec<FifoSpec>,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     pub statics: StaticSpecs,
+    /// `startup_script` / `shutdown_script`, checked like every script.
+    pub lifecycle: super::lifecycle::LifecycleScripts,
 }
 
 /// The `static_*` blocks as the daemon installs them.
@@ -67,6 +69,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
     let (check_scripts, track_files) = tracking_specs(config, &mut specs, &mut errors);
     let sync_groups = sync_group_specs(config, &mut specs, &mut errors);
     let fifos = fifo_specs(config, &mut errors);
+    let lifecycle = super::lifecycle::lifecycle_scripts(config, &mut errors);
     if errors.is_empty() {
         Ok(Loaded {
             specs,
@@ -82,6 +85,7 @@ pub fn load_specs_with(path: &Path, options: &config::LoadOptions) -> Result<Loa
                 routes: config.statics.routes.clone(),
                 rules: config.statics.rules.clone(),
             },
+            lifecycle,
         })
     } else {
         let summary = summary_line(errors.len(), warnings.len());
@@ -279,8 +283,27 @@ fn vip_spec(v: &config::Vip) -> VipSpec {
         label: v.label.clone(),
         scope: v.scope.as_u8(),
         broadcast: broadcast_of(v),
-        deprecated: v.deprecated_by_default(),
+        deprecated: v
+            .preferred_lft
+            .map_or(v.deprecated_by_default(), |secs| secs == 0),
+        flags: vip_flag_bits(v.flags),
+        preferred: v.preferred_lft.filter(|&secs| secs != 0),
+        no_track: v.no_track,
     }
+}
+
+/// The `IFA_F_*` bits of a VIP's valueless options.
+fn vip_flag_bits(flags: config::VipFlags) -> u32 {
+    use netlink_packet_route::address::AddressFlags;
+    [
+        (flags.home, AddressFlags::Homeaddress),
+        (flags.nodad, AddressFlags::Nodad),
+        (flags.mngtmpaddr, AddressFlags::Managetempaddr),
+        (flags.noprefixroute, AddressFlags::Noprefixroute),
+    ]
+    .into_iter()
+    .filter(|(set, _)| *set)
+    .fold(0, |bits, (_, flag)| bits | flag.bits())
 }
 
 fn broadcast_of(vip: &config::Vip) -> Option<std::net::Ipv4Addr> {

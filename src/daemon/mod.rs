@@ -11,6 +11,7 @@ mod control;
 mod dumps;
 mod fifos;
 mod installed;
+mod lifecycle;
 mod links;
 mod load;
 mod netstate;
@@ -132,12 +133,28 @@ pub fn run(options: &Options, signals: SignalFd) -> Result<(), String> {
     tuning::apply_to_loop_thread(&loaded.process);
     daemon.process = loaded.process.clone();
     // Start-up installs an owner's VIPs: it is inside the net that releases them on a panic.
+    let lifecycle = loaded.lifecycle.clone();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // keepalived runs its startup script before any instance, and waits for it.
+        if let Some(script) = &lifecycle.startup {
+            if daemon.run_lifecycle_script(script, true)? {
+                info!("stopped before the instances started");
+                return Ok(());
+            }
+        }
         daemon.start(loaded, Instant::now());
         daemon.run_loop()
     }));
     match outcome {
-        Ok(result) => result,
+        Ok(result) => {
+            // After the instances stopped and released their addresses.
+            if let Some(script) = &lifecycle.shutdown {
+                if let Err(message) = daemon.run_lifecycle_script(script, false) {
+                    error!("{message}");
+                }
+            }
+            result
+        }
         Err(_) => {
             daemon.emergency_release();
             Err(

@@ -83,6 +83,29 @@ impl Daemon {
             global.mcast_group4 = self.global.mcast_group4;
             global.mcast_group6 = self.global.mcast_group6;
         }
+        let lifecycle = |g: &crate::config::GlobalDefs| {
+            (
+                g.startup_script
+                    .as_ref()
+                    .map(|s| (s.raw.clone(), s.user.clone(), s.group.clone())),
+                g.startup_script_timeout,
+                g.shutdown_script
+                    .as_ref()
+                    .map(|s| (s.raw.clone(), s.user.clone(), s.group.clone())),
+                g.shutdown_script_timeout,
+            )
+        };
+        if lifecycle(&global) != lifecycle(&self.global) {
+            // They run once per agent: the start-time ones stay in force.
+            warn!(
+                "startup_script / shutdown_script or their timeouts changed: they take effect at \
+                 the next restart"
+            );
+        }
+        global.startup_script = self.global.startup_script.take();
+        global.startup_script_timeout = self.global.startup_script_timeout;
+        global.shutdown_script = self.global.shutdown_script.take();
+        global.shutdown_script_timeout = self.global.shutdown_script_timeout;
         self.global = global;
         self.configure_fifos(fifos, now);
         if process != self.process {

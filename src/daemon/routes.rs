@@ -209,6 +209,8 @@ impl Daemon {
                     scope: vip.scope,
                     broadcast: vip.broadcast,
                     deprecated: vip.deprecated,
+                    flags: vip.flags,
+                    preferred: vip.preferred,
                     replace: true,
                 },
             })

@@ -23,6 +23,13 @@ pub struct VipSpec {
     pub broadcast: Option<Ipv4Addr>,
     /// Installed with preferred lifetime 0 (keepalived does this for IPv6 /128 VIPs).
     pub deprecated: bool,
+    /// Extra `IFA_F_*` flags (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`).
+    pub flags: u32,
+    /// `preferred_lft` in seconds when given and not 0 (0 is `deprecated`).
+    pub preferred: Option<u32>,
+    /// `no_track`: not put back when deleted by someone else while master (see
+    /// `Daemon::on_address_removed`).
+    pub no_track: bool,
 }
 
 impl VipSpec {

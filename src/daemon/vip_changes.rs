@@ -335,6 +335,8 @@ mod tests {
                 scope: 0,
                 broadcast: None,
                 deprecated: false,
+                flags: 0,
+                preferred: None,
                 replace: true,
             },
         }

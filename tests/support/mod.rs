@@ -898,6 +898,14 @@ impl Lab {
         Recorder { script, log }
     }
 
+    /// Installs an executable script `name` with `body` where scripts pass script security
+    /// (root-owned, 0755, in a 0755 directory); returns its path.
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        let script = self.dir().join("scripts").join(name);
+        write_file(&script, body, 0o755);
+        script
+    }
+
     /// Installs a script that hangs (sleep 60) for `router`; returns the script and its PID file.
     /// The lab ends the hanging process on drop.
     pub fn hanging_script(&self, router: u8) -> (PathBuf, PathBuf) {

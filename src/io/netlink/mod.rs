@@ -91,6 +91,18 @@ impl AddrFlags {
     pub fn secondary(self) -> bool {
         self.has(AddressFlags::Secondary)
     }
+    /// `IFA_F_HOMEADDRESS` (`home`).
+    pub fn home(self) -> bool {
+        self.has(AddressFlags::Homeaddress)
+    }
+    /// `IFA_F_MANAGETEMPADDR` (`mngtmpaddr`).
+    pub fn mngtmpaddr(self) -> bool {
+        self.has(AddressFlags::Managetempaddr)
+    }
+    /// `IFA_F_NOPREFIXROUTE` (`noprefixroute`).
+    pub fn noprefixroute(self) -> bool {
+        self.has(AddressFlags::Noprefixroute)
+    }
 }
 
 /// `MACVLAN_MODE_PRIVATE`: the mode keepalived gives its virtual MAC interfaces. Besides

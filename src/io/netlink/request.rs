@@ -568,6 +568,12 @@ pub struct AddressOptions<'a> {
     pub broadcast: Option<std::net::Ipv4Addr>,
     /// Preferred lifetime 0: keepalived adds IPv6 /128 VIPs this way.
     pub deprecated: bool,
+    /// More `IFA_F_*` flags (`home`, `mngtmpaddr`, `noprefixroute`, `-nodad`), sent in
+    /// `IFA_FLAGS` (and their low byte in the header). IPv6 addresses always get `IFA_F_NODAD`.
+    pub flags: u32,
+    /// Preferred lifetime in seconds (`preferred_lft`, `u32::MAX` = forever), at most the
+    /// valid one; `None` = the valid one. `deprecated` wins (0).
+    pub preferred: Option<u32>,
 }
 
 /// The request [`RequestSocket::add_address_with`] sends, for [`RequestSocket::request_batch`];
@@ -585,6 +591,8 @@ pub fn add_address_request(
         scope,
         broadcast,
         deprecated,
+        flags,
+        preferred,
     } = *options;
     let mut msg = address_message(ifindex, addr, prefix_len)?;
     if let (IpAddr::V4(_), Some(label)) = (addr, label) {
@@ -596,20 +604,28 @@ pub fn add_address_request(
         msg.attributes
             .push(AddressAttribute::Label(label.to_string()));
     }
+    let mut ifa_flags = AddressFlags::from_bits_retain(flags);
     if addr.is_ipv6() {
-        msg.header.flags = AddressHeaderFlags::Nodad;
-        msg.attributes
-            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        ifa_flags |= AddressFlags::Nodad;
+    }
+    if !ifa_flags.is_empty() {
+        let low_byte = u8::try_from(ifa_flags.bits() & 0xff).unwrap_or(0);
+        msg.header.flags = AddressHeaderFlags::from_bits_retain(low_byte);
+        msg.attributes.push(AddressAttribute::Flags(ifa_flags));
     }
     msg.header.scope = AddressScope::from(scope);
     if let (IpAddr::V4(_), Some(broadcast)) = (addr, broadcast) {
         msg.attributes.push(AddressAttribute::Broadcast(broadcast));
     }
-    if lifetime.is_some() || deprecated {
+    if lifetime.is_some() || deprecated || preferred.is_some() {
         let secs = lifetime_to_kernel(lifetime);
         let mut cache_info = CacheInfo::default();
         cache_info.ifa_valid = secs;
-        cache_info.ifa_preferred = if deprecated { 0 } else { secs };
+        cache_info.ifa_preferred = if deprecated {
+            0
+        } else {
+            preferred.map_or(secs, |p| p.min(secs))
+        };
         msg.attributes.push(AddressAttribute::CacheInfo(cache_info));
     }
     let mode = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };

@@ -576,6 +576,8 @@ fn address_options_set_scope_broadcast_and_deprecation() {
             scope: 253,
             broadcast: Some(Ipv4Addr::new(198, 51, 100, 255)),
             deprecated: false,
+            flags: 0,
+            preferred: None,
         };
         // Another subnet: the kernel refuses a secondary address whose scope differs from its
         // primary's (EINVAL), exactly as it does for `ip addr add`.
@@ -604,6 +606,107 @@ fn address_options_set_scope_broadcast_and_deprecation() {
     });
 }
 
+#[test]
+fn address_options_set_home_mngtmpaddr_noprefixroute_and_nodad_flags() {
+    use netlink_packet_route::address::AddressFlags;
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvF0", "kvF1", 1, 2);
+        // Each flag alone on its own address, then none: a flag shows only where it was asked.
+        let cases = [
+            (v6(31), AddressFlags::Homeaddress),
+            (v6(32), AddressFlags::Managetempaddr),
+            (v6(33), AddressFlags::Noprefixroute),
+            (v6(34), AddressFlags::Nodad),
+            (
+                IpAddr::V4(Ipv4Addr::new(198, 51, 100, 33)),
+                AddressFlags::Noprefixroute,
+            ),
+            (v6(35), AddressFlags::empty()),
+        ];
+        for (addr, flag) in cases {
+            let options = AddressOptions {
+                flags: flag.bits(),
+                ..AddressOptions::default()
+            };
+            let prefix = if addr.is_ipv6() { 64 } else { 24 };
+            nl.add_address_with(a.ifindex, addr, prefix, &options, false)
+                .unwrap();
+        }
+        let mut info = |addr| find(&mut nl, a.ifindex, addr).expect("added");
+        let home = info(v6(31));
+        assert!(
+            home.flags.home() && !home.flags.mngtmpaddr() && !home.flags.noprefixroute(),
+            "{home:?}"
+        );
+        let mngt = info(v6(32));
+        assert!(mngt.flags.mngtmpaddr() && !mngt.flags.home(), "{mngt:?}");
+        let nopr = info(v6(33));
+        assert!(nopr.flags.noprefixroute() && !nopr.flags.home(), "{nopr:?}");
+        let v4 = info(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 33)));
+        assert!(v4.flags.noprefixroute(), "{v4:?}");
+        // keepvip adds every IPv6 VIP without DAD; `-nodad` asks for the same.
+        for addr in [v6(34), v6(35)] {
+            let got = info(addr);
+            assert!(got.flags.nodad() && !got.flags.tentative(), "{got:?}");
+            assert!(!got.flags.home() && !got.flags.mngtmpaddr() && !got.flags.noprefixroute());
+        }
+        // noprefixroute means what it says: no 198.51.100.0/24 route on kvF0 (a plain
+        // address of that subnet would have brought one).
+        let routes = std::process::Command::new("ip")
+            .args(["-4", "route", "show", "dev", "kvF0"])
+            .output()
+            .unwrap();
+        let routes = String::from_utf8_lossy(&routes.stdout);
+        assert!(!routes.contains("198.51.100.0/24"), "{routes}");
+    });
+}
+
+#[test]
+fn address_options_set_a_preferred_lifetime_bounded_by_the_valid_one() {
+    in_new_netns(|| {
+        let mut nl = RequestSocket::open().unwrap();
+        let (a, _b) = veth_pair(&mut nl, "kvP0", "kvP1", 1, 2);
+        let with = |preferred, lifetime| AddressOptions {
+            preferred: Some(preferred),
+            lifetime,
+            ..AddressOptions::default()
+        };
+        nl.add_address_with(a.ifindex, v6(41), 64, &with(30, None), false)
+            .unwrap();
+        nl.add_address_with(
+            a.ifindex,
+            v6(42),
+            64,
+            &with(300, Some(Duration::from_secs(20))),
+            false,
+        )
+        .unwrap();
+        nl.add_address_with(a.ifindex, v6(43), 128, &with(u32::MAX, None), false)
+            .unwrap();
+        let thirty = find(&mut nl, a.ifindex, v6(41)).expect("added");
+        assert!(
+            thirty
+                .preferred_lifetime
+                .is_some_and(|p| p > Duration::from_secs(25) && p <= Duration::from_secs(30)),
+            "{thirty:?}"
+        );
+        assert_eq!(thirty.valid_lifetime, None, "{thirty:?}");
+        assert!(!thirty.flags.deprecated());
+        let bounded = find(&mut nl, a.ifindex, v6(42)).expect("added");
+        assert!(
+            bounded
+                .preferred_lifetime
+                .is_some_and(|p| p <= Duration::from_secs(20)),
+            "the preferred lifetime is cut to the valid one: {bounded:?}"
+        );
+        // `preferred_lft forever` on a /128: not deprecated, unlike keepalived's default.
+        let forever = find(&mut nl, a.ifindex, v6(43)).expect("added");
+        assert_eq!(forever.preferred_lifetime, None, "{forever:?}");
+        assert!(!forever.flags.deprecated());
+    });
+}
+
 // ---- the address worker ----
 
 fn add_change(ifindex: u32, addr: IpAddr, prefix_len: u8, replace: bool) -> AddressChange {
@@ -617,6 +720,8 @@ fn add_change(ifindex: u32, addr: IpAddr, prefix_len: u8, replace: bool) -> Addr
             scope: 0,
             broadcast: None,
             deprecated: false,
+            flags: 0,
+            preferred: None,
             replace,
         },
     }

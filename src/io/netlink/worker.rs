@@ -54,6 +54,10 @@ pub enum ChangeKind {
         scope: u8,
         broadcast: Option<Ipv4Addr>,
         deprecated: bool,
+        /// [`AddressOptions::flags`].
+        flags: u32,
+        /// [`AddressOptions::preferred`].
+        preferred: Option<u32>,
         replace: bool,
     },
     /// [`RequestSocket::del_address`].
@@ -319,6 +323,8 @@ fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u1
             scope,
             broadcast,
             deprecated,
+            flags,
+            preferred,
             replace,
         } => {
             let options = AddressOptions {
@@ -327,6 +333,8 @@ fn change_request(change: &AddressChange) -> io::Result<(RouteNetlinkMessage, u1
                 scope: *scope,
                 broadcast: *broadcast,
                 deprecated: *deprecated,
+                flags: *flags,
+                preferred: *preferred,
             };
             add_address_request(
                 change.ifindex,
