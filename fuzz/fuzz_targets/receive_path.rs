@@ -200,7 +200,7 @@ impl Run {
                             });
                         let (again, _) = Advert::parse(&bytes, src, dst)
                             .unwrap_or_else(|e| panic!("sent {advert:?} does not decode: {e}"));
-                        assert_eq!(again, advert);
+                        assert_eq!(again, *advert);
                     }
                 }
                 Action::InstallVips(_)
